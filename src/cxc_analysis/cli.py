@@ -1,0 +1,105 @@
+"""The ``cxc-analysis`` command: argument parsing, messages and exit codes, nothing else.
+
+Exit codes: 0 success (warnings included), 1 a run failed (e.g. a notebook cell),
+2 input that cannot be used (one line on stderr naming file, sheet, row or column).
+Each command imports only what it needs, so ``kpis`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="cxc-analysis",
+                                     description="ClusterXchange exchange trackers -> clean table, KPIs, reports.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    clean = commands.add_parser("clean", help="clean a tracker: exchanges.parquet/.csv and findings.csv")
+    _add_input(clean)
+    clean.add_argument("--out", type=Path, help="output folder (default data/processed/)")
+    clean.set_defaults(run=run_clean)
+
+    kpis = commands.add_parser("kpis", help="print completed / pending / target per KPI")
+    _add_input(kpis)
+    kpis.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
+    kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
+    kpis.set_defaults(run=run_kpis)
+    return parser
+
+
+def _add_input(parser: argparse.ArgumentParser, positional: bool = True) -> None:
+    if positional:
+        parser.add_argument("input", nargs="?", type=Path, metavar="INPUT",
+                            help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
+    parser.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
+
+
+def load_clean(path: Path | None, sheet: str | None):
+    """Read and clean a tracker (the default input when ``path`` is None)."""
+    from .clean import clean
+    from .config import DEFAULT_INPUT
+    from .load import read_tracker
+
+    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet))
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    from .config import DATA_PROCESSED
+    from .output import check_writable, write_csv, write_parquet
+
+    out = check_writable(args.out or DATA_PROCESSED)
+    table, findings = load_clean(args.input, args.sheet)
+    write_parquet(table, out / "exchanges.parquet")
+    write_csv(table, out / "exchanges.csv")
+    write_csv(findings, out / "findings.csv")
+    errors = int((findings["severity"] == "error").sum())
+    print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
+          f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_kpis(args: argparse.Namespace) -> int:
+    from .config import DEFAULT_TARGETS
+    from .kpis import kpi_display, kpi_json, kpi_table
+    from .load import read_targets
+
+    targets = read_targets(args.targets or DEFAULT_TARGETS)
+    table, findings = load_clean(args.input, args.sheet)
+    frame = kpi_table(table, targets)
+    if args.json:
+        print(json.dumps(kpi_json(frame)))
+    else:
+        print(kpi_display(frame).to_string(na_rep="-"))
+        errors = int((findings["severity"] == "error").sum())
+        if len(findings):
+            print(f"\n{errors} errors (rows excluded), {len(findings) - errors} warnings: "
+                  "see `cxc-analysis clean` findings.csv")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as exc:
+        print(f"cxc-analysis: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("cxc-analysis: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Paths and defaults, in one place.
+
+Every other module and every notebook finds files through here, never through the
+current directory or a notebook's own location. ``CXC_ROOT`` overrides the project root.
+"""
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = Path(os.environ.get("CXC_ROOT", PACKAGE_DIR.parents[1])).resolve()
+
+DATA_RAW = PROJECT_ROOT / "data" / "raw"
+DATA_PROCESSED = PROJECT_ROOT / "data" / "processed"
+REPORTS = PROJECT_ROOT / "reports"
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+TEMPLATES = PACKAGE_DIR / "templates"
+
+DEFAULT_INPUT = DATA_RAW / "remobilise_d51_exchanges.xlsx"
+DEFAULT_TARGETS = DATA_RAW / "remobilise_targets.yaml"
+DEFAULT_DELIVERABLE = DATA_RAW / "remobilise_deliverable.yaml"
+DEFAULT_REGISTER = DATA_RAW / "register.csv"
+DEFAULT_PARTNERSHIP = "REMOBILISE"
+DEFAULT_PERIOD = "M12 (January 2023)"
+
+HEADER_SCAN_ROWS = 30  # title rows a tracker may have above its header row

@@ -1,0 +1,342 @@
+"""Read a partner's tracker (xlsx or csv) into a raw frame of text columns + ``source_row``.
+
+Finds the sheet that holds the exchanges and the header row below any title rows, maps
+the headers a tracker uses onto the canonical field names, skips blank rows, and keeps the
+row number a person sees in Excel or in the CSV file. Knows nothing of what labels mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from .config import HEADER_SCAN_ROWS
+from .errors import InputError
+
+REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
+OPTIONAL = ("exchange_id", "event", "remarks", "ho_country", "ho_city", "vo_country", "vo_city",
+            "start_date", "end_date", "amount_eur")
+FIELDS = (*REQUIRED, *OPTIONAL)
+RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)
+
+ALIASES = {
+    "exchange_id": ("Exchange no.", "Exchange number", "Exchange ID", "Exchange nr", "Exchange ref",
+                    "CXC ID", "IT tool ID", "ID"),
+    "host_org": ("HO", "Host", "Host organisation", "Host organisation (HO)", "Host org", "HO name"),
+    "visiting_org": ("VO", "Visitor", "Visiting organisation", "Visiting organisation (VO)",
+                     "Visiting org", "VO name"),
+    "vo_entity_type": ("VO Type of entity", "Type of entity", "Entity type", "VO type", "VO entity type",
+                       "Type of organisation", "Organisation type", "VO category"),
+    "partnership": ("Inside/outside partnership", "Partnership", "Inside/outside", "In/out partnership",
+                    "Inside or outside partnership"),
+    "event": ("(Group) exchange", "Group exchange", "Event", "Exchange event", "Mission", "Event/mission"),
+    "status": ("Status", "Exchange status", "State"),
+    "remarks": ("Remarks", "Remark", "Comments", "Comment", "Notes", "Note"),
+    "ho_country": ("HO country", "Host country", "Country HO", "Host organisation country"),
+    "ho_city": ("HO city", "Host city", "City HO", "Host organisation city"),
+    "vo_country": ("VO country", "Visitor country", "Visiting country", "Country VO",
+                   "Visiting organisation country"),
+    "vo_city": ("VO city", "Visitor city", "Visiting city", "City VO", "Visiting organisation city"),
+    "start_date": ("Start date", "Start", "From", "Date from", "Start of exchange"),
+    "end_date": ("End date", "End", "To", "Date to", "End of exchange"),
+    "amount_eur": ("Amount", "Amount EUR", "Amount (EUR)", "Amount (€)", "Lump sum", "Lump sum (EUR)",
+                   "Financial support", "Financial support (EUR)", "Support (EUR)"),
+}
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def header_key(text: object) -> str:
+    """Compare headers whatever their case, spaces, punctuation or spelling.
+
+    >>> header_key(" Host Organization (HO) ")
+    'hostorganisationho'
+    """
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
+    text = text.replace("organization", "organisation").replace("€", "eur")
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+HEADER_LOOKUP = {header_key(alias): field for field, aliases in ALIASES.items()
+                 for alias in (field, *aliases)}
+
+
+def match_header(row: list) -> dict[int, str]:
+    """Map the positions of a candidate header row onto canonical fields (first match wins)."""
+    mapping: dict[int, str] = {}
+    for position, cell in enumerate(row):
+        field = HEADER_LOOKUP.get(header_key(cell)) if cell not in (None, "") else None
+        if field and field not in mapping.values():
+            mapping[position] = field
+    return mapping
+
+
+def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tuple[int, dict[int, str]]:
+    """Index of the header row among the first rows, and its column mapping.
+
+    Raises InputError naming the missing required columns, or saying no header was found.
+    """
+    best: tuple[int, dict[int, str]] | None = None
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        mapping = match_header(row)
+        if all(field in mapping.values() for field in REQUIRED):
+            return index, mapping
+        if len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
+            best = (index, mapping)
+    if best is None:
+        raise InputError(f"no header row with the exchange columns in the first {HEADER_SCAN_ROWS} rows "
+                         "(expected HO, VO, VO Type of entity, Inside/outside partnership, Status)",
+                         file=file, sheet=sheet)
+    index, mapping = best
+    missing = [f for f in REQUIRED if f not in mapping.values()]
+    raise InputError(f"required column missing: {', '.join(missing)} (header row {index + 1}; "
+                     f"accepted names: {'; '.join(ALIASES[missing[0]][:3])})",
+                     file=file, sheet=sheet, column=missing[0])
+
+
+def read_tracker(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
+    """Read a tracker into ``source_row`` + one column per canonical field.
+
+    Text cells are stripped (empty cells are missing); dates and amounts keep their cell
+    values. ``df.attrs`` holds ``file`` and ``sheet``.
+
+    >>> df = read_tracker(DEFAULT_INPUT)  # doctest: +SKIP
+    >>> df.loc[0, ["source_row", "host_org"]].tolist()  # doctest: +SKIP
+    [4, 'NextMove']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        frame = _read_workbook(path, sheet)
+    elif suffix in CSV_SUFFIXES:
+        frame = _read_csv(path)
+    else:
+        raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
+    frame.attrs["file"] = str(path)
+    return frame
+
+
+# --- workbooks ---------------------------------------------------------------------------
+
+def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several types for corrupt files
+        raise InputError(f"cannot read workbook ({_reason(exc)})", file=path) from None
+    names = workbook.sheet_names
+    if sheet is not None and sheet not in names:
+        raise InputError(f"no sheet named '{sheet}' (sheets: {', '.join(names)})", file=path)
+    candidates = [sheet] if sheet is not None else names
+    first_error: InputError | None = None
+    for name in candidates:
+        try:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(f"cannot read sheet ({_reason(exc)})", file=path, sheet=name) from None
+        try:
+            index, mapping = find_header(rows, file=path, sheet=name)
+        except InputError as exc:
+            if sheet is not None or (first_error is None and exc.column is not None):
+                first_error = exc
+            continue
+        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2)
+        frame.attrs["sheet"] = name
+        return frame
+    if first_error is not None:
+        raise first_error
+    raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
+                     "HO, VO, VO Type of entity, Inside/outside partnership, Status)", file=path)
+
+
+def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int) -> pd.DataFrame:
+    columns = {}
+    for position, field in mapping.items():
+        cells = [row[position] if position < len(row) else None for row in rows]
+        if field in RAW_VALUE_FIELDS:
+            columns[field] = pd.Series([_blank_to_none(c) for c in cells], dtype="object")
+        else:
+            columns[field] = pd.Series([_cell_text(c) for c in cells], dtype="str")
+    frame = pd.DataFrame(columns)
+    frame.insert(0, "source_row", pd.RangeIndex(first_row, first_row + len(rows), dtype="int64"))
+    return _finish(frame)
+
+
+def _cell_text(cell: object) -> str | None:
+    if cell is None or cell == "":
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    elif isinstance(cell, dt.datetime) and cell.time() == dt.time(0):
+        cell = cell.date()
+    text = " ".join(str(cell).split()) if not isinstance(cell, str) else cell.strip()
+    return text or None
+
+
+def _blank_to_none(cell: object) -> object:
+    if isinstance(cell, str):
+        return cell.strip() or None
+    return cell
+
+
+# --- csv ---------------------------------------------------------------------------------
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    encoding = _guess_encoding(head)
+    lines = head.decode(encoding, errors="replace").splitlines()[:HEADER_SCAN_ROWS]
+    delimiter = _sniff_delimiter(lines)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    index, mapping = find_header(rows, file=path)
+    try:
+        return _read_csv_arrow(path, index, mapping, delimiter, len(rows[index]), encoding)
+    except _Fallback:
+        return _read_csv_python(path, index, mapping, delimiter)
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(width)]
+    wanted = [names[i] for i in mapping]
+    for attempt in ("utf8", "cp1252") if encoding != "cp1252" else ("cp1252",):
+        try:
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(skip_rows=index + 1, column_names=names, encoding=attempt,
+                                               block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=wanted, column_types={n: pa.string() for n in wanted},
+                    strings_can_be_null=True, quoted_strings_can_be_null=True))
+            break
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) and attempt == "utf8":
+                continue
+            raise _Fallback from None
+    columns = {}
+    for position, field in mapping.items():
+        column = pc.utf8_trim_whitespace(table.column(f"c{position}"))
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+        columns[field] = column.to_pandas(types_mapper=_str_dtype)
+    frame = pd.DataFrame(columns)
+    first_row = index + 2
+    frame.insert(0, "source_row", pd.RangeIndex(first_row, first_row + len(frame), dtype="int64"))
+    return _finish(frame)
+
+
+def _str_dtype(arrow_type):
+    import pyarrow as pa
+
+    return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type == pa.string() else None
+
+
+def _read_csv_python(path: Path, index: int, mapping: dict[int, str], delimiter: str) -> pd.DataFrame:
+    raw = path.read_bytes()
+    text = raw.decode(_guess_encoding(raw))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, numbers = [], []
+    try:
+        for number, row in enumerate(reader, start=1):
+            if number > index + 1:
+                rows.append(row)
+                numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise InputError(f"cannot parse CSV ({exc})", file=path, row=reader.line_num) from None
+    frame = _frame_from_rows(rows, mapping, first_row=0)
+    frame["source_row"] = pd.Series(numbers, dtype="int64").loc[frame.index].to_numpy()
+    return frame
+
+
+def _guess_encoding(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            data.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig" and exc.start > len(data) - 4 and len(data) == 1 << 16:
+                return encoding  # a multi-byte character cut at the end of the sample
+    return "latin-1"
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    counts = {d: sum(line.count(d) for line in lines) for d in (";", ",", "\t")}
+    return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+# --- shared ------------------------------------------------------------------------------
+
+def _finish(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop blank rows; add the optional fields the tracker lacks, as empty columns."""
+    frame = frame.loc[frame.drop(columns="source_row").notna().any(axis=1)].reset_index(drop=True)
+    for field in FIELDS:
+        if field not in frame.columns:
+            frame[field] = pd.Series(None, index=frame.index,
+                                     dtype="object" if field in RAW_VALUE_FIELDS else "str")
+    return frame[["source_row", *FIELDS]]
+
+
+def _reason(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:160]
+
+
+# --- small settings files ----------------------------------------------------------------
+
+def read_yaml(path: str | Path) -> dict:
+    """A YAML mapping from a settings file; InputError if missing or not a mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"not valid YAML ({getattr(exc, 'problem', None) or _reason(exc)})", file=path,
+                         row=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise InputError("expected a mapping of names to values", file=path)
+    return data
+
+
+def read_targets(path: str | Path) -> dict[str, int]:
+    """Grant-agreement targets from a YAML file (see data/raw/remobilise_targets.yaml).
+
+    >>> read_targets(DEFAULT_TARGETS)["exchanges"]  # doctest: +SKIP
+    80
+    """
+    from .schema import KPI_NAMES
+
+    data = read_yaml(path)
+    targets = data.get("targets", data)
+    if not isinstance(targets, dict):
+        raise InputError("'targets' must be a mapping of KPI names to numbers", file=path)
+    unknown = [k for k in targets if k not in KPI_NAMES and k != "partnership"]
+    if unknown:
+        raise InputError(f"unknown target '{unknown[0]}' (known: {', '.join(KPI_NAMES)})", file=path)
+    out = {}
+    for name, value in targets.items():
+        if name == "partnership" or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"target '{name}' must be a whole number >= 0, not {value!r}", file=path)
+        out[name] = value
+    return out

@@ -1,0 +1,76 @@
+"""Writing outputs safely: atomically (temporary file, then rename), never under data/raw/,
+and CSV cells that a spreadsheet would run as formulas neutralised."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from .config import DATA_RAW
+from .errors import InputError
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_writable(path: str | Path) -> Path:
+    """Refuse any output under data/raw/ (raw data is never written)."""
+    path = Path(path).resolve()
+    if path == DATA_RAW.resolve() or DATA_RAW.resolve() in path.parents:
+        raise InputError("refusing to write under data/raw/ (raw data is never changed); choose another --out",
+                         file=path)
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = check_writable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Call ``writer(tmp_path)`` and move the result into place."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return Path(path)
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells starting with = + - @ by an apostrophe, so spreadsheets show them as text.
+
+    >>> neutralise_formulas(pd.DataFrame({"vo": ["=HYPERLINK(1)", "ok"]})).vo.tolist()
+    ["'=HYPERLINK(1)", 'ok']
+    """
+    out = {}
+    for name, values in df.items():
+        if pd.api.types.is_string_dtype(values) or isinstance(values.dtype, pd.CategoricalDtype):
+            text = values.astype("str") if isinstance(values.dtype, pd.CategoricalDtype) else values
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+            out[name] = values.where(~risky, "'" + text) if risky.any() else values
+        else:
+            out[name] = values
+    return pd.DataFrame(out, index=df.index)
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """CSV (utf-8 with BOM so Excel reads accents) with formula cells neutralised, atomically."""
+    safe = neutralise_formulas(df)
+    return write_atomic(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Parquet, atomically."""
+    return write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))

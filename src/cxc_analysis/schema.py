@@ -1,0 +1,166 @@
+"""The canonical exchange table, declared once, and the label vocabularies.
+
+Every step reads its column names, types and allowed values from here: ``clean`` builds
+the table to this declaration, ``validate`` checks a table against it (collecting every
+failure with its row), the README's table is this list.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import pandas as pd
+
+ENTITY_TYPES = ("cluster_organisation", "sme", "scaling_up_support_organisation",
+                "large_company", "public_authority")
+PARTNERSHIP_VALUES = ("inside", "outside")
+STATUS_VALUES = ("completed", "pending")
+KPI_NAMES = ("exchanges", "outside_partnership", *ENTITY_TYPES)
+
+EXCHANGE_ID_PATTERN = r"EG\d{3}[A-Z]{2}\d"  # the CXC IT tool's IDs, e.g. EG927FA8
+
+# Plain words for reports: the programme's own names for each code.
+LABELS = {
+    "exchanges": "Exchanges",
+    "outside_partnership": "Outside partnership",
+    "cluster_organisation": "Cluster organisations",
+    "sme": "SMEs",
+    "scaling_up_support_organisation": "Scaling-up support organisations",
+    "large_company": "Large companies",
+    "public_authority": "Public authorities",
+    "inside": "Inside partnership",
+    "outside": "Outside partnership",
+    "completed": "Completed",
+    "pending": "Pending",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the canonical table."""
+
+    name: str
+    dtype: str  # "string", "category", "boolean", "Int64", "int64", "Float64", "datetime"
+    description: str
+    nullable: bool = True
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+
+
+TABLE = (
+    Field("source_row", "int64", "Row number as a person sees it in Excel or the CSV file", nullable=False),
+    Field("exchange_id", "string", "IT-tool exchange ID (EG + 3 digits + 2 letters + 1 digit); empty if none",
+          pattern=EXCHANGE_ID_PATTERN),
+    Field("host_org", "string", "Host organisation (HO), spaces normalised"),
+    Field("visiting_org", "string", "Visiting organisation (VO), spaces normalised"),
+    Field("vo_entity_type", "category", "Type of entity of the VO", allowed=ENTITY_TYPES),
+    Field("partnership", "category", "VO inside or outside the partnership", allowed=PARTNERSHIP_VALUES),
+    Field("event", "string", "(Group) exchange or event the exchange belongs to"),
+    Field("status", "category", "completed, or pending (not yet completed)", allowed=STATUS_VALUES),
+    Field("status_text", "string", "The status as written in the tracker"),
+    Field("it_tool", "boolean", "Was the CXC IT tool used (false where the tracker says without it)"),
+    Field("lump_sum_used", "boolean", "false where the remarks say the lump sum was not used"),
+    Field("remarks", "string", "Remarks as written"),
+    Field("ho_country", "string", "Host country, ISO 3166 alpha-2"),
+    Field("ho_city", "string", "Host city"),
+    Field("vo_country", "string", "Visitor country, ISO 3166 alpha-2"),
+    Field("vo_city", "string", "Visitor city"),
+    Field("start_date", "datetime", "First day of the exchange"),
+    Field("end_date", "datetime", "Last day of the exchange"),
+    Field("amount_eur", "Float64", "Financial support paid to the visitor, EUR"),
+    Field("excluded", "boolean", "True where an error finding keeps the row out of the KPIs", nullable=False),
+)
+COLUMNS = tuple(f.name for f in TABLE)
+FIELDS = {f.name: f for f in TABLE}
+
+
+def label_key(text: str) -> str:
+    """Reduce a label to a comparable key: case, accents, punctuation, plurals, spelling.
+
+    >>> label_key("  SME's ")
+    'sme'
+    >>> label_key("Scaling-Up Support Organizations")
+    'scaling up support organisation'
+    """
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
+    text = re.sub(r"[’'`´]s\b", "s", text)
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    return " ".join(_singular(_british(w)) for w in words)
+
+
+def _british(word: str) -> str:
+    return re.sub(r"i(z)(e|es|ed|ing|ation|ations)$", r"is\2", word) if "iz" in word else word
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 2:
+        return word[:-1]
+    return word
+
+
+def _vocabulary(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {label_key(s): code for code, words in synonyms.items() for s in (code, *words)}
+
+
+ENTITY_TYPE_VOCABULARY = _vocabulary({
+    "cluster_organisation": ("cluster organisation", "cluster", "cluster organisations",
+                             "business network organisation", "cluster / business network organisation"),
+    "sme": ("SME", "small and medium-sized enterprise", "small and medium enterprise",
+            "small or medium-sized enterprise", "KMU", "PME"),
+    "scaling_up_support_organisation": ("scaling-up support organisation", "scale-up support organisation",
+                                        "scaleup support organisation", "scaling up support"),
+    "large_company": ("large company", "large enterprise", "large"),
+    "public_authority": ("public authority", "public body", "public administration"),
+})
+PARTNERSHIP_VOCABULARY = _vocabulary({
+    "inside": ("inside", "in", "inside partnership", "inside the partnership", "internal", "partner"),
+    "outside": ("outside", "out", "outside partnership", "outside the partnership", "external"),
+})
+STATUS_VOCABULARY = _vocabulary({
+    "completed": ("completed", "complete", "done", "finished", "closed",
+                  "completed, but without the IT tool", "completed without IT tool"),
+    "pending": ("pending", "waiting for final activity report", "waiting for final report", "ongoing",
+                "in progress", "planned", "scheduled", "approved", "established", "draft", "submitted",
+                "waiting"),
+})
+
+
+def lookup_status(text: str) -> str | None:
+    """Status code for a tracker's status text; ``None`` when it is neither.
+
+    >>> lookup_status("Completed, but without the IT tool")
+    'completed'
+    >>> lookup_status("Waiting for Final Activity Report")
+    'pending'
+    """
+    key = label_key(text)
+    if key in STATUS_VOCABULARY:
+        return STATUS_VOCABULARY[key]
+    head = key.split(" ")[0] if key else ""
+    return STATUS_VOCABULARY.get(head) if head in ("completed", "waiting", "pending") else None
+
+
+def validate(table: pd.DataFrame) -> list[str]:
+    """Check a table against the declaration; every failure, each with its rows.
+
+    >>> validate(pd.DataFrame({"source_row": [2]}))[0]
+    'missing column: exchange_id'
+    """
+    failures = [f"missing column: {name}" for name in COLUMNS if name not in table.columns]
+    for field in TABLE:
+        if field.name not in table.columns:
+            continue
+        values = table[field.name]
+        rows = table["source_row"] if "source_row" in table.columns else pd.Series(range(len(table)))
+        bad = pd.Series(False, index=table.index)
+        if not field.nullable:
+            bad |= values.isna()
+        if field.allowed is not None:
+            bad |= values.notna() & ~values.astype("object").isin(field.allowed)
+        if bad.any():
+            failures.append(f"{field.name}: invalid at rows {rows[bad].tolist()[:20]}")
+    return failures

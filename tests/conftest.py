@@ -1,0 +1,58 @@
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from cxc_analysis.config import DATA_RAW, DEFAULT_INPUT
+
+HEADERS = ["Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
+           "(Group) exchange", "Status", "Remarks"]
+
+
+def raw_digest() -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(DATA_RAW.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def raw_data_unchanged():
+    """Every test session ends with data/raw/ exactly as it began."""
+    before = raw_digest()
+    yield
+    assert raw_digest() == before, "data/raw/ was changed by a test run"
+
+
+@pytest.fixture(scope="session")
+def bundled():
+    from cxc_analysis.clean import clean
+    from cxc_analysis.load import read_tracker
+
+    return clean(read_tracker(DEFAULT_INPUT))
+
+
+def write_xlsx(path: Path, rows: list[list], sheet: str = "Exchanges", extra_sheets: tuple[str, ...] = ()) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for row in rows:
+        ws.append(row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a name that looks like a formula, stored as text as a user typed it
+    for name in extra_sheets:
+        wb.create_sheet(name, 0).append(["notes"])
+    wb.save(path)
+    return path
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cxc_analysis", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def exchange(vo="Axxor", ho="NextMove", kind="SME", side="Inside", event="Equip Auto", status="Completed",
+             eid=None, remarks=None):
+    return [eid, ho, vo, kind, side, event, status, remarks]

@@ -1,0 +1,119 @@
+import pandas as pd
+import pytest
+from hypothesis import given, strategies as st
+
+from cxc_analysis.clean import clean
+from cxc_analysis.load import read_tracker
+from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, COLUMNS, label_key, lookup_status, validate
+
+from conftest import HEADERS, exchange, write_xlsx
+
+
+def cleaned(tmp_path, *rows, title_rows=0):
+    path = write_xlsx(tmp_path / "t.xlsx", [["title"]] * title_rows + [HEADERS, *rows])
+    return clean(read_tracker(path))
+
+
+def test_bundled_table_matches_the_declaration(bundled):
+    table, findings = bundled
+    assert list(table.columns) == list(COLUMNS)
+    assert validate(table) == []
+    assert table["status"].value_counts().to_dict() == {"completed": 42, "pending": 5}
+    # IT tool: 27 "Completed, but without the IT tool" + 5 "Established without IT tool"; 15 with an ID
+    assert table["it_tool"].value_counts().to_dict() == {False: 32, True: 15}
+    assert table.loc[~table["lump_sum_used"], "visiting_org"].tolist() == ["DSM"]
+
+
+def test_bundled_findings_flag_only_the_malformed_id(bundled):
+    _, findings = bundled
+    assert findings[["row", "column", "severity", "code"]].values.tolist() == \
+        [[43, "Exchange no.", "warning", "malformed_id"]]
+    assert "EG50WA1" in findings["message"].item()
+
+
+@pytest.mark.parametrize("text, code", [
+    ("SME", "sme"), ("SME's", "sme"), (" smes ", "sme"), ("SMEs", "sme"),
+    ("Cluster Organization", "cluster_organisation"), ("cluster organisations", "cluster_organisation"),
+    ("Scaling-up support organisation", "scaling_up_support_organisation"),
+    ("scale-up support organizations", "scaling_up_support_organisation"),
+    ("Large Companies", "large_company"), ("public authorities", "public_authority"),
+    ("Public Authority", "public_authority"),
+])
+def test_entity_type_variants(tmp_path, text, code):
+    table, findings = cleaned(tmp_path, exchange(kind=text))
+    assert table["vo_entity_type"].tolist() == [code] and findings.empty
+
+
+@given(st.sampled_from(sorted(ENTITY_TYPE_VOCABULARY)), st.sampled_from([str.upper, str.title, str.lower]),
+       st.text(" \t", max_size=3), st.text(" ", max_size=3))
+def test_label_key_is_stable_under_case_and_spaces(key, case, left, right):
+    assert ENTITY_TYPE_VOCABULARY[label_key(left + case(key) + right)] == ENTITY_TYPE_VOCABULARY[key]
+
+
+@given(st.text(max_size=40))
+def test_label_key_is_idempotent(text):
+    assert label_key(label_key(text)) == label_key(text)
+
+
+def test_statuses():
+    assert lookup_status("Completed, but without the IT tool") == "completed"
+    assert lookup_status("COMPLETED") == "completed"
+    assert lookup_status("Waiting for Final Activity Report") == "pending"
+    assert lookup_status("cancelled") is None
+
+
+def test_findings_rows_are_excel_rows_and_errors_exclude(tmp_path):
+    table, findings = cleaned(
+        tmp_path,
+        exchange("A", kind="robot"),                  # row 4: unknown label -> error
+        [None] * 8,                                   # row 5: blank, skipped
+        exchange(None),                               # row 6: missing VO -> error
+        exchange("B", eid="EG12"),                    # row 7: malformed id -> warning only
+        exchange("C", side="sideways"),               # row 8: unknown partnership
+        title_rows=2)
+    got = findings[["row", "severity", "code"]].values.tolist()
+    assert got == [[4, "error", "unknown_label"], [6, "error", "missing_value"],
+                   [7, "warning", "malformed_id"], [8, "error", "unknown_label"]]
+    assert "'robot'" in findings.message[0] and "excluded from the KPIs" in findings.message[0]
+    assert table.set_index("source_row")["excluded"].to_dict() == {4: True, 6: True, 7: False, 8: True}
+
+
+def test_duplicate_exchange_flags_the_later_copy(tmp_path):
+    _, findings = cleaned(tmp_path, exchange("A"), exchange("B"), exchange(" a "))
+    assert findings[["row", "code"]].values.tolist() == [[4, "duplicate_exchange"]]
+    assert "row 2" in findings.message[0]
+
+
+def test_duplicate_ids_warn(tmp_path):
+    _, findings = cleaned(tmp_path, exchange("A", eid="EG927FA8"), exchange("B", eid="EG927FA8"))
+    assert findings[["row", "severity", "code"]].values.tolist() == [[3, "warning", "duplicate_id"]]
+
+
+def test_names_spaces_normalised_and_hostile_text_kept_as_text(tmp_path):
+    table, findings = cleaned(tmp_path, exchange("  Big   Corp  "), exchange("=HYPERLINK(\"http://x\")"),
+                              exchange("<script>alert(1)</script>"))
+    assert table["visiting_org"].tolist() == ["Big Corp", '=HYPERLINK("http://x")', "<script>alert(1)</script>"]
+    assert findings[["row", "code"]].values.tolist() == [[3, "formula_like_text"]]
+
+
+def test_it_tool_and_lump_sum(tmp_path):
+    table, _ = cleaned(tmp_path, exchange("A", eid="EG927FA8"),
+                       exchange("B", status="Completed, but without the IT tool"),
+                       exchange("C", status="Waiting for Final Activity Report", remarks="Established without IT tool"),
+                       exchange("D", remarks="has not made use of the lump sum"))
+    assert table["it_tool"].tolist() == [True, False, False, pd.NA]
+    assert table["lump_sum_used"].tolist() == [True, True, True, False]
+
+
+def test_clean_does_not_mutate_its_input(tmp_path):
+    raw = read_tracker(write_xlsx(tmp_path / "t.xlsx", [HEADERS, exchange("  A  b ")]))
+    before = raw.copy()
+    clean(raw)
+    pd.testing.assert_frame_equal(raw, before)
+
+
+def test_validate_reports_every_failure_with_rows(bundled):
+    table = bundled.table.head(3).assign(vo_entity_type=["sme", "robot", "sme"], source_row=[4, 5, None])
+    failures = validate(table)
+    assert any(f.startswith("vo_entity_type: invalid at rows [5") for f in failures)
+    assert any(f.startswith("source_row") for f in failures)

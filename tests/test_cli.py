@@ -1,0 +1,78 @@
+import json
+
+import pandas as pd
+import pytest
+
+from cxc_analysis.cli import main
+from cxc_analysis.config import DEFAULT_INPUT
+
+from conftest import HEADERS, exchange, run_cli, write_xlsx
+
+
+def test_kpis_json_golden():
+    proc = run_cli("kpis", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert [result["actual"][k] for k in result["actual"]] == [42, 19, 13, 18, 2, 5, 4]
+    assert [result["target"][k] for k in result["target"]] == [80, 20, 5, 40, 10, 15, 10]
+
+
+def test_kpis_readable_table(capsys):
+    assert main(["kpis"]) == 0
+    out = capsys.readouterr().out
+    assert "Outside partnership" in out and " 42 " in out and "52.5" in out
+
+
+def test_clean_writes_outputs(tmp_path, capsys):
+    assert main(["clean", str(DEFAULT_INPUT), "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exchanges.csv", "exchanges.parquet", "findings.csv"]
+    findings = pd.read_csv(tmp_path / "findings.csv", encoding="utf-8-sig")
+    assert list(findings.columns) == ["row", "column", "severity", "code", "message"]
+    assert findings["row"].tolist() == [43]
+    assert len(pd.read_parquet(tmp_path / "exchanges.parquet")) == 47
+
+
+def test_csv_output_neutralises_formulas(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [HEADERS, exchange("=HYPERLINK(\"http://evil\",\"x\")"),
+                                           exchange("@SUM(A1)"), exchange("-2+3"), exchange("Plain")])
+    assert main(["clean", str(path), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "exchanges.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@SUM" in text and "'-2+3" in text
+    assert ",=" not in text and ",@" not in text
+    # the parquet keeps the true names
+    assert "=HYPERLINK" in pd.read_parquet(tmp_path / "out" / "exchanges.parquet")["visiting_org"].iloc[0][:10]
+
+
+@pytest.mark.parametrize("make, args, expect", [
+    (None, ["kpis", "{tmp}/missing.xlsx"], "missing.xlsx: file not found"),
+    ("corrupt", ["kpis", "{tmp}/bad.xlsx"], "bad.xlsx: cannot read workbook"),
+    ("nostatus", ["clean", "{tmp}/t.xlsx", "--out", "{tmp}/o"], "t.xlsx: sheet 'Exchanges': column 'status'"),
+    (None, ["kpis", "--sheet", "Nope"], "no sheet named 'Nope'"),
+    ("targets", ["kpis", "--targets", "{tmp}/t.yaml"], "t.yaml: unknown target"),
+    (None, ["clean", "--out", "data/raw"], "refusing to write under data/raw"),
+])
+def test_bad_input_exit_2_one_line_no_traceback(tmp_path, make, args, expect):
+    if make == "corrupt":
+        (tmp_path / "bad.xlsx").write_bytes(b"PK\x03\x04garbage")
+    elif make == "nostatus":
+        write_xlsx(tmp_path / "t.xlsx", [HEADERS[:6], exchange()[:6]])
+    elif make == "targets":
+        (tmp_path / "t.yaml").write_text("targets:\n  smes: 3\n")
+    from cxc_analysis.config import PROJECT_ROOT
+    proc = run_cli(*[a.format(tmp=tmp_path) for a in args], cwd=PROJECT_ROOT)
+    assert proc.returncode == 2
+    assert expect in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    from cxc_analysis import output
+
+    def boom(self, *a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    with pytest.raises(OSError):
+        main(["clean", "--out", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []

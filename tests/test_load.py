@@ -1,0 +1,122 @@
+import pandas as pd
+import pytest
+
+from cxc_analysis.errors import InputError
+from cxc_analysis.load import header_key, read_targets, read_tracker
+from cxc_analysis.config import DEFAULT_INPUT, DEFAULT_TARGETS
+
+from conftest import HEADERS, exchange, write_xlsx
+
+
+def test_bundled_workbook_has_47_exchanges_with_excel_rows():
+    df = read_tracker(DEFAULT_INPUT)
+    assert len(df) == 47
+    assert df.attrs["sheet"] == "Exchanges"  # the first sheet ("About") is skipped
+    assert df["source_row"].iloc[0] == 4  # title row, blank row, header row above
+    assert df.loc[df.visiting_org == "Polyworx", "exchange_id"].item() == "EG50WA1"
+    assert "Nextérité" in set(df.visiting_org)
+
+
+def test_header_below_title_rows_and_blank_rows_skipped(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["My tracker"], [], ["updated 2023"], HEADERS,
+                                           exchange("A"), [], [None] * 8, exchange("B")])
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["A", "B"]
+    assert df["source_row"].tolist() == [5, 8]
+
+
+@pytest.mark.parametrize("headers", [
+    ["Exchange ID", "Host organisation (HO)", "Visiting organisation", "Type of entity", "Partnership",
+     "Event", "status", "Comments"],
+    ["exchange_no", "HOST ORGANIZATION", "visiting  organization", "Entity-Type", "inside / outside",
+     "Group Exchange", " STATUS ", "notes"],
+])
+def test_header_aliases(tmp_path, headers):
+    df = read_tracker(write_xlsx(tmp_path / "t.xlsx", [headers, exchange("A", eid="EG927FA8", remarks="r")]))
+    row = df.iloc[0]
+    assert (row.exchange_id, row.host_org, row.visiting_org, row.event, row.remarks) == \
+        ("EG927FA8", "NextMove", "A", "Equip Auto", "r")
+
+
+def test_optional_columns_may_be_missing(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["HO", "VO", "VO Type of entity", "Partnership", "Status"],
+                                           ["H", "V", "SME", "inside", "Completed"]])
+    df = read_tracker(path)
+    assert df["exchange_id"].isna().all() and df["event"].isna().all()
+
+
+def test_csv_semicolon_cp1252_with_title_and_blank_lines(tmp_path):
+    path = tmp_path / "t.csv"
+    lines = ["Tracker export;;;;;;;", "", ";".join(HEADERS),
+             ";NextMove;Nextérité;SME;Inside;Smart City Expo;Completed;", "", ";;;;;;;",
+             ";NextMove;Zoë Ltd;SME;Outside;Smart City Expo;Completed;"]
+    path.write_bytes("\r\n".join(lines).encode("cp1252"))
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["Nextérité", "Zoë Ltd"]
+    assert df["source_row"].tolist() == [4, 7]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_csv_encodings_and_delimiters(tmp_path, encoding, sep):
+    path = tmp_path / "t.csv"
+    frame = pd.DataFrame([exchange("Café Société", eid="EG927FA8")], columns=HEADERS)
+    frame.to_csv(path, sep=sep, index=False, encoding=encoding)
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["Café Société"] and df["source_row"].tolist() == [2]
+
+
+def test_csv_with_quoted_newline_falls_back_and_keeps_rows(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(",".join(HEADERS) + '\n,H,"two\nlines",SME,inside,E,Completed,\n,H,B,SME,inside,E,Completed,,extra\n',
+                    encoding="utf-8")
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["two\nlines", "B"]
+    assert df["source_row"].tolist() == [3, 4]
+
+
+def test_sheet_by_name_and_unknown_sheet(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [HEADERS, exchange("A")], sheet="Data", extra_sheets=("Cover",))
+    assert read_tracker(path, sheet="Data")["visiting_org"].tolist() == ["A"]
+    with pytest.raises(InputError, match="no sheet named 'Nope'.*Cover, Data"):
+        read_tracker(path, sheet="Nope")
+
+
+def test_missing_required_column_is_named(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["HO", "VO", "VO Type of entity", "Partnership"], ["H", "V", "SME", "in"]])
+    with pytest.raises(InputError) as info:
+        read_tracker(path)
+    assert info.value.column == "status" and "t.xlsx: sheet 'Exchanges'" in str(info.value)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_tracker(tmp_path / "none.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match="bad.xlsx: cannot read workbook"):
+        read_tracker(bad)
+    with pytest.raises(InputError, match="unsupported file type"):
+        (tmp_path / "x.pdf").write_text("x")
+        read_tracker(tmp_path / "x.pdf")
+
+
+def test_header_key_ignores_case_space_punctuation_spelling():
+    assert header_key("Inside/Outside  Partnership") == header_key("inside outside partnership")
+    assert header_key("Visiting Organization") == header_key("visiting_organisation")
+
+
+def test_targets_file():
+    assert read_targets(DEFAULT_TARGETS) == {"exchanges": 80, "outside_partnership": 20, "cluster_organisation": 5,
+                                             "sme": 40, "scaling_up_support_organisation": 10,
+                                             "large_company": 15, "public_authority": 10}
+
+
+@pytest.mark.parametrize("text, message", [("targets: {smes: 3}", "unknown target 'smes'"),
+                                           ("targets: {sme: -1}", "whole number"),
+                                           ("targets: [1, 2", "not valid YAML")])
+def test_bad_targets(tmp_path, text, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_targets(path)
