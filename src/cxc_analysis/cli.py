@@ -35,6 +35,26 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
     kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
     kpis.set_defaults(run=run_kpis)
+
+    report = commands.add_parser("report", help="run the notebooks and export HTML, PDF and Excel deliverables",
+                                 description="Run the report notebooks with papermill and export the executed KPI "
+                                             "report to HTML, PDF and Excel (no code) in one folder per run. "
+                                             "With no arguments: the bundled REMOBILISE data.")
+    report.add_argument("--input", type=Path, help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
+    report.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
+    report.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
+    report.add_argument("--partnership", help="partnership name shown in the report (default REMOBILISE)")
+    report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
+    report.add_argument("--deliverable", type=Path,
+                        help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
+    report.add_argument("--params", type=Path, metavar="FILE.yaml",
+                        help="settings file of notebook parameters (command-line options override it)")
+    report.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="set any notebook parameter (see --list-parameters)")
+    report.add_argument("--list-parameters", action="store_true", help="list the notebooks' parameters and exit")
+    report.add_argument("--out", type=Path, help="run folder (default: reports/<partnership>_<period>_<time>/)")
+    report.add_argument("--progress", action="store_true", help="show a progress bar per notebook")
+    report.set_defaults(run=run_report)
     return parser
 
 
@@ -56,13 +76,12 @@ def load_clean(path: Path | None, sheet: str | None):
 
 def run_clean(args: argparse.Namespace) -> int:
     from .config import DATA_PROCESSED
-    from .output import check_writable, write_csv, write_parquet
+    from .output import check_writable
+    from .processed import write_processed
 
     out = check_writable(args.out or DATA_PROCESSED)
-    table, findings = load_clean(args.input, args.sheet)
-    write_parquet(table, out / "exchanges.parquet")
-    write_csv(table, out / "exchanges.csv")
-    write_csv(findings, out / "findings.csv")
+    table, findings = result = load_clean(args.input, args.sheet)
+    write_processed(result, out)
     errors = int((findings["severity"] == "error").sum())
     print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
           f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)
@@ -85,6 +104,39 @@ def run_kpis(args: argparse.Namespace) -> int:
         if len(findings):
             print(f"\n{errors} errors (rows excluded), {len(findings) - errors} warnings: "
                   "see `cxc-analysis clean` findings.csv")
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import yaml
+
+    from .load import read_yaml
+    from .report import RunFailed, check_parameters, notebook_parameters, run_report as run
+
+    if args.list_parameters:
+        for name, info in notebook_parameters().items():
+            print(f"{name} ({info['type']}, default {info['default']}): {info['help']}")
+        return EXIT_OK
+    params = dict(read_yaml(args.params)) if args.params else {}
+    for alias, name in (("input", "input_path"), ("targets", "targets_path"), ("register", "register_path")):
+        if alias in params:
+            params[name] = params.pop(alias)
+    out = params.pop("out", None)
+    deliverable = params.pop("deliverable", None)
+    if args.params:
+        check_parameters(params, source=str(args.params))
+    options = {name: yaml.safe_load(value) if value.strip() else "" for name, value in args.parameter}
+    check_parameters(options, source="command line")
+    params.update(options)
+    for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
+                         ("partnership", "partnership"), ("period", "period")):
+        if getattr(args, option) is not None:
+            params[name] = str(getattr(args, option))
+    try:
+        run(params, out=args.out or out, deliverable=args.deliverable or deliverable, progress=args.progress)
+    except RunFailed as exc:
+        print(f"cxc-analysis: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

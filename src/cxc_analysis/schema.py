@@ -36,6 +36,20 @@ LABELS = {
     "pending": "Pending",
 }
 
+SINGULAR = {"cluster_organisation": "Cluster organisation", "sme": "SME",
+            "scaling_up_support_organisation": "Scaling-up support organisation",
+            "large_company": "Large company", "public_authority": "Public authority",
+            "inside": "Inside", "outside": "Outside", "completed": "Completed", "pending": "Pending"}
+
+
+def percent(part: float, whole: float) -> str:
+    """A share as reports print it, with one decimal.
+
+    >>> percent(42, 80)
+    '52.5%'
+    """
+    return f"{100 * part / whole:.1f}%"
+
 
 @dataclass(frozen=True)
 class Field:

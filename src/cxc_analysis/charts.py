@@ -1,0 +1,214 @@
+"""One function a chart, each returning a matplotlib Figure; no files, no global state.
+
+One style for all: the Okabe-Ito colour-blind-safe palette, hatching where colours alone
+would carry meaning, plain-word titles and axis labels, sized for an A4 page. Figures are
+built with the object API (no pyplot), so nothing is shown or kept behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .kpis import usable  # noqa: E402
+from .schema import ENTITY_TYPES, KPI_NAMES, LABELS, percent  # noqa: E402
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies.
+BLUE, ORANGE, GREEN, PINK, SKY, VERMILION, YELLOW, GREY = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+COMPLETED, PENDING, TARGET = BLUE, ORANGE, "#000000"
+ENTITY_COLOURS = dict(zip(ENTITY_TYPES, (BLUE, ORANGE, GREEN, PINK, SKY)))
+ENTITY_HATCHES = dict(zip(ENTITY_TYPES, ("", "//", "", "..", "xx")))
+WIDTH = 7.5  # inches: the text width of an A4 page with 2 cm margins
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "x",
+    "grid.color": "#dddddd",
+    "axes.axisbelow": True,
+    "legend.frameon": False,
+    "svg.fonttype": "none",  # text stays text: sharp, searchable in the PDF
+    "svg.hashsalt": "cxc-analysis",  # the same data gives the same SVG
+}
+
+
+def _figure(height: float, ncols: int = 1, width_ratios=None) -> tuple[Figure, list]:
+    matplotlib.rcParams.update(STYLE)
+    fig = Figure(figsize=(WIDTH, height), layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0].tolist()
+    return fig, axes
+
+
+def _entity_labels(index) -> list[str]:
+    return [LABELS.get(str(i), str(i)) for i in index]
+
+
+def _status_counts(table: pd.DataFrame, by: str, order) -> pd.DataFrame:
+    rows = usable(table)
+    counts = pd.crosstab(pd.Categorical(rows[by], categories=list(order)),
+                         pd.Categorical(rows["status"], categories=["completed", "pending"]), dropna=False)
+    return counts.reindex(index=list(order), columns=["completed", "pending"], fill_value=0)
+
+
+def _label_bars(ax, totals) -> None:
+    for y, total in enumerate(totals):
+        if total:
+            _note(ax, total, y, f"{int(total)}")
+
+
+def _note(ax, x, y, text: str) -> None:
+    ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+
+
+def progress_chart(kpis: pd.DataFrame) -> Figure:
+    """Completed and pending exchanges per KPI, stacked, with the grant-agreement target marked.
+
+    >>> fig = progress_chart(kpi_table(table, targets))  # doctest: +SKIP
+    """
+    frame = kpis.reindex(list(KPI_NAMES))
+    fig, (ax,) = _figure(3.6)
+    y = np.arange(len(frame))[::-1]
+    actual = frame["actual"].to_numpy(dtype=float)
+    pending = frame["pending"].to_numpy(dtype=float)
+    ax.barh(y, actual, color=COMPLETED, label="Completed", height=0.6)
+    ax.barh(y, pending, left=actual, color=PENDING, hatch="//", edgecolor="white", label="Pending", height=0.6)
+    target = frame["target"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(target)
+    ax.scatter(target[has], y[has], marker="|", s=500, linewidths=2.5, color=TARGET, label="Target", zorder=3)
+    for yi, a, p, t in zip(y, actual, pending, target):
+        text = f" {int(a)}" + (f" + {int(p)} pending" if p else "")
+        text += f"  ({percent(a, t)} of {int(t)})" if t and not np.isnan(t) else ""
+        _note(ax, max(a + p, 0 if np.isnan(t) else t), yi, text.strip())
+    ax.set_yticks(y, [LABELS[k] for k in frame.index])
+    ax.set_xlabel("Number of exchanges")
+    ax.set_title("Progress against the grant-agreement targets")
+    ax.set_xlim(0, np.nanmax([np.nanmax(actual + pending), np.nanmax(target) if has.any() else 0, 1]) * 1.45)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def entity_type_chart(table: pd.DataFrame) -> Figure:
+    """Exchanges by the visiting organisation's type of entity, completed and pending."""
+    counts = _status_counts(table, "vo_entity_type", ENTITY_TYPES)[::-1]
+    fig, (ax,) = _figure(2.6)
+    y = np.arange(len(counts))
+    ax.barh(y, counts["completed"], color=COMPLETED, label="Completed", height=0.6)
+    ax.barh(y, counts["pending"], left=counts["completed"], color=PENDING, hatch="//", edgecolor="white",
+            label="Pending", height=0.6)
+    _label_bars(ax, counts.sum(axis=1).to_numpy())
+    ax.set_yticks(y, _entity_labels(counts.index))
+    ax.set_xlabel("Number of exchanges")
+    ax.set_title("Exchanges by type of visiting organisation")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def event_chart(table: pd.DataFrame, top: int = 15) -> Figure:
+    """Exchanges per event (group exchange), stacked by the visitor's type of entity.
+
+    Shows the ``top`` largest events; the rest are summed as "Other events".
+    """
+    rows = usable(table)
+    events = rows["event"].fillna("(no event)")
+    counts = pd.crosstab(events, pd.Categorical(rows["vo_entity_type"], categories=list(ENTITY_TYPES)),
+                         dropna=False).reindex(columns=list(ENTITY_TYPES), fill_value=0)
+    counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    if len(counts) > top:
+        counts = pd.concat([counts.iloc[:top], counts.iloc[top:].sum().to_frame("Other events").T])
+    counts = counts[::-1]
+    fig, (ax,) = _figure(1.2 + 0.32 * len(counts))
+    y, left = np.arange(len(counts)), np.zeros(len(counts))
+    for kind in ENTITY_TYPES:
+        values = counts[kind].to_numpy()
+        if values.any():
+            ax.barh(y, values, left=left, color=ENTITY_COLOURS[kind], hatch=ENTITY_HATCHES[kind],
+                    edgecolor="white", label=LABELS[kind], height=0.65)
+        left += values
+    _label_bars(ax, left)
+    ax.set_yticks(y, [_shorten(str(e)) for e in counts.index])
+    ax.set_xlabel("Number of exchanges")
+    ax.set_title("Exchanges by event, by type of visiting organisation")
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8)
+    return fig
+
+
+def partnership_chart(table: pd.DataFrame) -> Figure:
+    """Visitors inside and outside the partnership: overall, and per type of entity."""
+    rows = usable(table)
+    side = pd.Categorical(rows["partnership"], categories=["inside", "outside"])
+    overall = pd.Series(side).value_counts().reindex(["inside", "outside"], fill_value=0)
+    per_type = pd.crosstab(pd.Categorical(rows["vo_entity_type"], categories=list(ENTITY_TYPES)), side,
+                           dropna=False).reindex(index=list(ENTITY_TYPES), columns=["inside", "outside"],
+                                                 fill_value=0)[::-1]
+    fig, (ax1, ax2) = _figure(2.8, ncols=2, width_ratios=[1, 2])
+    colours, hatches = [BLUE, VERMILION], ["", "//"]
+    ax1.bar([0, 1], overall.to_numpy(), color=colours, hatch=hatches, edgecolor="white", width=0.6)
+    for x, v in enumerate(overall):
+        ax1.text(x, v, f"{v}\n({v / max(overall.sum(), 1):.0%})", ha="center", va="bottom", fontsize=8)
+    ax1.set_xticks([0, 1], ["Inside", "Outside"])
+    ax1.set_ylabel("Number of exchanges")
+    ax1.set_ylim(0, max(overall.max(), 1) * 1.3)
+    ax1.grid(axis="x", visible=False)
+    ax1.grid(axis="y", visible=True)
+    ax1.set_title("Inside or outside the partnership")
+    y, left = np.arange(len(per_type)), np.zeros(len(per_type))
+    for column, colour, hatch in zip(["inside", "outside"], colours, hatches):
+        ax2.barh(y, per_type[column], left=left, color=colour, hatch=hatch, edgecolor="white",
+                 label=column.capitalize(), height=0.6)
+        left += per_type[column].to_numpy()
+    _label_bars(ax2, left)
+    ax2.set_yticks(y, _entity_labels(per_type.index))
+    ax2.set_xlabel("Number of exchanges")
+    ax2.set_title("By type of visitor")
+    ax2.legend(loc="lower right")
+    return fig
+
+
+def status_chart(table: pd.DataFrame) -> Figure:
+    """Exchange status (completed / pending) and use of the CXC IT tool."""
+    rows = usable(table)
+    status = pd.Categorical(rows["status"], categories=["completed", "pending"])
+    status_counts = pd.Series(status).value_counts().reindex(["completed", "pending"], fill_value=0)
+    tool = rows["it_tool"].map({True: "Used", False: "Not used"}).fillna("Not recorded")
+    tool_counts = tool.value_counts().reindex(["Used", "Not used", "Not recorded"], fill_value=0)
+    tool_counts = tool_counts[(tool_counts > 0) | (tool_counts.index != "Not recorded")]
+    fig, (ax1, ax2) = _figure(2.4, ncols=2)
+    for ax, counts, colours, hatches, title in (
+            (ax1, status_counts, [COMPLETED, PENDING], ["", "//"], "Status of the exchanges"),
+            (ax2, tool_counts, [GREEN, VERMILION, GREY], ["", "//", ".."], "Use of the CXC IT tool")):
+        y = np.arange(len(counts))[::-1]
+        ax.barh(y, counts.to_numpy(), color=colours[:len(counts)], hatch=hatches[:len(counts)], edgecolor="white",
+                height=0.6)
+        for yi, v in zip(y, counts):
+            _note(ax, v, yi, f"{v} ({percent(v, max(counts.sum(), 1))})")
+        labels = [LABELS.get(str(i), str(i)) for i in counts.index]
+        ax.set_yticks(y, labels)
+        ax.set_xlim(0, max(counts.max(), 1) * 1.45)
+        ax.set_xlabel("Number of exchanges")
+        ax.set_title(title)
+    return fig
+
+
+def _shorten(text: str, width: int = 42) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def show_as_svg() -> None:
+    """In a notebook, display Figures as SVG (sharp in HTML and PDF). Does nothing elsewhere."""
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # pragma: no cover - outside IPython
+        return
+    set_matplotlib_formats("svg")

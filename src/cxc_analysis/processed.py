@@ -1,0 +1,42 @@
+"""The processed data folder: exchanges and findings as written by ``clean``, read back typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .clean import CleanResult, clean
+from .config import DATA_PROCESSED, DEFAULT_INPUT
+from .load import read_tracker
+from .output import check_writable, write_csv, write_parquet
+
+
+def write_processed(result: CleanResult, folder: str | Path) -> Path:
+    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv in ``folder``, each atomically."""
+    folder = check_writable(folder)
+    write_parquet(result.table, folder / "exchanges.parquet")
+    write_csv(result.table, folder / "exchanges.csv")
+    write_parquet(result.findings, folder / "findings.parquet")
+    write_csv(result.findings, folder / "findings.csv")
+    return folder
+
+
+def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,
+                       folder: str | Path | None = None) -> CleanResult:
+    """Read and clean a tracker (default: the bundled workbook) and write the processed folder."""
+    result = clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None))
+    write_processed(result, folder or DATA_PROCESSED)
+    return result
+
+
+def read_processed(folder: str | Path | None = None) -> CleanResult:
+    """The cleaned table and findings from a processed folder; if it holds none yet, clean the
+    bundled workbook into it first (so a notebook opened on a fresh clone just runs)."""
+    folder = Path(folder or DATA_PROCESSED)
+    if not (folder / "exchanges.parquet").is_file():
+        return clean_to_processed(DEFAULT_INPUT, None, folder)
+    table = pd.read_parquet(folder / "exchanges.parquet")
+    findings = pd.read_parquet(folder / "findings.parquet") if (folder / "findings.parquet").is_file() else \
+        pd.read_csv(folder / "findings.csv", encoding="utf-8-sig")
+    return CleanResult(table, findings)

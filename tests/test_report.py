@@ -1,0 +1,173 @@
+"""End to end: the notebooks run with papermill and export HTML, PDF and Excel."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from cxc_analysis.config import DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT
+
+from conftest import HEADERS, run_cli
+
+
+def pdf_text(path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+@pytest.fixture(scope="module")
+def bundled_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "remobilise"
+    proc = run_cli("report", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    tracker = folder / "tracker.csv"
+    rows = [";".join(HEADERS),
+            ';NextMove;<script>alert("x")</script>;SME;Outside;<b>Fair</b>;Completed;',
+            ';NextMove;=HYPERLINK("http://evil.example","click");SME;Inside;<b>Fair</b>;Completed;',
+            ";NextMove;Plain Org;large company;Inside;Expo;Waiting for Final Activity Report;"]
+    tracker.write_text("\n".join(rows), encoding="utf-8")
+    out = folder / "run"
+    proc = run_cli("report", "--input", str(tracker), "--partnership", "TESTNET <i>", "--period", "M6 (June 2026)",
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_bundled_run_writes_every_deliverable(bundled_run):
+    out, proc = bundled_run
+    assert {p.name for p in out.iterdir()} >= {"01_clean_and_validate.ipynb", "02_kpi_report.ipynb", "report.html",
+                                                "report.pdf", "report.xlsx", "provenance.json"}
+    assert "report ready" in proc.stderr and not any(p.name.startswith(".") for p in out.parent.iterdir())
+
+
+def test_html_has_kpis_charts_front_matter_and_no_code(bundled_run):
+    html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
+    table = re.search(r'<table class="data kpi">.*?</table>', html, re.S).group(0)
+    cells = re.findall(r'<td class="num">([\d.]+)</td>', table)
+    assert cells[:4] == ["42", "5", "80", "52.5"]  # exchanges: completed, pending, target, %
+    assert [cells[i] for i in range(0, 28, 4)] == ["42", "19", "13", "18", "2", "5", "4"]
+    assert html.count('src="data:image/svg+xml;base64,') == 5
+    assert "Document information" in html and "101037876" in html and "COSME" in html
+    assert "Contents" in html and 'href="#appendix-all-exchanges"' in html and 'id="appendix-all-exchanges"' in html
+    # no code, no scripts, nothing loaded from outside
+    assert "read_processed" not in html and "import " not in html and "<script" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html and "@import" not in html
+
+
+def test_pdf_holds_the_kpi_table_and_appendix(bundled_run):
+    path = bundled_run[0] / "report.pdf"
+    reader = PdfReader(path)
+    assert reader.pages[0].mediabox.width == pytest.approx(595, abs=2)  # A4 portrait
+    text = pdf_text(path)
+    assert re.search(r"Exchanges\s+42\s+5\s+80\s+52\.5", text)
+    assert re.search(r"Outside partnership\s+19\s+0\s+20\s+95\.0", text)
+    assert "Appendix: all exchanges" in text and "Polyworx" in text and "EG50WA1" in text and "Nextérité" in text
+    assert f"Page 2 of {len(reader.pages)}" in text
+    assert "import " not in text
+
+
+def test_excel_workbook(bundled_run):
+    wb = load_workbook(bundled_run[0] / "report.xlsx")
+    assert wb.sheetnames[:3] == ["KPIs", "Exchanges", "Findings"]
+    kpis = wb["KPIs"]
+    assert [c.value for c in kpis[1]][:4] == ["KPI", "Indicator", "Completed", "Pending"]
+    assert [kpis.cell(row=r, column=3).value for r in range(2, 9)] == [42, 19, 13, 18, 2, 5, 4]
+    assert kpis.freeze_panes == "A2" and kpis["A1"].font.bold
+    assert wb["Exchanges"].max_row == 48
+
+
+def test_provenance(bundled_run):
+    provenance = json.loads((bundled_run[0] / "provenance.json").read_text())
+    assert provenance["input_file"] == DEFAULT_INPUT.name
+    assert provenance["input_sha256"] == hashlib.sha256(DEFAULT_INPUT.read_bytes()).hexdigest()
+    assert provenance["parameters"]["partnership"] == "REMOBILISE"
+    html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
+    assert provenance["input_sha256"] in html and provenance["package_version"] in html
+
+
+def test_parameters_reach_the_notebooks_and_names_stay_text(hostile_run):
+    wb = load_workbook(hostile_run / "report.xlsx")
+    kpis = wb["KPIs"]
+    assert [kpis.cell(row=r, column=3).value for r in range(2, 4)] == [2, 1]  # other input, other numbers
+    assert kpis.cell(row=2, column=4).value == 1  # one pending
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    assert "TESTNET &lt;i&gt;" in html and "M6 (June 2026)" in html
+    assert "&lt;script&gt;alert(" in html and "<script" not in html and "<b>Fair" not in html
+    assert "Document information" not in html  # REMOBILISE's grant details are not put on another partnership
+    vo = [c for c in wb["Exchanges"]["D"] if c.value and "HYPERLINK" in str(c.value)][0]
+    assert vo.data_type == "s" and vo.value.startswith("=HYPERLINK")
+    text = pdf_text(hostile_run / "report.pdf")
+    assert '<script>alert("x")</script>' in text
+
+
+def test_unknown_parameter_and_wrong_type_are_refused(tmp_path):
+    proc = run_cli("report", "-p", "colour", "blue", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "unknown parameter 'colour'" in proc.stderr
+    settings = tmp_path / "run.yaml"
+    settings.write_text("partnership: X\nperiod: 12\n")
+    proc = run_cli("report", "--params", str(settings), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "parameter 'period' must be str" in proc.stderr and "run.yaml" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+def test_bad_input_is_exit_2(tmp_path):
+    proc = run_cli("report", "--input", str(tmp_path / "none.xlsx"), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "none.xlsx: file not found" in proc.stderr
+    bad = tmp_path / "t.csv"
+    bad.write_text("a,b\n1,2\n")
+    proc = run_cli("report", "--input", str(bad), "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "t.csv" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists() and (tmp_path / "r_FAILED" / "01_clean_and_validate.ipynb").exists()
+
+
+def test_failing_notebook_leaves_no_report(tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "data" / "raw", root / "data" / "raw")
+    shutil.copytree(NOTEBOOKS, root / "notebooks")
+    nb = nbformat.read(root / "notebooks" / "02_kpi_report.ipynb", as_version=4)
+    nb.cells[6].source = 'raise RuntimeError("chart broke")'
+    nbformat.write(nb, root / "notebooks" / "02_kpi_report.ipynb")
+    out = root / "reports" / "run"
+    proc = subprocess.run([sys.executable, "-m", "cxc_analysis", "report", "--out", str(out)], capture_output=True,
+                          text=True, env={**os.environ, "CXC_ROOT": str(root)}, timeout=600)
+    assert proc.returncode == 1
+    assert "02_kpi_report.ipynb failed at cell In [" in proc.stderr
+    assert '`raise RuntimeError("chart broke")`' in proc.stderr and proc.stderr.count("Traceback") == 0
+    assert not out.exists()
+    failed = out.with_name("run_FAILED")
+    assert sorted(p.name for p in failed.glob("*.ipynb")) == ["01_clean_and_validate.ipynb", "02_kpi_report.ipynb"]
+    assert not list(failed.glob("report.*"))
+
+
+def test_notebooks_run_with_plain_papermill_from_anywhere(tmp_path):
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "papermill", str(NOTEBOOKS / "02_kpi_report.ipynb"), str(out),
+                           "-p", "partnership", "PLAIN", "-p", "processed_dir", str(tmp_path / "p")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "42" in out.read_text() and (tmp_path / "p" / "exchanges.parquet").exists()
+
+
+def test_every_parameter_has_a_type_and_help():
+    from cxc_analysis.report import notebook_parameters
+
+    params = notebook_parameters()
+    for nb_path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(nb_path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        names = re.findall(r"^(\w+)\s*:", cell.source, re.M)
+        for name in names:
+            assert params[name]["type"] != "None" and params[name]["help"], (nb_path.name, name)
