@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
     kpis.set_defaults(run=run_kpis)
 
+    synth = commands.add_parser("synth", help="write a synthetic tracker (csv or xlsx) for scale tests and benchmarks")
+    synth.add_argument("--rows", type=int, required=True, help="number of exchanges (rows)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed: same seed, same file (default 0)")
+    synth.add_argument("--duplicates", type=int, default=0,
+                       help="rows that copy an earlier exchange (duplicate_exchange errors; default 0)")
+    synth.add_argument("--out", type=Path, required=True, help="output file, .csv or .xlsx")
+    synth.set_defaults(run=run_synth)
+
     report = commands.add_parser("report", help="run the notebooks and export HTML, PDF and Excel deliverables",
                                  description="Run the report notebooks with papermill and export the executed KPI "
                                              "report to HTML, PDF and Excel (no code) in one folder per run. "
@@ -54,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--list-parameters", action="store_true", help="list the notebooks' parameters and exit")
     report.add_argument("--out", type=Path, help="run folder (default: reports/<partnership>_<period>_<time>/)")
     report.add_argument("--progress", action="store_true", help="show a progress bar per notebook")
+    report.add_argument("--batch", type=Path, metavar="RUNS.yaml",
+                        help="run every partnership listed in a run file, in parallel, with an index page")
+    report.add_argument("--jobs", type=int, help="parallel runs with --batch (default: number of cores)")
     report.set_defaults(run=run_report)
     return parser
 
@@ -107,12 +118,29 @@ def run_kpis(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_synth(args: argparse.Namespace) -> int:
+    from .synth import write_synth
+
+    truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates)
+    print(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
+          f"{truth.duplicate_exchanges} duplicates) -> {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def run_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .load import read_yaml
     from .report import RunFailed, check_parameters, notebook_parameters, run_report as run
 
+    if args.batch:
+        from .batch import run_batch
+
+        folder, results = run_batch(args.batch, jobs=args.jobs, out=args.out)
+        failed = [r["name"] for r in results if r["status"] != "ok"]
+        print(f"{folder / 'index.html'}: {len(results) - len(failed)} of {len(results)} runs completed"
+              + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        return EXIT_FAILED if failed else EXIT_OK
     if args.list_parameters:
         for name, info in notebook_parameters().items():
             print(f"{name} ({info['type']}, default {info['default']}): {info['help']}")
