@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .distinct import duplicated_rows, factorize, flags, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
                      PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
@@ -68,7 +69,7 @@ def normalise_names(df: pd.DataFrame) -> pd.DataFrame:
     >>> normalise_names(pd.DataFrame({"host_org": ["Next  Move "], "visiting_org": ["A"], "event": [None]})).host_org[0]
     'Next Move'
     """
-    return df.assign(**{c: df[c].str.replace(r"\s+", " ", regex=True).str.strip()
+    return df.assign(**{c: per_distinct(df[c], lambda u: u.str.replace(r"\s+", " ", regex=True).str.strip())
                         for c in NAME_COLUMNS if c in df.columns})
 
 
@@ -78,7 +79,7 @@ def map_labels(values: pd.Series, lookup, categories: tuple[str, ...]) -> pd.Cat
     >>> list(map_labels(pd.Series(["SME's", "x", None]), ENTITY_TYPE_VOCABULARY.get, ENTITY_TYPES))
     [nan, nan, nan]
     """
-    codes, uniques = pd.factorize(values)
+    codes, uniques = factorize(values)
     position = {c: i for i, c in enumerate(categories)}
     table = np.array([position.get(lookup(u), -1) for u in uniques] + [-1], dtype=np.int16)
     return pd.Categorical.from_codes(table[codes], categories=list(categories))
@@ -106,10 +107,10 @@ def derive_it_tool(df: pd.DataFrame) -> pd.DataFrame:
     """``it_tool``: false where status or remarks say "without (the) IT tool", true where the
     exchange has an IT-tool ID, unknown otherwise."""
     said_without = (_contains(df["status_text"], WITHOUT_IT_TOOL) | _contains(df["remarks"], WITHOUT_IT_TOOL))
-    it_tool = pd.Series(pd.NA, index=df.index, dtype="boolean")
-    it_tool[df["exchange_id"].notna().to_numpy()] = True
-    it_tool[said_without.to_numpy()] = False
-    return df.assign(it_tool=it_tool)
+    has_id = df["exchange_id"].notna().to_numpy()
+    known = has_id | said_without.to_numpy()
+    it_tool = pd.arrays.BooleanArray(has_id & ~said_without.to_numpy(), ~known)
+    return df.assign(it_tool=pd.Series(it_tool, index=df.index))
 
 
 def derive_lump_sum(df: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +167,8 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def find_malformed_ids(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for an exchange number that is not an IT-tool ID such as EG927FA8 (not repaired)."""
     ids = table["exchange_id"]
-    bad = ids.notna() & ~ids.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool)
+    bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool)),
+                    index=table.index)
     return make_findings(table.loc[bad, "source_row"], DISPLAY["exchange_id"], "warning", "malformed_id",
                          "exchange number '" + ids[bad] + "' is not an IT-tool ID like EG927FA8 "
                          "(EG, 3 digits, 2 letters, 1 digit)")
@@ -175,7 +177,8 @@ def find_malformed_ids(table: pd.DataFrame) -> pd.DataFrame:
 def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for an exchange number used on an earlier row too."""
     ids = table["exchange_id"]
-    repeated = ids.notna() & ids.duplicated()
+    codes, _ = factorize(ids)
+    repeated = pd.Series((codes >= 0) & pd.Series(codes).duplicated().to_numpy(), index=table.index)
     if not repeated.any():
         return empty_findings()
     first = table.loc[ids.notna() & ~repeated].set_index("exchange_id")["source_row"]
@@ -186,9 +189,9 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
 
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """Error for a later copy of the same exchange (same HO, VO and event, whatever the case)."""
-    keys = pd.DataFrame({c: table[c].str.casefold() for c in NAME_COLUMNS})
+    keys = pd.DataFrame({c: recode(table[c], lambda u: u.str.casefold()) for c in NAME_COLUMNS}, index=table.index)
     valid = table["host_org"].notna() & table["visiting_org"].notna()
-    repeated = keys.duplicated() & valid
+    repeated = pd.Series(duplicated_rows(*(keys[c].to_numpy() for c in NAME_COLUMNS)), index=table.index) & valid
     if not repeated.any():
         return empty_findings()
     firsts = keys[valid & ~repeated].assign(first=table["source_row"]).drop_duplicates(list(NAME_COLUMNS))
@@ -202,7 +205,7 @@ def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for names a spreadsheet would run as a formula; they stay plain text everywhere."""
     frames = []
     for field in (*NAME_COLUMNS, "remarks"):
-        risky = table[field].str.contains(FORMULA_START, regex=True).fillna(False).astype(bool)
+        risky = _contains(table[field], FORMULA_START)
         if risky.any():
             frames.append(make_findings(table.loc[risky, "source_row"], DISPLAY[field], "warning",
                                         "formula_like_text",
@@ -225,7 +228,8 @@ def find_unparsed_values(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame
 # --- helpers ------------------------------------------------------------------------------
 
 def _contains(values: pd.Series, pattern: str) -> pd.Series:
-    return values.str.contains(pattern, regex=True).fillna(False).astype(bool)
+    found = flags(values, lambda u: u.str.contains(pattern, regex=True).fillna(False).astype(bool))
+    return pd.Series(found, index=values.index)
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:

@@ -24,12 +24,11 @@ def count_kpis(table: pd.DataFrame, status: str) -> dict[str, int]:
     >>> count_kpis(t, "completed")["outside_partnership"]
     1
     """
-    rows = usable(table)
-    rows = rows.loc[(rows["status"] == status).to_numpy(dtype=bool)]
-    entity = pd.Categorical(rows["vo_entity_type"], categories=list(ENTITY_TYPES))
-    by_type = np.bincount(entity.codes[entity.codes >= 0], minlength=len(ENTITY_TYPES))
-    counts = {"exchanges": len(rows),
-              "outside_partnership": int((rows["partnership"] == "outside").to_numpy(dtype=bool).sum())}
+    rows = ~table["excluded"].fillna(False).to_numpy(dtype=bool) & (table["status"] == status).to_numpy(dtype=bool)
+    entity = pd.Categorical(table["vo_entity_type"], categories=list(ENTITY_TYPES)).codes[rows]
+    by_type = np.bincount(entity[entity >= 0], minlength=len(ENTITY_TYPES))
+    counts = {"exchanges": int(rows.sum()),
+              "outside_partnership": int(((table["partnership"] == "outside").to_numpy(dtype=bool) & rows).sum())}
     counts.update({name: int(n) for name, n in zip(ENTITY_TYPES, by_type)})
     return counts
 

@@ -14,9 +14,11 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import HEADER_SCAN_ROWS
+from .distinct import remember
 from .errors import InputError
 
 REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
@@ -50,6 +52,7 @@ ALIASES = {
 }
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+CSV_BLOCK_SIZE = 1 << 24  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)
 
 
 def header_key(text: object) -> str:
@@ -215,36 +218,66 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
 
     names = [f"c{i}" for i in range(width)]
     wanted = [names[i] for i in mapping]
+    # Read as dictionaries: a tracker's columns repeat few texts, so trimming and blanking
+    # work on each distinct text once, and the codes go on to ``clean`` (see distinct.py).
+    text = pa.dictionary(pa.int32(), pa.large_string())
     for attempt in ("utf8", "cp1252") if encoding != "cp1252" else ("cp1252",):
         try:
             table = pacsv.read_csv(
                 path,
                 read_options=pacsv.ReadOptions(skip_rows=index + 1, column_names=names, encoding=attempt,
-                                               block_size=1 << 24),
+                                               block_size=CSV_BLOCK_SIZE),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
-                    include_columns=wanted, column_types={n: pa.string() for n in wanted},
+                    include_columns=wanted, column_types={n: text for n in wanted},
                     strings_can_be_null=True, quoted_strings_can_be_null=True))
             break
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) and attempt == "utf8":
                 continue
             raise _Fallback from None
-    columns = {}
+    codes, uniques = {}, {}
     for position, field in mapping.items():
-        column = pc.utf8_trim_whitespace(table.column(f"c{position}"))
-        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-        columns[field] = column.to_pandas(types_mapper=_str_dtype)
-    frame = pd.DataFrame(columns)
+        codes[field], uniques[field] = _distinct_texts(table.column(f"c{position}"))
     first_row = index + 2
-    frame.insert(0, "source_row", pd.RangeIndex(first_row, first_row + len(frame), dtype="int64"))
-    return _finish(frame)
+    source_row = np.arange(first_row, first_row + table.num_rows, dtype="int64")
+    filled = np.logical_or.reduce([c >= 0 for c in codes.values()]) if codes else source_row[:0] >= 0
+    if not filled.all():  # blank rows: dropped here, so the codes stay aligned with the rows
+        codes = {field: c[filled] for field, c in codes.items()}
+        source_row = source_row[filled]
+    columns = {"source_row": source_row}
+    for field, c in codes.items():
+        columns[field] = pc.take(uniques[field], pa.array(c, mask=c < 0)).to_pandas(types_mapper=_str_dtype)
+    frame = _finish(pd.DataFrame(columns))
+    for field, c in codes.items():
+        remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
+    return frame
+
+
+def _distinct_texts(column) -> tuple[np.ndarray, object]:
+    """Codes per row (-1 where blank) and the distinct stripped texts of a dictionary-read column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dictionaries = [chunk.dictionary for chunk in column.chunks]
+    texts = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.large_string())
+    texts = pc.utf8_trim_whitespace(texts)
+    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
+    encoded = pc.dictionary_encode(texts)  # " SME " and "SME" become one text
+    recode = np.append(encoded.indices.fill_null(-1).to_numpy(), -1).astype(np.int32)
+    parts, offset = [], 0
+    for chunk, dictionary in zip(column.chunks, dictionaries):
+        position = pc.fill_null(pc.add(chunk.indices.cast(pa.int32()), offset), len(recode) - 1)
+        parts.append(recode[position.to_numpy()])
+        offset += len(dictionary)
+    codes = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    return codes, encoded.dictionary
 
 
 def _str_dtype(arrow_type):
     import pyarrow as pa
 
-    return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type == pa.string() else None
+    return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type in (pa.string(), pa.large_string()) else None
 
 
 def _read_csv_python(path: Path, index: int, mapping: dict[int, str], delimiter: str) -> pd.DataFrame:
@@ -284,12 +317,20 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop blank rows; add the optional fields the tracker lacks, as empty columns."""
-    frame = frame.loc[frame.drop(columns="source_row").notna().any(axis=1)].reset_index(drop=True)
+    filled = frame.drop(columns="source_row").notna().any(axis=1)
+    if not filled.all():
+        frame = frame.loc[filled].reset_index(drop=True)
     for field in FIELDS:
         if field not in frame.columns:
-            frame[field] = pd.Series(None, index=frame.index,
-                                     dtype="object" if field in RAW_VALUE_FIELDS else "str")
+            frame[field] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+                            if field in RAW_VALUE_FIELDS else _empty_text(frame.index))
     return frame[["source_row", *FIELDS]]
+
+
+def _empty_text(index: pd.Index) -> pd.Series:
+    import pyarrow as pa
+
+    return pd.Series(_str_dtype(pa.string()).__from_arrow__(pa.nulls(len(index), pa.large_string())), index=index)
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,147 @@
+"""Synthetic trackers: deterministic, loadable as csv and xlsx, and KPIs exact against a truth
+counted here without the package's vocabulary or cleaning."""
+
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from cxc_analysis import load
+from cxc_analysis.clean import clean
+from cxc_analysis.cli import main
+from cxc_analysis.kpis import kpi_json, kpi_table
+from cxc_analysis.load import read_tracker
+from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, PARTNERSHIP_VOCABULARY, label_key, lookup_status
+from cxc_analysis.synth import (COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL, ENTITY_TYPE_SPELLINGS, HEADERS,
+                                PARTNERSHIP_SPELLINGS, PENDING, write_synth)
+
+from conftest import run_cli
+
+# The test's own reading of the labels a synthetic tracker uses (not the package's vocabulary).
+TYPES = {"cluster organisation": "cluster_organisation", "cluster organisations": "cluster_organisation",
+         "cluster organization": "cluster_organisation", "cluster organizations": "cluster_organisation",
+         "sme": "sme", "smes": "sme", "sme's": "sme",
+         "scaling-up support organisation": "scaling_up_support_organisation",
+         "scale-up support organisations": "scaling_up_support_organisation",
+         "scaling-up support organizations": "scaling_up_support_organisation",
+         "large company": "large_company", "large companies": "large_company",
+         "public authority": "public_authority", "public authorities": "public_authority"}
+
+
+def independent_kpis(path):
+    """KPIs of a synthetic csv counted with plain pandas: labels by the table above, the later
+    copy of an HO / VO / event (whatever its case and spacing) left out."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    names = df[["HO", "VO", "(Group) exchange"]].apply(lambda c: c.str.split().str.join(" ").str.lower())
+    df = df[~names.duplicated()]
+    kind = df["VO Type of entity"].str.strip().str.lower().map(TYPES)
+    assert kind.notna().all()
+    side = df["Inside/outside partnership"].str.strip().str.lower().str.split().str[0]
+    assert set(side) <= {"inside", "outside"}
+    done = df["Status"].str.strip().str.lower().str.startswith("completed")
+    out = {}
+    for status, rows in (("actual", done), ("pending", ~done)):
+        counts = {"exchanges": int(rows.sum()), "outside_partnership": int((rows & (side == "outside")).sum())}
+        counts.update({code: int((rows & (kind == code)).sum()) for code in ENTITY_TYPE_SPELLINGS})
+        out[status] = counts
+    return out
+
+
+def kpis_json(capsys, path):
+    assert main(["kpis", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    return {"actual": result["actual"], "pending": result["pending"]}
+
+
+def test_kpis_exact_against_independent_count(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    truth = write_synth(path, 4000, seed=3, duplicates=40)
+    expected = independent_kpis(path)
+    assert expected == truth.kpis()  # the generator's own truth agrees with the plain count
+    assert kpis_json(capsys, path) == expected
+    assert expected["pending"]["exchanges"] > 0 and expected["actual"]["exchanges"] + \
+        expected["pending"]["exchanges"] == 4000 - 40
+
+
+def test_findings_are_the_planted_ones(tmp_path):
+    path = tmp_path / "t.csv"
+    truth = write_synth(path, 6000, seed=5, duplicates=25)
+    table, findings = clean(read_tracker(path))
+    assert findings["code"].value_counts().to_dict() == {
+        "malformed_id": truth.malformed_ids, "duplicate_exchange": 25, "duplicate_id": truth.duplicate_ids}
+    assert truth.malformed_ids > 0 and 0 < truth.duplicate_ids <= 25
+    assert int(table["excluded"].sum()) == 25
+    assert int(table["exchange_id"].isna().sum()) == truth.blank_ids > 0
+    planted = pd.Series(truth.entity_spellings)
+    assert set(planted.index) == {s for group in ENTITY_TYPE_SPELLINGS.values() for s in group}
+    assert table["status_text"].str.contains("without the IT tool").sum() > 0
+
+
+def test_every_planted_label_is_in_the_vocabulary():
+    for code, spellings in ENTITY_TYPE_SPELLINGS.items():
+        assert {ENTITY_TYPE_VOCABULARY[label_key(s)] for s in spellings} == {code}
+    for code, spellings in PARTNERSHIP_SPELLINGS.items():
+        assert {PARTNERSHIP_VOCABULARY[label_key(s)] for s in spellings} == {code}
+    assert {lookup_status(s) for s in COMPLETED_WITH_TOOL + COMPLETED_WITHOUT_TOOL} == {"completed"}
+    assert {lookup_status(s) for s in PENDING} == {"pending"}
+
+
+def test_same_seed_same_bytes(tmp_path):
+    a, b, c = (write_synth(tmp_path / f"{n}.csv", 3000, seed=s, duplicates=5) for n, s in (("a", 9), ("b", 9), ("c", 10)))
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
+    assert a == b and a != c
+
+
+def test_csv_and_xlsx_load_alike(tmp_path):
+    truth = write_synth(tmp_path / "t.csv", 1500, seed=4, duplicates=10)
+    assert write_synth(tmp_path / "t.xlsx", 1500, seed=4, duplicates=10) == truth
+    from_csv, from_xlsx = read_tracker(tmp_path / "t.csv"), read_tracker(tmp_path / "t.xlsx")
+    assert from_xlsx.attrs["sheet"] == "Exchanges"
+    pd.testing.assert_frame_equal(from_csv, from_xlsx, check_exact=True)
+    header = pd.read_excel(tmp_path / "t.xlsx", nrows=0, engine="calamine")
+    assert tuple(header.columns) == HEADERS
+    for path in (tmp_path / "t.csv", tmp_path / "t.xlsx"):
+        assert {k: v for k, v in kpi_json(kpi_table(clean(read_tracker(path)).table, {})).items()
+                if k != "target"} == truth.kpis()
+
+
+def test_csv_read_in_many_blocks_matches_one_block(tmp_path, monkeypatch):
+    """The loader's per-block dictionaries are merged: the same rows, texts and findings."""
+    path = tmp_path / "t.csv"
+    write_synth(path, 3000, seed=6, duplicates=30)
+    whole = clean(read_tracker(path))
+    monkeypatch.setattr(load, "CSV_BLOCK_SIZE", 1 << 13)
+    pieces = clean(read_tracker(path))
+    pd.testing.assert_frame_equal(whole.table, pieces.table, check_exact=True)
+    pd.testing.assert_frame_equal(whole.findings, pieces.findings, check_exact=True)
+
+
+def test_zero_rows(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    write_synth(path, 0)
+    assert path.read_text().strip() == ",".join(HEADERS)
+    assert set(kpis_json(capsys, path)["actual"].values()) == {0}
+
+
+def test_synth_command(tmp_path):
+    from cxc_analysis.config import PROJECT_ROOT
+
+    proc = run_cli("synth", "--rows", "50", "--seed", "1", "--out", str(tmp_path / "s.csv"))
+    assert proc.returncode == 0, proc.stderr
+    assert re.fullmatch(r"50 exchanges \(\d+ completed, \d+ pending, 0 duplicates\) -> .*s\.csv\n", proc.stderr)
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 50
+    for args, message in ((["--rows", "5", "--out", "data/raw/x.csv"], "refusing to write under data/raw"),
+                          (["--rows", "5", "--out", str(tmp_path / "x.json")], "unsupported output type"),
+                          (["--rows", "5", "--duplicates", "6", "--out", str(tmp_path / "x.csv")], "duplicates")):
+        proc = run_cli("synth", *args, cwd=PROJECT_ROOT)
+        assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists() and not (PROJECT_ROOT / "data" / "raw" / "x.csv").exists()
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_tiny_trackers(tmp_path, capsys, rows):
+    path = tmp_path / "t.csv"
+    truth = write_synth(path, rows, seed=rows)
+    assert kpis_json(capsys, path) == truth.kpis() == independent_kpis(path)
