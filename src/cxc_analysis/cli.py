@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
     kpis.set_defaults(run=run_kpis)
 
+    check = commands.add_parser("check", help="check every exchange against the programme rules")
+    _add_input(check)
+    check.add_argument("--register", type=Path, help="organisation register CSV (default: the bundled register)")
+    check.add_argument("--json", action="store_true", help='a JSON list of {"row", "rule", "outcome", "message"}')
+    check.set_defaults(run=run_check)
+
     synth = commands.add_parser("synth", help="write a synthetic tracker (csv or xlsx) for scale tests and benchmarks")
     synth.add_argument("--rows", type=int, required=True, help="number of exchanges (rows)")
     synth.add_argument("--seed", type=int, default=0, help="random seed: same seed, same file (default 0)")
@@ -115,6 +121,34 @@ def run_kpis(args: argparse.Namespace) -> int:
         if len(findings):
             print(f"\n{errors} errors (rows excluded), {len(findings) - errors} warnings: "
                   "see `cxc-analysis clean` findings.csv")
+    return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .config import DEFAULT_REGISTER
+    from .geo import read_register
+    from .rules import check_rules, failures, results_json, rule_summary
+
+    register = read_register(args.register or DEFAULT_REGISTER)
+    table, _ = load_clean(args.input, args.sheet)
+    results = check_rules(table, register)
+    if args.json:
+        print(results_json(results))
+        return EXIT_OK
+    summary = rule_summary(results)
+    print(f"Programme rules, {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
+          "what it checks")
+    for rule, line in summary.iterrows():
+        print(f"{rule:<17} {line['pass']:>6} {line['fail']:>6} {line['cannot_check']:>13}  {line['description']}")
+    attention = failures(results)
+    shown = attention.head(500)
+    fail, warning = attention["outcome"] == "fail", attention["severity"] == "warning"
+    print(f"\n{int(fail.sum())} fails ({int((fail & warning).sum())} of them warnings), "
+          f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(shown) else "."))
+    for row, rule, message in zip(shown["row"], shown["rule"], shown["message"]):
+        print(f"row {row:<6} {rule:<17} {message}")
+    if len(attention) > len(shown):
+        print(f"... and {len(attention) - len(shown)} more (all of them with --json)")
     return EXIT_OK
 
 

@@ -1,0 +1,393 @@
+import csv
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxc_analysis import geo, rules
+from cxc_analysis.config import DEFAULT_REGISTER
+from cxc_analysis.rules import RULES, check_rules, failures, fill_locations, rule_summary
+
+from conftest import run_cli
+
+EU27 = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
+        "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+COSME_OTHERS = {"AL", "AM", "BA", "IS", "XK", "MD", "ME", "MK", "RS", "TR", "UA"}
+
+
+def table(*rows: dict) -> pd.DataFrame:
+    """A small canonical-like table: one dict per exchange, Excel rows from 2."""
+    base = {"host_org": "Host", "vo_entity_type": "sme", "ho_country": "FR", "vo_country": "NL",
+            "ho_city": None, "vo_city": None, "start_date": pd.NaT, "end_date": pd.NaT, "amount_eur": None,
+            "excluded": False}
+    frame = pd.DataFrame([{**base, "visiting_org": f"Visitor {i}", **row} for i, row in enumerate(rows)])
+    frame.insert(0, "source_row", range(2, 2 + len(frame)))
+    frame["start_date"] = pd.to_datetime(frame["start_date"])
+    frame["end_date"] = pd.to_datetime(frame["end_date"])
+    frame["amount_eur"] = pd.array(frame["amount_eur"], dtype="Float64")
+    return frame
+
+
+def rule(results: pd.DataFrame, code: str) -> pd.DataFrame:
+    return results[results["rule"] == code].reset_index(drop=True)
+
+
+def outcomes(results: pd.DataFrame, code: str) -> list[str]:
+    return rule(results, code)["outcome"].astype(str).tolist()
+
+
+REGISTER = pd.DataFrame({
+    "name": ["Inalfa", "Tiny Tools", "Big Maker", "Cato Composites"],
+    "aliases": ["Inalfa Roof Systems", None, None, None],
+    "country": ["NL", "DE", "BE", None],
+    "city": ["Venray", "Regensburg", "Gent", None],
+    "entity_type": ["large_company", "sme", "sme", "sme"],
+    "headcount": pd.array([None, 5, 300, None], dtype="Int64"),
+    "turnover_eur": pd.array([None, 1e6, None, None], dtype="Float64"),
+    "balance_sheet_eur": pd.array([None, None, None, None], dtype="Float64"),
+    "register_row": [2, 3, 4, 5],
+})
+
+
+# --- the shape of the results -------------------------------------------------------------
+
+def test_one_result_per_exchange_and_rule_in_order():
+    t = table({}, {}, {})
+    results = check_rules(t)
+    assert list(results.columns) == ["row", "rule", "outcome", "severity", "message"]
+    assert len(results) == 3 * 8
+    assert results["row"].tolist() == [2] * 8 + [3] * 8 + [4] * 8
+    assert results["rule"].astype(str).tolist()[:8] == list(RULES) == [
+        "cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type", "sme_category",
+        "max_support"]
+    assert set(results["outcome"].astype(str)) <= {"pass", "fail", "cannot_check"}
+    assert results["message"].str.len().gt(0).all()
+
+
+def test_input_is_not_changed_and_excluded_rows_are_checked():
+    t = table({"excluded": True, "vo_country": "FR"}, {})
+    before = t.copy()
+    results = check_rules(t, REGISTER)
+    pd.testing.assert_frame_equal(t, before)
+    assert outcomes(results, "cross_border") == ["fail", "pass"]
+
+
+def test_empty_table():
+    results = check_rules(table({}).iloc[0:0])
+    assert len(results) == 0
+    assert rule_summary(results)[["pass", "fail", "cannot_check"]].to_numpy().sum() == 0
+
+
+# --- cross_border and eligible_country ----------------------------------------------------
+
+def test_cross_border():
+    t = table({"ho_country": "NL", "vo_country": "Netherlands"},  # the same country, written two ways
+              {"ho_country": "FR", "vo_country": "BE"},
+              {"vo_country": None},
+              {"vo_country": "Atlantis"})
+    r = rule(check_rules(t), "cross_border")
+    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "cannot_check", "cannot_check"]
+    assert "NL" in r.loc[0, "message"] and "'Atlantis' is not a known country" in r.loc[3, "message"]
+
+
+def test_eligible_country_uses_the_cosme_list():
+    t = table({"vo_country": "Norway"}, {"vo_country": "Türkiye"}, {"vo_country": "Ukraine"},
+              {"ho_country": "NO", "vo_country": None}, {"ho_country": None, "vo_country": "NL"},
+              {"ho_country": "US", "vo_country": "CH"})
+    r = rule(check_rules(t), "eligible_country")
+    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "pass", "fail", "cannot_check", "fail"]
+    assert "NO" in r.loc[0, "message"] and "US" in r.loc[5, "message"] and "CH" in r.loc[5, "message"]
+
+
+def test_programme_country_list_is_data():
+    codes = rules.read_programme_countries()
+    assert codes == EU27 | COSME_OTHERS and len(codes) == 27 + 11
+    t = table({"vo_country": "NO"})
+    assert outcomes(check_rules(t, programme_countries={"FR", "NO"}), "eligible_country") == ["pass"]
+    assert outcomes(check_rules(t, programme_countries={"FR"}), "eligible_country") == ["fail"]
+
+
+# --- distance -----------------------------------------------------------------------------
+
+def _fake_locate(points: dict[str, tuple[float, float]]):
+    def locate(cities, countries=None):
+        return pd.DataFrame([points.get(c, (np.nan, np.nan)) for c in cities], index=cities.index,
+                            columns=["lat", "lon"])
+    return locate
+
+
+def test_distance_exactly_200_km_passes(monkeypatch):
+    degrees_for = lambda km: km / (geo.EARTH_RADIUS_KM * math.pi / 180)  # along a meridian  # noqa: E731
+    monkeypatch.setattr(geo, "locate", _fake_locate({
+        "A": (45.0, 10.0), "B200": (45.0 + degrees_for(200), 10.0), "B199": (45.0 + degrees_for(199.9), 10.0),
+        "B201": (45.0 + degrees_for(200.1), 10.0)}))
+    t = table({"ho_city": "A", "vo_city": "B200"}, {"ho_city": "A", "vo_city": "B199"},
+              {"ho_city": "A", "vo_city": "B201"})
+    r = rule(check_rules(t), "distance")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass"]
+    assert "200.0 km" in r.loc[0, "message"] and "199.9 km" in r.loc[1, "message"]
+    assert "halved" in r.loc[1, "message"]
+
+
+def test_distance_between_real_cities():
+    # Eindhoven (51.44 N, 5.48 E) - Helmond (51.48 N, 5.66 E): about 13 km. Eindhoven - Paris (48.86 N,
+    # 2.35 E): 2.58 degrees of latitude (287 km) and 3.13 of longitude at 50 N (224 km), about 364 km.
+    # Regensburg (49.01 N, 12.10 E) - Venray (51.53 N, 5.98 E): about 520 km.
+    t = table({"ho_country": "NL", "ho_city": "Eindhoven", "vo_country": "NL", "vo_city": "Helmond"},
+              {"ho_country": "NL", "ho_city": "Eindhoven", "vo_country": "FR", "vo_city": "Paris"},
+              {"ho_country": "Germany", "ho_city": "regensburg", "vo_country": "NL", "vo_city": "VENRAY"})
+    r = rule(check_rules(t), "distance")
+    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "pass"]
+    km = r["message"].str.extract(r"^([\d,.]+) km")[0].str.replace(",", "").astype(float).tolist()
+    assert km[0] == pytest.approx(13, abs=4) and km[1] == pytest.approx(364, abs=15)
+    assert km[2] == pytest.approx(520, abs=30)
+
+
+def test_unknown_city_cannot_be_checked():
+    t = table({"ho_country": "NL", "ho_city": "Eindhoven", "vo_country": "FR", "vo_city": "Qwxzville-sur-Rien"},
+              {"ho_country": "NL", "ho_city": "Eindhoven", "vo_country": "FR", "vo_city": None},
+              {"ho_country": "NL", "ho_city": None, "vo_country": "FR", "vo_city": "Paris"})
+    r = rule(check_rules(t), "distance")
+    assert r["outcome"].astype(str).tolist() == ["cannot_check"] * 3
+    assert "Qwxzville-sur-Rien" in r.loc[0, "message"] and "not found" in r.loc[0, "message"]
+    assert "visitor city unknown" in r.loc[1, "message"] and "host city unknown" in r.loc[2, "message"]
+
+
+# --- duration -----------------------------------------------------------------------------
+
+def _day(text: str, weekday: int) -> str:
+    assert dt.date.fromisoformat(text).weekday() == weekday, f"{text} is not weekday {weekday}"
+    return text
+
+
+MON, TUE, WED, THU, FRI = range(5)
+
+
+def test_duration_working_days_and_weekends():
+    t = table({"start_date": _day("2023-03-06", MON), "end_date": _day("2023-03-08", WED)},  # exactly 3
+              {"start_date": _day("2023-03-10", FRI), "end_date": _day("2023-03-13", MON)},  # weekend inside: 2
+              {"start_date": _day("2023-03-09", THU), "end_date": _day("2023-03-13", MON)},  # weekend inside: 3
+              {"start_date": _day("2023-03-07", TUE), "end_date": _day("2023-03-08", WED)},  # 2
+              {"start_date": _day("2023-03-06", MON), "end_date": _day("2023-03-10", FRI)},  # 5: full lump sum
+              {"start_date": _day("2023-03-08", WED), "end_date": _day("2023-03-14", TUE)})  # 5 over a weekend
+    r = rule(check_rules(t), "duration")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "fail", "pass", "pass"]
+    assert r["severity"].eq("warning").tolist() == [True, False, True, False, False, False]
+    assert r["message"].str.extract(r"(\d+) working days")[0].astype(int).tolist() == [3, 2, 3, 2, 5, 5]
+    assert "halved" in r.loc[0, "message"]
+
+
+def test_duration_at_most_a_month_and_in_order():
+    t = table({"start_date": "2023-03-01", "end_date": "2023-04-01"},
+              {"start_date": "2023-03-01", "end_date": "2023-04-02"},
+              {"start_date": "2023-03-10", "end_date": "2023-03-06"},
+              {"start_date": "2023-03-10"}, {})
+    r = rule(check_rules(t), "duration")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "fail", "cannot_check", "cannot_check"]
+    assert "longer than 1 month" in r.loc[1, "message"] and "before the start date" in r.loc[2, "message"]
+    assert r.loc[3, "message"] == "no end date"
+
+
+# --- single_visit -------------------------------------------------------------------------
+
+def test_an_organisation_visits_once_and_hosts_any_number_of_times():
+    t = table({"visiting_org": "Axxor"}, {"host_org": "Axxor", "visiting_org": "B"},
+              {"host_org": "Axxor", "visiting_org": "C"}, {"visiting_org": "AXXOR "}, {"visiting_org": None})
+    r = rule(check_rules(t), "single_visit")
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "pass", "fail", "cannot_check"]
+    assert "row 2" in r.loc[3, "message"]
+
+
+def test_the_later_visit_by_date_fails():
+    t = table({"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05"},
+              {"visiting_org": "Axxor", "start_date": "2023-02-01", "end_date": "2023-02-03"})
+    assert outcomes(check_rules(t), "single_visit") == ["fail", "pass"]
+
+
+def test_register_alias_makes_two_names_one_visitor():
+    t = table({"visiting_org": "Inalfa", "vo_country": None}, {"visiting_org": "Inalfa Roof Systems", "vo_country": None})
+    assert outcomes(check_rules(t), "single_visit") == ["pass", "pass"]
+    with_register = check_rules(t, REGISTER)
+    assert outcomes(with_register, "single_visit") == ["pass", "fail"]
+    assert outcomes(with_register, "cross_border") == ["pass", "pass"]  # FR host, NL from the register
+
+
+# --- vo_type ------------------------------------------------------------------------------
+
+def test_vo_type():
+    t = table({"vo_entity_type": "cluster_organisation"}, {"vo_entity_type": "scaling_up_support_organisation"},
+              {"vo_entity_type": "large_company"}, {"vo_entity_type": "public_authority"},
+              {"vo_entity_type": None}, {"vo_entity_type": None, "visiting_org": "Inalfa"})
+    r = rule(check_rules(t, REGISTER), "vo_type")
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "fail", "fail", "cannot_check", "fail"]
+    assert r["severity"].eq("warning").tolist() == [False, False, True, True, False, True]
+    assert "large compan" in r.loc[2, "message"] and "register" in r.loc[5, "message"]
+
+
+def test_failures_lists_fails_and_warnings_by_row():
+    t = table({"vo_entity_type": "large_company"},
+              {"start_date": "2023-03-06", "end_date": "2023-03-08"},  # 3 working days: pass with a warning
+              {"vo_country": "FR"})
+    found = failures(check_rules(t))
+    assert found[["row", "rule"]].astype(str).values.tolist() == [
+        ["2", "vo_type"], ["3", "duration"], ["4", "cross_border"]]
+
+
+# --- sme_category -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headcount, turnover, balance, outcome, words", [
+    (5, 1e6, None, "pass", "micro"),
+    (9, 2e6, None, "pass", "micro"),          # turnover exactly 2M
+    (10, 2e6, None, "pass", "small"),         # headcount 10 is not micro
+    (49, None, 10e6, "pass", "small"),
+    (249, 50e6, None, "pass", "medium"),      # the upper limits, inclusive for money
+    (100, 60e6, 43e6, "pass", "medium"),      # over on turnover, within on balance sheet
+    (100, 60e6, 44e6, "fail", "over the SME limits"),
+    (250, 1e6, 1e6, "fail", "over the SME limits"),
+    (300, None, None, "fail", "over the SME limits"),  # headcount alone decides
+    (30, None, None, "cannot_check", "incomplete"),
+    (None, None, None, "cannot_check", "no headcount"),
+])
+def test_sme_category_thresholds(headcount, turnover, balance, outcome, words):
+    register = pd.DataFrame({"name": ["Firm"], "entity_type": ["sme"], "register_row": [2],
+                             "headcount": pd.array([headcount], dtype="Int64"),
+                             "turnover_eur": pd.array([turnover], dtype="Float64"),
+                             "balance_sheet_eur": pd.array([balance], dtype="Float64")})
+    r = rule(check_rules(table({"visiting_org": "Firm"}), register), "sme_category")
+    assert r.loc[0, "outcome"] == outcome and words in r.loc[0, "message"]
+
+
+def test_sme_category_applies_to_smes_only():
+    t = table({"visiting_org": "Big Maker"}, {"visiting_org": "Big Maker", "vo_entity_type": "cluster_organisation"},
+              {"visiting_org": "Unknown SME"}, {"visiting_org": "Tiny Tools"})
+    r = rule(check_rules(t, REGISTER), "sme_category")
+    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "cannot_check", "pass"]
+    assert "not declared an SME" in r.loc[1, "message"] and "not in the register" in r.loc[2, "message"]
+
+
+# --- max_support --------------------------------------------------------------------------
+
+def test_max_support():
+    t = table({"amount_eur": 1100.0}, {"amount_eur": 1100.01}, {"amount_eur": 550.0}, {})
+    r = rule(check_rules(t), "max_support")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "cannot_check"]
+    assert "€1,100.01" in r.loc[1, "message"]
+
+
+# --- fill_locations -----------------------------------------------------------------------
+
+def test_fill_locations_from_the_register():
+    t = table({"visiting_org": "inalfa roof systems", "vo_country": None},                 # alias, all filled
+              {"visiting_org": "Inalfa", "vo_country": "Belgium", "vo_city": None},         # tracker wins
+              {"visiting_org": "Inalfa", "vo_country": "Netherlands", "vo_city": None},     # same country: city
+              {"visiting_org": "Inalfa", "vo_country": None, "vo_city": "Venlo"},           # tracker city kept
+              {"visiting_org": "Somebody", "vo_country": None})
+    before = t.copy()
+    out = fill_locations(t, REGISTER)
+    pd.testing.assert_frame_equal(t, before)
+    assert out["vo_country"].tolist()[:4] == ["NL", "BE", "NL", "NL"] and pd.isna(out.loc[4, "vo_country"])
+    assert [None if pd.isna(v) else v for v in out["vo_city"]] == ["Venray", None, "Venray", "Venlo", None]
+    assert out["ho_country"].tolist() == ["FR"] * 5
+
+
+# --- scale --------------------------------------------------------------------------------
+
+def test_large_table_is_checked_with_few_lookups(monkeypatch):
+    n = 200_000
+    rng = np.random.default_rng(1)
+    cities = np.array(["Eindhoven", "Helmond", "Paris"], dtype=object)
+    countries = np.array(["NL", "NL", "FR"], dtype=object)
+    pick = rng.integers(0, 3, n)
+    t = table({}).loc[np.zeros(n, dtype=int)].reset_index(drop=True).assign(
+        source_row=np.arange(2, n + 2), visiting_org=[f"Org {i % 5000}" for i in range(n)],
+        ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick])
+    calls = []
+    real = geo._resolve
+    monkeypatch.setattr(geo, "_resolve", lambda pairs: (calls.append(len(pairs)), real(pairs))[1])
+    results = check_rules(t)
+    assert len(results) == 8 * n
+    assert len(calls) <= 2 and max(calls) <= 3  # host cities, visitor cities: each distinct city once
+    summary = rule_summary(results)
+    assert summary.loc["single_visit", "pass"] == 5000 and summary.loc["single_visit", "fail"] == n - 5000
+    near = (pick < 2).sum()  # Eindhoven or Helmond: under 200 km from Eindhoven
+    assert summary.loc["distance", "fail"] == near and summary.loc["distance", "pass"] == n - near
+
+
+# --- rule_summary -------------------------------------------------------------------------
+
+def test_rule_summary_counts_every_outcome():
+    t = table({"vo_country": "FR"}, {}, {"vo_country": None})
+    summary = rule_summary(check_rules(t))
+    assert summary.index.tolist() == list(RULES)
+    assert list(summary.columns) == ["pass", "fail", "cannot_check", "description"]
+    assert (summary[["pass", "fail", "cannot_check"]].sum(axis=1) == 3).all()
+    assert summary.loc["cross_border", ["pass", "fail", "cannot_check"]].tolist() == [1, 1, 1]
+    assert summary["description"].str.len().gt(10).all()
+    assert str(summary["pass"].dtype) == "int64"
+
+
+# --- the bundled data, end to end ---------------------------------------------------------
+
+def _register_countries() -> dict[str, str]:
+    """Organisation name -> country as written in the bundled register (read here with csv)."""
+    with DEFAULT_REGISTER.open(encoding="utf-8") as handle:
+        return {row["name"]: row["country"] for row in csv.DictReader(handle)}
+
+
+def test_bundled_check_json_end_to_end(bundled):
+    proc = run_cli("check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout)
+    assert len(results) == 47 * 8
+    assert all(set(r) == {"row", "rule", "outcome", "message"} for r in results)
+    by = {(r["row"], r["rule"]): r for r in results}
+    assert {row for row, _ in by} == set(bundled.table["source_row"])
+    # NextMove (host) is in France per the register; Inalfa (row 18) in the Netherlands.
+    assert by[(18, "cross_border")]["outcome"] == "pass"
+    assert "FR" in by[(18, "cross_border")]["message"] and "NL" in by[(18, "cross_border")]["message"]
+    # Trescal (row 21) is French, like its host: not cross-border.
+    assert by[(21, "cross_border")]["outcome"] == "fail"
+    # SAMS Norway (row 12): Norway is no COSME country.
+    assert by[(12, "eligible_country")]["outcome"] == "fail"
+    # Every visitor the register gives no country cannot be checked; the others are all abroad.
+    country = _register_countries()
+    table = bundled.table
+    for row, host, visitor in zip(table["source_row"], table["host_org"], table["visiting_org"]):
+        expected = ("cannot_check" if not country[visitor]
+                    else "fail" if country[visitor] == country[host] else "pass")
+        assert by[(row, "cross_border")]["outcome"] == expected, (row, visitor)
+    # No dates and no amounts in the D5.1 appendix.
+    assert {by[(row, "duration")]["outcome"] for row in table["source_row"]} == {"cannot_check"}
+    assert {by[(row, "max_support")]["outcome"] for row in table["source_row"]} == {"cannot_check"}
+    # Visiting large companies and public authorities are warnings: the KPIs count 5 + 4 completed, 1 pending.
+    vo_type_fails = [r for r in results if r["rule"] == "vo_type" and r["outcome"] == "fail"]
+    expected_types = table["vo_entity_type"].isin(["large_company", "public_authority"]).sum()
+    assert len(vo_type_fails) == expected_types == 10
+    assert all(r["message"].startswith("warning") for r in vo_type_fails)
+
+
+def test_bundled_distances_only_where_both_cities_are_known(bundled):
+    register = geo.read_register(DEFAULT_REGISTER)
+    results = check_rules(bundled.table, register)
+    cities = register.set_index("name")["city"]
+    both = (bundled.table["host_org"].map(cities).notna() & bundled.table["visiting_org"].map(cities).notna())
+    distance = rule(results, "distance")
+    assert (distance["outcome"] != "cannot_check").tolist() == both.tolist()
+    # All measured pairs are Saint-Étienne-du-Rouvray (near Rouen) to Finland, the Netherlands or Bavaria: far.
+    assert set(distance.loc[both.to_numpy(), "outcome"]) == {"pass"}
+
+
+def test_check_readable_output_and_bad_register(tmp_path):
+    proc = run_cli("check")
+    assert proc.returncode == 0, proc.stderr
+    assert "cross_border" in proc.stdout and "cannot check" in proc.stdout
+    assert "row 21" in proc.stdout and "both in FR" in proc.stdout
+    bad = tmp_path / "reg.csv"
+    bad.write_text("name,country\nX,Atlantis\n")
+    proc = run_cli("check", "--register", str(bad))
+    assert proc.returncode == 2
+    assert "reg.csv: row 2: column 'country'" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
