@@ -171,3 +171,13 @@ def test_every_parameter_has_a_type_and_help():
         names = re.findall(r"^(\w+)\s*:", cell.source, re.M)
         for name in names:
             assert params[name]["type"] != "None" and params[name]["help"], (nb_path.name, name)
+
+
+def test_programme_rules_section_and_sheet(bundled_run):
+    html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
+    section = html.split('id="programme-rules"')[1].split('id="data-quality"')[0]
+    assert re.search(r"<td[^>]*>cross_border</td>.*?<td class=\"num\">28</td><td class=\"num\">1</td>"
+                     r"<td class=\"num\">18</td>", section, re.S)
+    assert "Trescal" in section and "SAMS Norway" in section  # the failing exchanges, named
+    sheet = load_workbook(bundled_run[0] / "report.xlsx")["Programme rules"]
+    assert sheet.max_row == 1 + 47 * 8

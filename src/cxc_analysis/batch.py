@@ -99,8 +99,7 @@ def run_one(run: dict, out: str) -> dict:
     """One report run in a worker process; never raises for a failed run, returns its status."""
     from .report import RunFailed, run_report
 
-    params = {PARAMETER_NAMES.get(k, k): v for k, v in run.items()
-              if k not in ("name", "deliverable") and (k != "register" or _has_register_parameter())}
+    params = {PARAMETER_NAMES.get(k, k): v for k, v in run.items() if k not in ("name", "deliverable")}
     result = {"name": run["name"], "partnership": run.get("partnership", ""), "period": run.get("period", "")}
     messages: list[str] = []
     try:
@@ -110,12 +109,6 @@ def run_one(run: dict, out: str) -> dict:
     except RunFailed as exc:
         return {**result, "status": "failed", "message": str(exc)}
     return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, params)}
-
-
-def _has_register_parameter() -> bool:
-    from .report import notebook_parameters
-
-    return "register_path" in notebook_parameters()
 
 
 def _headline(folder: Path, params: dict) -> dict:

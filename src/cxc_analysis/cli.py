@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
     report.add_argument("--partnership", help="partnership name shown in the report (default REMOBILISE)")
     report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
+    report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
     report.add_argument("--deliverable", type=Path,
                         help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
@@ -191,7 +192,7 @@ def run_report(args: argparse.Namespace) -> int:
     check_parameters(options, source="command line")
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
-                         ("partnership", "partnership"), ("period", "period")):
+                         ("register", "register_path"), ("partnership", "partnership"), ("period", "period")):
         if getattr(args, option) is not None:
             params[name] = str(getattr(args, option))
     try:
@@ -213,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cxc-analysis: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

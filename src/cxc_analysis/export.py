@@ -146,3 +146,10 @@ def kpi_sheet(kpis: pd.DataFrame) -> pd.DataFrame:
     frame.insert(1, "Indicator", frame["kpi"].map(LABELS))
     return frame.rename(columns={"kpi": "KPI", "actual": "Completed", "pending": "Pending", "target": "Target",
                                  "pct_of_target": "% of target"})
+
+
+def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:
+    """Every rule result (one row per exchange and rule) as the workbook shows it."""
+    return pd.DataFrame({"Row": results["row"], "Rule": results["rule"].astype(str),
+                         "Outcome": results["outcome"].astype(str), "Severity": results["severity"],
+                         "Details": results["message"]})

@@ -108,3 +108,25 @@ def counts_html(counts: pd.DataFrame, first: str) -> str:
 
 __all__ = ["html_table", "kpi_html", "headline_html", "findings_summary", "findings_html", "appendix_html",
            "counts_html", "DISPLAY"]
+
+
+def rules_html(summary: pd.DataFrame) -> str:
+    """Counts per programme rule: pass, fail, cannot check, with what each rule checks."""
+    frame = pd.DataFrame({"Rule": summary.index, "What it checks": summary["description"].to_numpy(),
+                          "Pass": summary["pass"].to_numpy(), "Fail": summary["fail"].to_numpy(),
+                          "Cannot check": summary["cannot_check"].to_numpy()})
+    return html_table(frame, numeric=("Pass", "Fail", "Cannot check"), css="rules")
+
+
+def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
+    """Each failing (or warning) rule result with the exchange it concerns."""
+    if fails.empty:
+        return "<p>No exchange fails a rule that could be checked.</p>"
+    names = table.set_index("source_row")[["host_org", "visiting_org"]]
+    frame = fails.join(names, on="row")
+    verdict = frame["severity"].fillna(frame["outcome"].astype(str)).to_numpy()
+    out = pd.DataFrame({"Row": frame["row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
+                        "VO": frame["visiting_org"].to_numpy(), "Rule": frame["rule"].astype(str).to_numpy(),
+                        "Result": verdict,
+                        "Details": frame["message"].str.replace(r"^warning:\s*", "", regex=True).to_numpy()})
+    return html_table(out, numeric=("Row",), css="findings")

@@ -193,12 +193,15 @@ def _ipc_kernel_manager(socket_dir: str):
 def _export(work: Path, params: dict, input_path: Path, started, front: dict, timings: dict) -> None:
     import nbformat
 
-    from .export import html_to_pdf, kpi_sheet, notebook_to_html, write_workbook
+    from .config import DEFAULT_REGISTER
+    from .export import html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, write_workbook
+    from .geo import read_register
     from .kpis import kpi_table
     from .load import read_targets
     from .output import write_atomic
     from .present import APPENDIX_COLUMNS
     from .processed import read_processed
+    from .rules import check_rules
 
     step = time.perf_counter()
     provenance = {
@@ -225,7 +228,9 @@ def _export(work: Path, params: dict, input_path: Path, started, front: dict, ti
     table, findings = read_processed(work / "data")
     kpis = kpi_table(table, read_targets(params.get("targets_path") or DEFAULT_TARGETS))
     exchanges = table.rename(columns={"source_row": "Row", **APPENDIX_COLUMNS})
-    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges, "Findings": findings})
+    rules = check_rules(table, read_register(params.get("register_path") or DEFAULT_REGISTER))
+    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges, "Findings": findings,
+                                          "Programme rules": rules_sheet(rules)})
     timings["xlsx"] = time.perf_counter() - step
     provenance["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     write_atomic(work / "provenance.json",
