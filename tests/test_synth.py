@@ -107,15 +107,18 @@ def test_csv_and_xlsx_load_alike(tmp_path):
                 if k != "target"} == truth.kpis()
 
 
-def test_csv_read_in_many_blocks_matches_one_block(tmp_path, monkeypatch):
-    """The loader's per-block dictionaries are merged: the same rows, texts and findings."""
+def test_csv_read_in_many_blocks_or_threads_matches_one_block(tmp_path, monkeypatch):
+    """The loader's per-block dictionaries are merged, on threads or not: the same rows, texts, findings."""
     path = tmp_path / "t.csv"
     write_synth(path, 3000, seed=6, duplicates=30)
     whole = clean(read_tracker(path))
     monkeypatch.setattr(load, "CSV_BLOCK_SIZE", 1 << 13)
     pieces = clean(read_tracker(path))
-    pd.testing.assert_frame_equal(whole.table, pieces.table, check_exact=True)
-    pd.testing.assert_frame_equal(whole.findings, pieces.findings, check_exact=True)
+    monkeypatch.setattr(load, "PARALLEL_ROWS", 0)  # columns decoded on threads, as for big files
+    threads = clean(read_tracker(path))
+    for other in (pieces, threads):
+        pd.testing.assert_frame_equal(whole.table, other.table, check_exact=True)
+        pd.testing.assert_frame_equal(whole.findings, other.findings, check_exact=True)
 
 
 def test_zero_rows(tmp_path, capsys):

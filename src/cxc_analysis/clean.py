@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .distinct import duplicated_rows, factorize, flags, per_distinct, recode
+from .distinct import factorize, first_rows, flags, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
                      PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
@@ -178,27 +178,25 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for an exchange number used on an earlier row too."""
     ids = table["exchange_id"]
     codes, _ = factorize(ids)
-    repeated = pd.Series((codes >= 0) & pd.Series(codes).duplicated().to_numpy(), index=table.index)
+    first = first_rows(codes)
+    repeated = pd.Series((codes >= 0) & (first != np.arange(len(codes))), index=table.index)
     if not repeated.any():
         return empty_findings()
-    first = table.loc[ids.notna() & ~repeated].set_index("exchange_id")["source_row"]
-    earlier = ids[repeated].map(first).astype("int64").astype(str)
+    earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]], index=ids[repeated].index)
     return make_findings(table.loc[repeated, "source_row"], DISPLAY["exchange_id"], "warning", "duplicate_id",
-                         "exchange number '" + ids[repeated] + "' is also used on row " + earlier)
+                         "exchange number '" + ids[repeated] + "' is also used on row " + earlier.astype(str))
 
 
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """Error for a later copy of the same exchange (same HO, VO and event, whatever the case)."""
-    keys = pd.DataFrame({c: recode(table[c], lambda u: u.str.casefold()) for c in NAME_COLUMNS}, index=table.index)
+    first = first_rows(*(recode(table[c], lambda u: u.str.casefold()) for c in NAME_COLUMNS))
     valid = table["host_org"].notna() & table["visiting_org"].notna()
-    repeated = pd.Series(duplicated_rows(*(keys[c].to_numpy() for c in NAME_COLUMNS)), index=table.index) & valid
+    repeated = pd.Series(first != np.arange(len(first)), index=table.index) & valid
     if not repeated.any():
         return empty_findings()
-    firsts = keys[valid & ~repeated].assign(first=table["source_row"]).drop_duplicates(list(NAME_COLUMNS))
-    earlier = keys[repeated].merge(firsts, how="left", on=list(NAME_COLUMNS))["first"].astype("int64")
+    earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])
     return make_findings(table.loc[repeated, "source_row"], "HO, VO, (Group) exchange", "error",
-                         "duplicate_exchange",
-                         pd.Series("same HO, VO and event as row ", index=earlier.index) + earlier.astype(str))
+                         "duplicate_exchange", "same HO, VO and event as row " + earlier.astype(str))
 
 
 def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +231,7 @@ def _contains(values: pd.Series, pattern: str) -> pd.Series:
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    out = pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index)
     present = values.notna()
     if not present.any():
         return out

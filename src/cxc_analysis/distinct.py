@@ -101,19 +101,48 @@ def recode(values: pd.Series, key: Callable[[pd.Series], pd.Series]) -> np.ndarr
     if not len(uniques):
         return codes
     keyed, _ = pd.factorize(key(uniques))
-    return np.append(keyed, -1)[codes]
+    return np.append(keyed, -1).astype(np.int32 if len(keyed) < 2 ** 31 else np.int64)[codes]
 
 
-def duplicated_rows(*codes: np.ndarray) -> np.ndarray:
-    """True on each row whose combination of codes appeared on an earlier row (-1 counts as a value).
+def first_rows(*codes: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row with the same combination of codes
+    (-1 counts as a value); a row is a repeat where that position is not its own.
 
-    >>> duplicated_rows(np.array([0, 1, 0, -1, -1]), np.array([2, 2, 2, -1, -1])).tolist()
-    [False, False, True, False, True]
+    >>> first_rows(np.array([0, 1, 0, -1, -1]), np.array([2, 2, 2, -1, -1])).tolist()
+    [0, 1, 0, 3, 3]
+    >>> first_rows(np.array([-1, 1, 0, 1, -1])).tolist()
+    [0, 1, 2, 1, 0]
     """
-    sizes = [int(c.max()) + 2 if len(c) else 1 for c in codes]
-    if float(np.prod(sizes, dtype=np.float64)) >= 2.0 ** 62:
-        return pd.DataFrame(dict(enumerate(codes))).duplicated().to_numpy()
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for c, size in zip(codes, sizes):
-        key = key * size + (c.astype(np.int64) + 1)
-    return pd.Series(key).duplicated().to_numpy()
+    if not len(codes[0]):
+        return np.zeros(0, dtype=np.intp)
+    n = len(codes[0])
+    sizes = [int(c.max()) + 2 for c in codes]
+    combinations = float(np.prod(sizes, dtype=np.float64))
+    if combinations < 2.0 ** 62:  # one integer key per combination
+        key = np.zeros(n, dtype=np.int64)
+        for c, size in zip(codes, sizes):
+            key *= size
+            key += c
+            key += 1
+        if combinations <= 4 * n:  # few enough for a table of first positions
+            position = np.int32 if n < 2 ** 31 else np.int64
+            first = np.full(int(combinations), n, dtype=position)
+            np.minimum.at(first, key, np.arange(n, dtype=position))
+            return first[key].astype(np.intp)
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        del key
+        new = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    else:
+        order = np.lexsort(codes[::-1])  # stable: equal combinations keep their row order
+        new = np.zeros(n, dtype=bool)
+        new[0] = True
+        for c in codes:
+            ordered = c[order]
+            new[1:] |= ordered[1:] != ordered[:-1]
+    del ordered
+    starts = np.flatnonzero(new)  # sorting is stable: each run of equal keys starts at its first row
+    out = np.empty(n, dtype=np.intp)
+    out[order] = np.repeat(order[starts], np.diff(np.append(starts, n)))
+    return out
+

@@ -52,7 +52,8 @@ ALIASES = {
 }
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
-CSV_BLOCK_SIZE = 1 << 24  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)
+CSV_BLOCK_SIZE = 1 << 22  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)
+PARALLEL_ROWS = 100_000  # from this many rows, a CSV's columns are decoded on several threads
 
 
 def header_key(text: object) -> str:
@@ -236,22 +237,45 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
             if "UTF8" in str(exc) and attempt == "utf8":
                 continue
             raise _Fallback from None
-    codes, uniques = {}, {}
-    for position, field in mapping.items():
-        codes[field], uniques[field] = _distinct_texts(table.column(f"c{position}"))
-    first_row = index + 2
-    source_row = np.arange(first_row, first_row + table.num_rows, dtype="int64")
+    first_row, rows = index + 2, table.num_rows
+    parallel = _parallel if rows >= PARALLEL_ROWS else map  # columns are independent; Arrow releases the GIL
+    found = list(parallel(_decode, [table.column(f"c{position}") for position in mapping]))
+    del table
+    pa.default_memory_pool().release_unused()  # the parser's buffers
+    codes = {field: c for field, (c, _, _) in zip(mapping.values(), found)}
+    uniques = {field: u for field, (_, u, _) in zip(mapping.values(), found)}
+    texts = {field: t for field, (_, _, t) in zip(mapping.values(), found)}
+    del found
+    source_row = np.arange(first_row, first_row + rows, dtype="int64")
     filled = np.logical_or.reduce([c >= 0 for c in codes.values()]) if codes else source_row[:0] >= 0
-    if not filled.all():  # blank rows: dropped here, so the codes stay aligned with the rows
+    if not filled.all():  # blank rows: dropped here, codes and texts alike
         codes = {field: c[filled] for field, c in codes.items()}
+        texts = {field: t.filter(pa.array(filled)) for field, t in texts.items()}
         source_row = source_row[filled]
-    columns = {"source_row": source_row}
-    for field, c in codes.items():
-        columns[field] = pc.take(uniques[field], pa.array(c, mask=c < 0)).to_pandas(types_mapper=_str_dtype)
-    frame = _finish(pd.DataFrame(columns))
+    columns = {"source_row": source_row, **{f: t.to_pandas(types_mapper=_str_dtype) for f, t in texts.items()}}
+    del texts
+    frame = _finish(pd.DataFrame(columns), blank_rows=False)
     for field, c in codes.items():
         remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
     return frame
+
+
+def _parallel(func, items: list) -> list:
+    """``map`` on threads, one per core at most (for Arrow kernels, which release the GIL)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(items), os.cpu_count() or 1))) as pool:
+        return list(pool.map(func, items))
+
+
+def _decode(column) -> tuple[np.ndarray, object, object]:
+    """Codes, distinct texts and the texts themselves (stripped, null where blank) of a dictionary column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes, uniques = _distinct_texts(column)
+    return codes, uniques, pc.take(uniques, pa.array(codes, mask=codes < 0))
 
 
 def _distinct_texts(column) -> tuple[np.ndarray, object]:
@@ -315,14 +339,15 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 # --- shared ------------------------------------------------------------------------------
 
-def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop blank rows; add the optional fields the tracker lacks, as empty columns."""
-    filled = frame.drop(columns="source_row").notna().any(axis=1)
-    if not filled.all():
-        frame = frame.loc[filled].reset_index(drop=True)
+def _finish(frame: pd.DataFrame, blank_rows: bool = True) -> pd.DataFrame:
+    """Drop blank rows (unless the caller did); add the optional fields the tracker lacks, as empty columns."""
+    if blank_rows:
+        filled = frame.drop(columns="source_row").notna().any(axis=1)
+        if not filled.all():
+            frame = frame.loc[filled].reset_index(drop=True)
     for field in FIELDS:
         if field not in frame.columns:
-            frame[field] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+            frame[field] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
                             if field in RAW_VALUE_FIELDS else _empty_text(frame.index))
     return frame[["source_row", *FIELDS]]
 

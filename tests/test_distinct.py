@@ -1,0 +1,56 @@
+"""Working on distinct values gives exactly what working row by row gives."""
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+from cxc_analysis.distinct import factorize, first_rows, flags, per_distinct, recode
+
+texts = st.lists(st.one_of(st.none(), st.sampled_from(["A", "a", " a ", "A  b", "b", "=x", "é", ""])), max_size=40)
+
+
+@given(texts)
+def test_per_distinct_flags_recode_match_row_by_row(values):
+    series = pd.Series(values, dtype="str")
+    strip = per_distinct(series, lambda u: u.str.replace(r"\s+", " ", regex=True).str.strip())
+    pd.testing.assert_series_equal(strip, series.str.replace(r"\s+", " ", regex=True).str.strip())
+    starts = flags(series, lambda u: u.str.startswith("="))
+    assert starts.tolist() == series.str.startswith("=").fillna(False).astype(bool).tolist()
+    folded = recode(series, lambda u: u.str.casefold())
+    expected, _ = pd.factorize(series.str.casefold())
+    assert (pd.Series(folded).groupby(expected).nunique() <= 1).all()
+    assert ((folded == -1) == series.isna().to_numpy()).all()
+    codes, uniques = factorize(strip)  # the codes remembered for the derived column are right
+    assert [None if c < 0 else uniques[c] for c in codes] == [None if pd.isna(v) else v for v in strip]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 2)), max_size=60), st.booleans())
+def test_first_rows_matches_a_dictionary(pairs, huge):
+    a = np.array([p[0] for p in pairs], dtype=np.int64)
+    b = np.array([p[1] for p in pairs], dtype=np.int64)
+    if huge:  # codes too large for one integer key: the lexsort path
+        a = np.where(a >= 0, a * 2 ** 40, a)
+        b = np.where(b >= 0, b * 2 ** 40, b)
+    seen = {}
+    expected = [seen.setdefault(key, i) for i, key in enumerate(zip(a.tolist(), b.tolist()))]
+    assert first_rows(a, b).tolist() == expected
+    seen = {}
+    assert first_rows(a).tolist() == [seen.setdefault(key, i) for i, key in enumerate(a.tolist())]
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.integers(-1, 30), st.integers(-1, 30), st.integers(-1, 1)), min_size=1, max_size=80))
+def test_first_rows_every_path(triples):
+    """A table of first positions (few combinations), a sort (many), a lexsort (too many for one key)."""
+    columns = [np.array(c, dtype=np.int64) for c in zip(*triples)]
+    seen = {}
+    expected = [seen.setdefault(key, i) for i, key in enumerate(triples)]
+    assert first_rows(*columns).tolist() == expected
+    spread = [np.where(c >= 0, c * 1000, c) for c in columns]  # more combinations than 4 x rows
+    assert first_rows(*spread).tolist() == expected
+    huge = [np.where(c >= 0, c * 2 ** 30, c) for c in columns]  # more than one int64 can number
+    assert first_rows(*huge).tolist() == expected
+    few = [np.clip(c, -1, 0) for c in columns]  # at most 8 combinations
+    seen = {}
+    assert first_rows(*few).tolist() == [seen.setdefault(key, i) for i, key in enumerate(zip(*(c.tolist() for c in few)))]
