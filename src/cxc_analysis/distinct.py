@@ -128,7 +128,7 @@ def first_rows(*codes: np.ndarray) -> np.ndarray:
             position = np.int32 if n < 2 ** 31 else np.int64
             first = np.full(int(combinations), n, dtype=position)
             np.minimum.at(first, key, np.arange(n, dtype=position))
-            return first[key].astype(np.intp)
+            return first[key]
         order = np.argsort(key, kind="stable")
         ordered = key[order]
         del key

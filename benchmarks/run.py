@@ -1,0 +1,258 @@
+"""Benchmarks of issue 5: cxc-analysis against a plain pandas read, calamine against openpyxl.
+
+    python benchmarks/run.py                 # 1,000,000-row CSV, 100,000-row xlsx, 3 repeats
+    python benchmarks/run.py --rows 100000 --xlsx-rows 10000 --repeat 1   # a quick try
+    python benchmarks/run.py --report        # also time `cxc-analysis report` on the bundled data
+
+Every case runs as its own process with this interpreter; wall time is measured around the
+process, peak memory is the process's maximum resident set, measured by GNU ``/usr/bin/time``
+(else by ``os.wait4``, which also counts what the child inherited from this small parent
+before it started the interpreter; the parent imports no pandas for that reason). Plain-read and
+kpis runs alternate so they share the machine's conditions; the table shows the median of
+the repeats (and the fastest). The kpis counts are compared with the truth the synthetic
+tracker was generated from. Prints a plain table; docs/benchmarks.md records a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PLAIN_READ = "import sys, pandas as pd; pd.read_csv(sys.argv[1], dtype=str)"
+CALAMINE_READ = """import sys, time
+from python_calamine import CalamineWorkbook
+t = time.perf_counter()
+rows = CalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_name("Exchanges").to_python()
+print(time.perf_counter() - t, len(rows) - 1)"""
+OPENPYXL_READ = """import sys, time
+from openpyxl import load_workbook
+t = time.perf_counter()
+book = load_workbook(sys.argv[1], read_only=True, data_only=True)
+rows = list(book["Exchanges"].iter_rows(values_only=True))
+print(time.perf_counter() - t, len(rows) - 1)"""
+
+
+def _gnu_time() -> str | None:
+    try:
+        ok = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", os.devnull, "true"], capture_output=True).returncode
+    except OSError:
+        return None
+    return "/usr/bin/time" if ok == 0 else None
+
+
+GNU_TIME = _gnu_time()
+
+
+def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[float, float, str, int]:
+    """Run one child process: (wall seconds, peak RSS in MB, stdout, exit code)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        command = [GNU_TIME, "-f", "%M", "-o", rss.name, *args] if GNU_TIME else args
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+        peak_kb = usage.ru_maxrss
+        if GNU_TIME:
+            text = Path(rss.name).read_text().split()
+            peak_kb = int(text[-1]) if text and text[-1].isdigit() else peak_kb
+    if child.returncode != 0 and not quiet:
+        print(f"warning: {' '.join(map(str, args[:4]))} exited {child.returncode}: {stderr.strip()[-500:]}",
+              file=sys.stderr)
+    return wall, peak_kb / 1024, stdout, child.returncode
+
+
+VERSIONS = """import json, platform
+from importlib.metadata import version
+print(json.dumps({"Python": platform.python_version(),
+                  **{name: version(name) for name in ("pandas", "pyarrow", "numpy", "python-calamine", "openpyxl")}}))"""
+SYNTH = """import json, sys
+from cxc_analysis.synth import write_synth
+truth = write_synth(sys.argv[1], int(sys.argv[2]), seed=int(sys.argv[3]), duplicates=int(sys.argv[4]))
+print(json.dumps({**truth.kpis(), "duplicates": truth.duplicate_exchanges, "malformed_ids": truth.malformed_ids}))"""
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    try:
+        kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+        memory = f"{kb / 1024 ** 2:.1f} GiB"
+    except (OSError, StopIteration):
+        memory = "unknown"
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "unknown"
+    versions = json.loads(run([sys.executable, "-c", VERSIONS])[2])
+    return {"cores (nproc)": str(os.cpu_count()), "CPU": cpu, "memory": memory,
+            "OS": f"{platform.system()} {platform.release()}", **versions,
+            "peak memory measured by": GNU_TIME or "os.wait4 (includes the parent's share before exec)",
+            "load average before the run": load}
+
+
+class Table:
+    def __init__(self):
+        self.rows: list[tuple] = []
+
+    def add(self, case: str, rows: int | None, seconds: list[float], peak: list[float] | None = None):
+        median = statistics.median(seconds)
+        self.rows.append((case, f"{rows:,}" if rows is not None else "-", f"{median:.2f}",
+                          f"{min(seconds):.2f}" if len(seconds) > 1 else "-",
+                          f"{rows / median:,.0f}" if rows and median else "-",
+                          f"{statistics.median(peak):,.0f}" if peak else "-"))
+
+    def print(self):
+        header = ("case", "rows", "seconds", "fastest", "rows/s", "peak MB")
+        widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
+        for index, row in enumerate([header, *self.rows]):
+            print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+            if index == 0:
+                print("  ".join("-" * w for w in widths))
+
+
+def verdict(value: float, target: float) -> str:
+    return f"met (target <= {target:g})" if value <= target else f"NOT met (target <= {target:g})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV (default 1,000,000)")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="rows of the xlsx (default 100,000; 0 skips)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each timed case (default 3)")
+    parser.add_argument("--seed", type=int, default=2023, help="seed of the synthetic trackers")
+    parser.add_argument("--report", action="store_true",
+                        help="also time `cxc-analysis report` on the bundled data (skipped if there is no such command)")
+    parser.add_argument("--workdir", type=Path, help="where to write the synthetic files (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the synthetic files")
+    args = parser.parse_args()
+
+    python = sys.executable
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cxc-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    for key, value in info.items():
+        print(f"{key}: {value}")
+    print()
+    table, ratios, problems = Table(), [], []
+    try:
+        # --- 1. kpis on a big CSV against a plain pandas read --------------------------------
+        csv_path = workdir / f"synth_{args.rows}.csv"
+        wall, peak, out, _ = run([python, "-c", SYNTH, str(csv_path), str(args.rows), str(args.seed),
+                                  str(args.rows // 1000)])
+        truth = json.loads(out)
+        table.add("synth .csv (process)", args.rows, [wall], [peak])
+        print(f"{csv_path.name}: {csv_path.stat().st_size / 1e6:.0f} MB, {truth['duplicates']} planted "
+              f"duplicates, {truth['malformed_ids']} malformed IDs, "
+              f"{truth['pending']['exchanges']} pending\n", flush=True)
+        run([python, "-c", PLAIN_READ, str(csv_path)])  # warm the page cache once, untimed
+        plain, kpis, exact = ([], []), ([], []), True
+        for _ in range(args.repeat):
+            wall, peak, _, _ = run([python, "-c", PLAIN_READ, str(csv_path)])
+            plain[0].append(wall)
+            plain[1].append(peak)
+            wall, peak, out, code = run([python, "-m", "cxc_analysis", "kpis", str(csv_path), "--json"])
+            kpis[0].append(wall)
+            kpis[1].append(peak)
+            got = json.loads(out) if code == 0 else {}
+            exact &= all(got.get(k) == truth[k] for k in ("actual", "pending"))
+        table.add("plain pd.read_csv(dtype=str) process", args.rows, *plain)
+        table.add("cxc-analysis kpis --json process", args.rows, *kpis)
+        time_ratio = statistics.median(kpis[0]) / statistics.median(plain[0])
+        memory_ratio = statistics.median(kpis[1]) / statistics.median(plain[1])
+        ratios.append(("kpis / plain read, wall time (medians)", f"{time_ratio:.2f}", verdict(time_ratio, 1.0)))
+        ratios.append(("kpis / plain read, peak memory (medians)", f"{memory_ratio:.2f}", verdict(memory_ratio, 1.3)))
+        ratios.append(("kpis counts equal the synthetic truth", "yes" if exact else "NO", ""))
+        if not exact:
+            problems.append("kpis counts differ from the truth")
+
+        # --- 2. xlsx: calamine against openpyxl ---------------------------------------------
+        if args.xlsx_rows:
+            xlsx_path = workdir / f"synth_{args.xlsx_rows}.xlsx"
+            wall, peak, out, _ = run([python, "-c", SYNTH, str(xlsx_path), str(args.xlsx_rows), str(args.seed), "0"])
+            xlsx_truth = json.loads(out)
+            table.add("synth .xlsx (process, openpyxl writes)", args.xlsx_rows, [wall], [peak])
+            reads = {"calamine": ([], []), "openpyxl": ([], [])}
+            for _ in range(args.repeat):
+                for name, code in (("calamine", CALAMINE_READ), ("openpyxl", OPENPYXL_READ)):
+                    _, peak, out, _ = run([python, "-c", code, str(xlsx_path)])
+                    seconds, count = out.split()
+                    if int(count) != args.xlsx_rows:
+                        problems.append(f"{name} read {count} rows, not {args.xlsx_rows}")
+                    reads[name][0].append(float(seconds))
+                    reads[name][1].append(peak)
+            table.add("python-calamine read (timed in the child)", args.xlsx_rows, *reads["calamine"])
+            table.add("openpyxl read-only read (timed in the child)", args.xlsx_rows, *reads["openpyxl"])
+            xlsx_kpis = ([], [])
+            for _ in range(args.repeat):
+                wall, peak, out, code = run([python, "-m", "cxc_analysis", "kpis", str(xlsx_path), "--json"])
+                xlsx_kpis[0].append(wall)
+                xlsx_kpis[1].append(peak)
+                got = json.loads(out) if code == 0 else {}
+                if any(got.get(k) != xlsx_truth[k] for k in ("actual", "pending")):
+                    problems.append("kpis counts on the xlsx differ from the truth")
+            table.add("cxc-analysis kpis --json on the xlsx", args.xlsx_rows, *xlsx_kpis)
+            speed = statistics.median(reads["openpyxl"][0]) / statistics.median(reads["calamine"][0])
+            ratios.append((f"openpyxl / calamine read time at {args.xlsx_rows:,} rows", f"{speed:.1f}",
+                           "(calamine this many times faster)"))
+
+        # --- 3. the report command, if there is one ------------------------------------------
+        if args.report:
+            from cxc_analysis.config import PROJECT_ROOT
+
+            if run([python, "-m", "cxc_analysis", "report", "--help"], quiet=True)[3] != 0:
+                ratios.append(("cxc-analysis report", "skipped", "(no report command)"))
+            else:
+                walls, peaks = [], []
+                for index in range(args.repeat):
+                    out = workdir / f"report_{index}"
+                    wall, peak, _, code = run([python, "-m", "cxc_analysis", "report", "--out", str(out)],
+                                              cwd=PROJECT_ROOT)
+                    if code != 0:
+                        problems.append(f"cxc-analysis report exited {code}")
+                    walls.append(wall)
+                    peaks.append(peak)
+                table.add("cxc-analysis report (bundled data)", None, walls, peaks)
+                median = statistics.median(walls)
+                ratios.append(("cxc-analysis report wall seconds (median)", f"{median:.1f}", verdict(median, 15)))
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    print()
+    table.print()
+    print()
+    width = max(len(r[0]) for r in ratios) if ratios else 0
+    for name, value, note in ratios:
+        print(f"{name.ljust(width)}  {value:>6}  {note}")
+    print(f"\nseconds: wall time of the process (xlsx reads: timed inside it, imports excluded), median of "
+          f"{args.repeat} run(s); fastest: the quickest; peak MB: the process's maximum resident set.")
+    if args.keep or args.workdir:
+        print(f"synthetic files kept in {workdir}")
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
