@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from cxc_analysis import load
+from cxc_analysis import clean as clean_module, load
 from cxc_analysis.clean import clean
 from cxc_analysis.cli import main
 from cxc_analysis.kpis import kpi_json, kpi_table
@@ -114,7 +114,8 @@ def test_csv_read_in_many_blocks_or_threads_matches_one_block(tmp_path, monkeypa
     whole = clean(read_tracker(path))
     monkeypatch.setattr(load, "CSV_BLOCK_SIZE", 1 << 13)
     pieces = clean(read_tracker(path))
-    monkeypatch.setattr(load, "PARALLEL_ROWS", 0)  # columns decoded on threads, as for big files
+    monkeypatch.setattr(load, "PARALLEL_ROWS", 0)  # columns decoded and checks run on threads, as for big files
+    monkeypatch.setattr(clean_module, "PARALLEL_ROWS", 0)
     threads = clean(read_tracker(path))
     for other in (pieces, threads):
         pd.testing.assert_frame_equal(whole.table, other.table, check_exact=True)

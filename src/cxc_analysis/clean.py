@@ -8,12 +8,13 @@ little more than a thousand. Knows nothing of files or KPIs.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .distinct import factorize, first_rows, flags, per_distinct, recode
+from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
                      PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
@@ -27,6 +28,7 @@ DISPLAY = {"host_org": "HO", "visiting_org": "VO", "vo_entity_type": "VO Type of
 WITHOUT_IT_TOOL = r"(?i)without\s+(?:the\s+)?(?:cxc\s+)?it[\s-]*tool"
 LUMP_SUM_NOT_USED = r"(?i)(?:\b(?:not|no|never|without|declined|waived|refused)\b.*lump[\s-]*sum|lump[\s-]*sum.*\bnot\b)"
 FORMULA_START = r"^[=+@]|^-[^\s\d-]"
+PARALLEL_ROWS = 100_000  # from this many rows, the checks run on threads
 
 
 class CleanResult(NamedTuple):
@@ -49,15 +51,13 @@ def clean(raw: pd.DataFrame) -> CleanResult:
                 .pipe(derive_lump_sum)
                 .pipe(parse_dates)
                 .pipe(parse_amounts))
-    findings = combine_findings([
-        find_missing_values(raw),
-        find_unknown_labels(raw, table),
-        find_malformed_ids(table),
-        find_duplicate_ids(table),
-        find_duplicate_exchanges(table),
-        find_formula_text(table),
-        find_unparsed_values(raw, table),
-    ])
+    checks = [partial(find_missing_values, raw), partial(find_unknown_labels, raw, table),
+              partial(find_malformed_ids, table), partial(find_duplicate_ids, table),
+              partial(find_duplicate_exchanges, table), partial(find_formula_text, table),
+              partial(find_unparsed_values, raw, table)]
+    # The checks are independent and read only; a big tracker runs them on two threads.
+    run = parallel_map if len(raw) >= PARALLEL_ROWS else map
+    findings = combine_findings(run(lambda check: check(), checks))
     return CleanResult(mark_excluded(table, findings), findings)
 
 

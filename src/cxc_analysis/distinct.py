@@ -146,3 +146,12 @@ def first_rows(*codes: np.ndarray) -> np.ndarray:
     out[order] = np.repeat(order[starts], np.diff(np.append(starts, n)))
     return out
 
+
+def parallel_map(func: Callable, items: list) -> list:
+    """``map`` on threads, one per core at most, results in order: for independent steps whose
+    work is in Arrow, numpy or pandas kernels that release the GIL (big trackers only)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(items), os.cpu_count() or 1))) as pool:
+        return list(pool.map(func, items))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .config import HEADER_SCAN_ROWS
-from .distinct import remember
+from .distinct import parallel_map, remember
 from .errors import InputError
 
 REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
@@ -238,7 +238,7 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
                 continue
             raise _Fallback from None
     first_row, rows = index + 2, table.num_rows
-    parallel = _parallel if rows >= PARALLEL_ROWS else map  # columns are independent; Arrow releases the GIL
+    parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
     found = list(parallel(_decode, [table.column(f"c{position}") for position in mapping]))
     del table
     pa.default_memory_pool().release_unused()  # the parser's buffers
@@ -258,15 +258,6 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
     for field, c in codes.items():
         remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
     return frame
-
-
-def _parallel(func, items: list) -> list:
-    """``map`` on threads, one per core at most (for Arrow kernels, which release the GIL)."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=max(1, min(len(items), os.cpu_count() or 1))) as pool:
-        return list(pool.map(func, items))
 
 
 def _decode(column) -> tuple[np.ndarray, object, object]:
