@@ -397,3 +397,19 @@ def read_targets(path: str | Path) -> dict[str, int]:
             raise InputError(f"target '{name}' must be a whole number >= 0, not {value!r}", file=path)
         out[name] = value
     return out
+
+
+def targets_for(partnership: str, path: str | Path | None = None) -> dict[str, int]:
+    """The targets to report against: the given file's; without one, the bundled file's only if
+    it is that partnership's (its ``partnership:`` key), else none, so another partnership is
+    never measured against REMOBILISE's grant agreement.
+
+    >>> targets_for("REMOBILISE")["sme"], targets_for("OTHER")  # doctest: +SKIP
+    (40, {})
+    """
+    from .config import DEFAULT_TARGETS
+
+    if path:
+        return read_targets(path)
+    owner = str(read_yaml(DEFAULT_TARGETS).get("partnership", ""))
+    return read_targets(DEFAULT_TARGETS) if owner.casefold() == str(partnership).casefold() else {}
