@@ -74,6 +74,11 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
-    with pytest.raises(OSError):
-        main(["clean", "--out", str(tmp_path)])
+    assert main(["clean", "--out", str(tmp_path)]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_is_one_line_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    proc = run_cli("clean", "--out", str(tmp_path / "afile"))
+    assert proc.returncode == 2 and "afile" in proc.stderr and "Traceback" not in proc.stderr

@@ -176,8 +176,50 @@ def test_every_parameter_has_a_type_and_help():
 def test_programme_rules_section_and_sheet(bundled_run):
     html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
     section = html.split('id="programme-rules"')[1].split('id="data-quality"')[0]
-    assert re.search(r"<td[^>]*>cross_border</td>.*?<td class=\"num\">28</td><td class=\"num\">1</td>"
-                     r"<td class=\"num\">18</td>", section, re.S)
+    def counts(rule):
+        row = re.search(rf"<tr><td[^>]*>{rule}</td>.*?</tr>", section, re.S).group(0)
+        return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
+
+    assert counts("cross_border") == [28, 1, 0, 18]  # pass, fail, of which warnings, cannot check
+    assert counts("vo_type") == [37, 10, 10, 0]  # visiting large companies / public authorities: warnings
     assert "Trescal" in section and "SAMS Norway" in section  # the failing exchanges, named
     sheet = load_workbook(bundled_run[0] / "report.xlsx")["Programme rules"]
     assert sheet.max_row == 1 + 47 * 8
+
+
+def test_out_never_replaces_a_folder_that_is_not_a_run(tmp_path):
+    keep = tmp_path / "thesis"
+    keep.mkdir()
+    (keep / "thesis.docx").write_text("years of work")
+    proc = run_cli("report", "--out", str(keep))
+    assert proc.returncode == 2 and "is not a cxc-analysis report run" in proc.stderr
+    assert (keep / "thesis.docx").read_text() == "years of work"
+    proc = run_cli("report", "--out", str(PROJECT_ROOT / "data"))
+    assert proc.returncode == 2 and "data/raw" in proc.stderr
+
+
+def test_relative_paths_other_partnership_and_string_parameters(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv").write_text("HO,VO,VO Type of entity,Partnership,Status\n"
+                                           "Host,A,SME,inside,Completed\nHost,B,SME,outside,Completed\n")
+    proc = subprocess.run([sys.executable, "-m", "cxc_analysis", "report", "--input", "in/x.csv", "--partnership",
+                           "OTHER", "-p", "period", "2024", "--out", "run"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "no targets file for OTHER" in proc.stderr
+    kpis = load_workbook(tmp_path / "run" / "report.xlsx")["KPIs"]
+    assert [kpis.cell(row=r, column=3).value for r in (2, 3)] == [2, 1]
+    assert all(kpis.cell(row=r, column=5).value is None for r in range(2, 9))  # not REMOBILISE's targets
+    html = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "At 2024, OTHER has completed" in html and "grant agreement (" not in html
+
+
+def test_front_matter_claims_the_deliverable_only_for_its_period():
+    from cxc_analysis.report import PROJECT_KEYS, front_matter
+
+    notes = []
+    d51 = front_matter("REMOBILISE", "M12 (January 2023)", None, notes.append)["deliverable"]
+    assert d51["deliverable_number"] == "D5.1" and d51["grant_agreement"] == "101037876"
+    later = front_matter("REMOBILISE", "M24 (January 2024)", None, notes.append)["deliverable"]
+    assert set(later) == set(PROJECT_KEYS) and "deliverable_number" not in later
+    assert "deliverable" not in front_matter("OTHER", "M6", None, notes.append) and notes

@@ -58,6 +58,9 @@ def read_runs(path: str | Path) -> tuple[list[dict], Path | None]:
             raise InputError(f"run {number}: unknown key '{unknown[0]}' (known: {', '.join(sorted(RUN_KEYS))})",
                              file=path)
         run = {k: v for k, v in run.items() if v is not None}
+        if not run.get("partnership"):
+            raise InputError(f"run {number}: 'partnership' is missing (every report names its partnership)",
+                             file=path)
         for key in PATH_KEYS:
             if key in run:
                 run[key] = str((base / str(run[key])).resolve())

@@ -117,7 +117,7 @@ def run_kpis(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(kpi_json(frame)))
     else:
-        print(kpi_display(frame).to_string(na_rep="-"))
+        print(kpi_display(frame).astype("object").fillna("-").to_string())
         errors = int((findings["severity"] == "error").sum())
         if len(findings):
             print(f"\n{errors} errors (rows excluded), {len(findings) - errors} warnings: "
@@ -166,7 +166,8 @@ def run_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .load import read_yaml
-    from .report import RunFailed, check_parameters, notebook_parameters, run_report as run
+    from .report import INTERNAL, PATH_PARAMETERS, RunFailed, check_parameters, notebook_parameters, \
+        run_report as run
 
     if args.batch:
         from .batch import run_batch
@@ -178,17 +179,24 @@ def run_report(args: argparse.Namespace) -> int:
         return EXIT_FAILED if failed else EXIT_OK
     if args.list_parameters:
         for name, info in notebook_parameters().items():
+            if name in INTERNAL:
+                continue
             print(f"{name} ({info['type']}, default {info['default']}): {info['help']}")
         return EXIT_OK
     params = dict(read_yaml(args.params)) if args.params else {}
     for alias, name in (("input", "input_path"), ("targets", "targets_path"), ("register", "register_path")):
         if alias in params:
             params[name] = params.pop(alias)
-    out = params.pop("out", None)
-    deliverable = params.pop("deliverable", None)
-    if args.params:
+    out, deliverable = params.pop("out", None), params.pop("deliverable", None)
+    if args.params:  # paths in a settings file are relative to it, wherever cron starts
         check_parameters(params, source=str(args.params))
-    options = {name: yaml.safe_load(value) if value.strip() else "" for name, value in args.parameter}
+        base = args.params.resolve().parent
+        params.update({k: str(base / v) for k, v in params.items() if k in PATH_PARAMETERS and v})
+        out, deliverable = (str(base / v) if v else None for v in (out, deliverable))
+    known = notebook_parameters()
+    options = {name: value if known.get(name, {}).get("type") == "str" else (yaml.safe_load(value) if value.strip()
+                                                                              else "")
+               for name, value in args.parameter}
     check_parameters(options, source="command line")
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
@@ -219,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # cannot write an output: say where, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cxc-analysis: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -140,6 +140,33 @@ def _excel_value(value):
     return value
 
 
+EXCHANGE_SHEET_COLUMNS = {
+    "source_row": "Row", "exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
+    "vo_entity_type": "VO type of entity", "partnership": "Inside/outside partnership", "event": "(Group) exchange",
+    "status_text": "Status", "status": "Completed or pending", "it_tool": "IT tool used",
+    "lump_sum_used": "Lump sum used", "remarks": "Remarks", "ho_country": "HO country", "ho_city": "HO city",
+    "vo_country": "VO country", "vo_city": "VO city", "start_date": "Start date", "end_date": "End date",
+    "amount_eur": "Amount (EUR)", "excluded": "Excluded from KPIs"}
+
+
+def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:
+    """The cleaned exchanges with the tracker's own headers and labels in words."""
+    from .schema import SINGULAR
+
+    out = table.copy()
+    for column in ("vo_entity_type", "partnership", "status"):
+        out[column] = out[column].astype("object").map(SINGULAR.get, na_action="ignore")
+    for column in ("it_tool", "lump_sum_used", "excluded"):
+        out[column] = out[column].astype("object").map({True: "yes", False: "no"}, na_action="ignore")
+    return out[list(EXCHANGE_SHEET_COLUMNS)].rename(columns=EXCHANGE_SHEET_COLUMNS)
+
+
+def findings_sheet(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings with plain headers."""
+    return findings.rename(columns={"row": "Row", "column": "Column", "severity": "Severity", "code": "Problem",
+                                    "message": "Details"})
+
+
 def kpi_sheet(kpis: pd.DataFrame) -> pd.DataFrame:
     """The KPI table as the workbook shows it."""
     frame = kpis.reset_index()

@@ -101,6 +101,7 @@ def counts_html(counts: pd.DataFrame, first: str) -> str:
     frame = counts.copy()
     frame.columns = [LABELS.get(str(c), str(c)) for c in frame.columns]
     frame["Total"] = frame.sum(axis=1)
+    frame = frame.sort_values("Total", ascending=False, kind="stable")  # as the charts: largest first
     frame.index = [LABELS.get(str(i), str(i)) for i in frame.index]
     frame = frame.rename_axis(first).reset_index()
     return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
@@ -110,12 +111,17 @@ __all__ = ["html_table", "kpi_html", "headline_html", "findings_summary", "findi
            "counts_html", "DISPLAY"]
 
 
-def rules_html(summary: pd.DataFrame) -> str:
-    """Counts per programme rule: pass, fail, cannot check, with what each rule checks."""
+def rules_html(summary: pd.DataFrame, results: pd.DataFrame) -> str:
+    """Counts per programme rule: pass, fail (and how many of those are only warnings), cannot
+    check, with what each rule checks."""
+    warned = results.loc[(results["outcome"] == "fail").to_numpy(dtype=bool)
+                         & (results["severity"] == "warning").fillna(False).to_numpy(dtype=bool), "rule"]
+    warnings = pd.Series(pd.Categorical(warned.astype(str), categories=list(summary.index))).value_counts()
     frame = pd.DataFrame({"Rule": summary.index, "What it checks": summary["description"].to_numpy(),
                           "Pass": summary["pass"].to_numpy(), "Fail": summary["fail"].to_numpy(),
+                          "of which warnings": warnings.reindex(summary.index, fill_value=0).to_numpy(),
                           "Cannot check": summary["cannot_check"].to_numpy()})
-    return html_table(frame, numeric=("Pass", "Fail", "Cannot check"), css="rules")
+    return html_table(frame, numeric=("Pass", "Fail", "of which warnings", "Cannot check"), css="rules")
 
 
 def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:

@@ -88,37 +88,33 @@ def effective_parameters(given: dict) -> dict:
 
 # --- runs ---------------------------------------------------------------------------------
 
+PATH_PARAMETERS = ("input_path", "targets_path", "register_path")
+
+
 def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
                log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
                progress: bool = False) -> Path:
     """Run the notebooks on ``params`` and write the deliverables; return the run folder.
 
-    Raises InputError (bad input: exit 2) or RunFailed (a notebook failed: exit 1).
+    Relative paths are taken from the current directory. Everything the run reads is checked
+    before a notebook starts. Raises InputError (bad input: exit 2) or RunFailed (a notebook
+    failed: exit 1).
     """
-    params = effective_parameters(check_parameters(params))
+    params = resolve_paths(effective_parameters(check_parameters(params)))
     partnership, period = params["partnership"], params["period"]
-    input_path = Path(params.get("input_path") or DEFAULT_INPUT)
-    if not input_path.is_file():
-        raise InputError("file not found", file=input_path)
-    front = front_matter(partnership, deliverable, log)
+    files = check_inputs(params, deliverable, log)
+    front = front_matter(partnership, period, deliverable, log)
     started = dt.datetime.now(dt.timezone.utc)
-    final = Path(out) if out else REPORTS / f"{_slug(partnership)}_{_slug(period)}_{started:%Y%m%d-%H%M%S}"
-    from .output import check_writable
-
-    final = check_writable(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    final = prepare_out(Path(out) if out else
+                        REPORTS / f"{_slug(partnership)}_{_slug(period)}_{started:%Y%m%d-%H%M%S}")
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     timings: dict[str, float] = {}
     try:
-        processed = work / "data"
-        run_params = {**params, "processed_dir": str(processed)}
+        run_params = {**params, "processed_dir": str(work / "data")}
         for name in RUN_NOTEBOOKS:
             _execute(name, run_params, work, timings, log, progress)
-        _export(work, params, input_path, started, front, timings)
-    except RunFailed:
-        _keep_failed(work, final, log)
-        raise
-    except InputError:
+        _export(work, params, files, started, front, timings)
+    except (RunFailed, InputError):
         _keep_failed(work, final, log)
         raise
     except BaseException:
@@ -128,6 +124,48 @@ def run_report(params: dict, *, out: str | Path | None = None, deliverable: str 
     _move_into_place(work, final)
     log(f"report ready: {final} ({sum(timings.values()):.1f} s: "
         + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")")
+    return final
+
+
+def resolve_paths(params: dict) -> dict:
+    """File parameters as absolute paths, so the notebooks find them wherever their kernel runs."""
+    return {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and v else v) for k, v in params.items()}
+
+
+def check_inputs(params: dict, deliverable: str | Path | None, log) -> dict[str, Path]:
+    """Read every file the run will use, before anything runs; return them by role."""
+    from .config import DEFAULT_REGISTER
+    from .geo import read_register
+    from .load import targets_for
+
+    files = {"input": Path(params.get("input_path") or DEFAULT_INPUT)}
+    if not files["input"].is_file():
+        raise InputError("file not found" if not files["input"].exists() else "not a file", file=files["input"])
+    if not targets_for(params["partnership"], params.get("targets_path")):
+        log(f"note: no targets file for {params['partnership']} (--targets): the report shows no targets")
+    else:
+        files["targets"] = Path(params.get("targets_path") or DEFAULT_TARGETS)
+    files["register"] = Path(params.get("register_path") or DEFAULT_REGISTER)
+    read_register(files["register"])
+    files["deliverable"] = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
+    return files
+
+
+def prepare_out(final: Path) -> Path:
+    """The run folder to create or replace: never data/raw or a folder above it, never a file,
+    never a folder that holds anything but an earlier report run."""
+    from .config import DATA_RAW
+    from .output import check_writable
+
+    final = check_writable(final)
+    if final in DATA_RAW.resolve().parents:
+        raise InputError("refusing to replace a folder that holds data/raw/; choose a new --out folder", file=final)
+    if final.exists() and not final.is_dir():
+        raise InputError("exists and is not a folder; choose a new --out folder", file=final)
+    if final.is_dir() and any(final.iterdir()) and not (final / "provenance.json").is_file():
+        raise InputError("folder exists and is not a cxc-analysis report run (no provenance.json); refusing to "
+                         "replace it: choose an empty or new --out folder", file=final)
+    final.parent.mkdir(parents=True, exist_ok=True)
     return final
 
 
@@ -190,23 +228,23 @@ def _ipc_kernel_manager(socket_dir: str):
     return IpcKernelManager
 
 
-def _export(work: Path, params: dict, input_path: Path, started, front: dict, timings: dict) -> None:
+def _export(work: Path, params: dict, files: dict[str, Path], started, front: dict, timings: dict) -> None:
     import nbformat
 
-    from .config import DEFAULT_REGISTER
-    from .export import html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, write_workbook
+    from .export import exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, \
+        write_workbook
     from .geo import read_register
     from .kpis import kpi_table
-    from .load import read_targets
+    from .load import targets_for
     from .output import write_atomic
-    from .present import APPENDIX_COLUMNS
     from .processed import read_processed
     from .rules import check_rules
 
     step = time.perf_counter()
     provenance = {
-        "input_file": input_path.name,
-        "input_sha256": sha256(input_path),
+        "input_file": files["input"].name,
+        "input_sha256": sha256(files["input"]),
+        "files": {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()},
         "parameters": {k: _shown(v) for k, v in sorted(params.items())},
         "generated_at": started.isoformat(timespec="seconds"),
         "package_version": __version__,
@@ -226,22 +264,26 @@ def _export(work: Path, params: dict, input_path: Path, started, front: dict, ti
 
     step = time.perf_counter()
     table, findings = read_processed(work / "data")
-    kpis = kpi_table(table, read_targets(params.get("targets_path") or DEFAULT_TARGETS))
-    exchanges = table.rename(columns={"source_row": "Row", **APPENDIX_COLUMNS})
-    rules = check_rules(table, read_register(params.get("register_path") or DEFAULT_REGISTER))
-    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges, "Findings": findings,
-                                          "Programme rules": rules_sheet(rules)})
+    kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
+    rules = check_rules(table, read_register(files["register"]))
+    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
+                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
     timings["xlsx"] = time.perf_counter() - step
     provenance["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     write_atomic(work / "provenance.json",
                  lambda tmp: tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"))
 
 
-def front_matter(partnership: str, deliverable: str | Path | None, log) -> dict:
+PROJECT_KEYS = ("grant_agreement", "acronym", "full_title", "project_url", "work_package")
+
+
+def front_matter(partnership: str, period: str, deliverable: str | Path | None, log) -> dict:
     """Title, document information and funding text from a deliverable-metadata YAML file.
 
-    The bundled file describes REMOBILISE's D5.1; it is used only for that partnership unless a
-    file is given, so another partnership's report never carries REMOBILISE's grant details.
+    The bundled file describes REMOBILISE's D5.1 (M12). Without ``--deliverable`` it is used only
+    for REMOBILISE, and its deliverable-specific lines (number, title, dates, status, authors)
+    only for the period it was written for: another period keeps just the project's facts, so a
+    report never claims to be a deliverable it is not.
     """
     from .load import read_yaml
 
@@ -253,8 +295,11 @@ def front_matter(partnership: str, deliverable: str | Path | None, log) -> dict:
     if deliverable is None and str(meta.get("acronym", "")).casefold() != partnership.casefold():
         log(f"note: no --deliverable file for {partnership}: the report has no document-information block")
         return {"title": f"{partnership}: ClusterXchange KPI report"}
+    if deliverable is None and str(meta.get("period", "")).casefold() != period.casefold():
+        meta = {k: v for k, v in meta.items() if k in PROJECT_KEYS}
+    meta = {k: str(v) for k, v in meta.items() if v is not None and k != "period"}
     title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
-    return {"title": str(title), "deliverable": {k: str(v) for k, v in meta.items() if v is not None},
+    return {"title": str(title), "deliverable": meta,
             "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
 
 
