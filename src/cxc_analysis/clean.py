@@ -55,7 +55,7 @@ def clean(raw: pd.DataFrame) -> CleanResult:
               partial(find_malformed_ids, table), partial(find_duplicate_ids, table),
               partial(find_duplicate_exchanges, table), partial(find_formula_text, table),
               partial(find_unparsed_values, raw, table)]
-    # The checks are independent and read only; a big tracker runs them on two threads.
+    # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
     findings = combine_findings(run(lambda check: check(), checks))
     return CleanResult(mark_excluded(table, findings), findings)

@@ -247,8 +247,8 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
     texts = {field: t for field, (_, _, t) in zip(mapping.values(), found)}
     del found
     source_row = np.arange(first_row, first_row + rows, dtype="int64")
-    filled = np.logical_or.reduce([c >= 0 for c in codes.values()]) if codes else source_row[:0] >= 0
-    if not filled.all():  # blank rows: dropped here, codes and texts alike
+    filled = _filled_rows(list(codes.values()), rows)
+    if filled is not None:  # blank rows: dropped here, codes and texts alike
         codes = {field: c[filled] for field, c in codes.items()}
         texts = {field: t.filter(pa.array(filled)) for field, t in texts.items()}
         source_row = source_row[filled]
@@ -258,6 +258,16 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
     for field, c in codes.items():
         remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
     return frame
+
+
+def _filled_rows(codes: list[np.ndarray], rows: int) -> np.ndarray | None:
+    """Which rows have a value in some column, or None when all do (a column without blanks says so)."""
+    if any(len(c) and c.min() >= 0 for c in codes):
+        return None
+    filled = np.zeros(rows, dtype=bool)
+    for c in codes:
+        filled |= c >= 0
+    return None if filled.all() else filled
 
 
 def _decode(column) -> tuple[np.ndarray, object, object]:
@@ -279,13 +289,12 @@ def _distinct_texts(column) -> tuple[np.ndarray, object]:
     texts = pc.utf8_trim_whitespace(texts)
     texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
     encoded = pc.dictionary_encode(texts)  # " SME " and "SME" become one text
-    recode = np.append(encoded.indices.fill_null(-1).to_numpy(), -1).astype(np.int32)
+    recode = pa.array(np.append(encoded.indices.fill_null(-1).to_numpy(), -1).astype(np.int32))
     parts, offset = [], 0
-    for chunk, dictionary in zip(column.chunks, dictionaries):
-        position = pc.fill_null(pc.add(chunk.indices.cast(pa.int32()), offset), len(recode) - 1)
-        parts.append(recode[position.to_numpy()])
+    for chunk, dictionary in zip(column.chunks, dictionaries):  # Arrow kernels: no numpy temporaries
+        parts.append(recode.take(pc.fill_null(pc.add(chunk.indices.cast(pa.int32()), offset), len(recode) - 1)))
         offset += len(dictionary)
-    codes = np.concatenate(parts) if parts else np.empty(0, dtype=np.int32)
+    codes = pa.chunked_array(parts, pa.int32()).combine_chunks().to_numpy()
     return codes, encoded.dictionary
 
 
@@ -336,10 +345,14 @@ def _finish(frame: pd.DataFrame, blank_rows: bool = True) -> pd.DataFrame:
         filled = frame.drop(columns="source_row").notna().any(axis=1)
         if not filled.all():
             frame = frame.loc[filled].reset_index(drop=True)
+    empty = {}  # one empty column of each kind, shared (columns are copied on write)
     for field in FIELDS:
         if field not in frame.columns:
-            frame[field] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
-                            if field in RAW_VALUE_FIELDS else _empty_text(frame.index))
+            kind = "raw" if field in RAW_VALUE_FIELDS else "text"
+            if kind not in empty:
+                empty[kind] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
+                               if kind == "raw" else _empty_text(frame.index))
+            frame[field] = empty[kind]
     return frame[["source_row", *FIELDS]]
 
 
