@@ -43,20 +43,21 @@ print(time.perf_counter() - t, len(rows) - 1)"""
 
 def _gnu_time() -> str | None:
     try:
-        ok = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", os.devnull, "true"], capture_output=True).returncode
+        ok = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", os.devnull, "true"], capture_output=True).returncode
     except OSError:
         return None
     return "/usr/bin/time" if ok == 0 else None
 
 
 GNU_TIME = _gnu_time()
+CPU: list[float] = []  # user + system seconds of each child, in order
 
 
 def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[float, float, str, int]:
-    """Run one child process: (wall seconds, peak RSS in MB, stdout, exit code)."""
+    """Run one child process: (wall seconds, peak RSS in MB, stdout, exit code); CPU seconds in CPU[-1]."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(suffix=".rss") as rss:
-        command = [GNU_TIME, "-f", "%M", "-o", rss.name, *args] if GNU_TIME else args
+        command = [GNU_TIME, "-f", "%M %U %S", "-o", rss.name, *args] if GNU_TIME else args
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
         _, status, usage = os.wait4(child.pid, 0)
@@ -65,10 +66,12 @@ def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-        peak_kb = usage.ru_maxrss
+        peak_kb, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         if GNU_TIME:
             text = Path(rss.name).read_text().split()
-            peak_kb = int(text[-1]) if text and text[-1].isdigit() else peak_kb
+            if len(text) >= 3 and text[-3].isdigit():  # the last line: "%M %U %S"
+                peak_kb, cpu = int(text[-3]), float(text[-2]) + float(text[-1])
+        CPU.append(cpu)
     if child.returncode != 0 and not quiet:
         print(f"warning: {' '.join(map(str, args[:4]))} exited {child.returncode}: {stderr.strip()[-500:]}",
               file=sys.stderr)
@@ -115,15 +118,17 @@ class Table:
     def __init__(self):
         self.rows: list[tuple] = []
 
-    def add(self, case: str, rows: int | None, seconds: list[float], peak: list[float] | None = None):
+    def add(self, case: str, rows: int | None, seconds: list[float], peak: list[float] | None = None,
+            cpu: list[float] | None = None):
         median = statistics.median(seconds)
         self.rows.append((case, f"{rows:,}" if rows is not None else "-", f"{median:.2f}",
                           f"{min(seconds):.2f}" if len(seconds) > 1 else "-",
+                          f"{statistics.median(cpu):.2f}" if cpu else "-",
                           f"{rows / median:,.0f}" if rows and median else "-",
                           f"{statistics.median(peak):,.0f}" if peak else "-"))
 
     def print(self):
-        header = ("case", "rows", "seconds", "fastest", "rows/s", "peak MB")
+        header = ("case", "rows", "seconds", "fastest", "cpu s", "rows/s", "peak MB")
         widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
         for index, row in enumerate([header, *self.rows]):
             print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
@@ -161,19 +166,21 @@ def main() -> int:
         wall, peak, out, _ = run([python, "-c", SYNTH, str(csv_path), str(args.rows), str(args.seed),
                                   str(args.rows // 1000)])
         truth = json.loads(out)
-        table.add("synth .csv (process)", args.rows, [wall], [peak])
+        table.add("synth .csv (process)", args.rows, [wall], [peak], [CPU[-1]])
         print(f"{csv_path.name}: {csv_path.stat().st_size / 1e6:.0f} MB, {truth['duplicates']} planted "
               f"duplicates, {truth['malformed_ids']} malformed IDs, "
               f"{truth['pending']['exchanges']} pending\n", flush=True)
         run([python, "-c", PLAIN_READ, str(csv_path)])  # warm the page cache once, untimed
-        plain, kpis, exact = ([], []), ([], []), True
+        plain, kpis, exact = ([], [], []), ([], [], []), True
         for _ in range(args.repeat):
             wall, peak, _, _ = run([python, "-c", PLAIN_READ, str(csv_path)])
             plain[0].append(wall)
             plain[1].append(peak)
+            plain[2].append(CPU[-1])
             wall, peak, out, code = run([python, "-m", "cxc_analysis", "kpis", str(csv_path), "--json"])
             kpis[0].append(wall)
             kpis[1].append(peak)
+            kpis[2].append(CPU[-1])
             got = json.loads(out) if code == 0 else {}
             exact &= all(got.get(k) == truth[k] for k in ("actual", "pending"))
         table.add("plain pd.read_csv(dtype=str) process", args.rows, *plain)
@@ -191,8 +198,8 @@ def main() -> int:
             xlsx_path = workdir / f"synth_{args.xlsx_rows}.xlsx"
             wall, peak, out, _ = run([python, "-c", SYNTH, str(xlsx_path), str(args.xlsx_rows), str(args.seed), "0"])
             xlsx_truth = json.loads(out)
-            table.add("synth .xlsx (process, openpyxl writes)", args.xlsx_rows, [wall], [peak])
-            reads = {"calamine": ([], []), "openpyxl": ([], [])}
+            table.add("synth .xlsx (process, openpyxl writes)", args.xlsx_rows, [wall], [peak], [CPU[-1]])
+            reads = {"calamine": ([], [], []), "openpyxl": ([], [], [])}
             for _ in range(args.repeat):
                 for name, code in (("calamine", CALAMINE_READ), ("openpyxl", OPENPYXL_READ)):
                     _, peak, out, _ = run([python, "-c", code, str(xlsx_path)])
@@ -201,13 +208,15 @@ def main() -> int:
                         problems.append(f"{name} read {count} rows, not {args.xlsx_rows}")
                     reads[name][0].append(float(seconds))
                     reads[name][1].append(peak)
+                    reads[name][2].append(CPU[-1])
             table.add("python-calamine read (timed in the child)", args.xlsx_rows, *reads["calamine"])
             table.add("openpyxl read-only read (timed in the child)", args.xlsx_rows, *reads["openpyxl"])
-            xlsx_kpis = ([], [])
+            xlsx_kpis = ([], [], [])
             for _ in range(args.repeat):
                 wall, peak, out, code = run([python, "-m", "cxc_analysis", "kpis", str(xlsx_path), "--json"])
                 xlsx_kpis[0].append(wall)
                 xlsx_kpis[1].append(peak)
+                xlsx_kpis[2].append(CPU[-1])
                 got = json.loads(out) if code == 0 else {}
                 if any(got.get(k) != xlsx_truth[k] for k in ("actual", "pending")):
                     problems.append("kpis counts on the xlsx differ from the truth")
@@ -223,7 +232,7 @@ def main() -> int:
             if run([python, "-m", "cxc_analysis", "report", "--help"], quiet=True)[3] != 0:
                 ratios.append(("cxc-analysis report", "skipped", "(no report command)"))
             else:
-                walls, peaks = [], []
+                walls, peaks, cpus = [], [], []
                 for index in range(args.repeat):
                     out = workdir / f"report_{index}"
                     wall, peak, _, code = run([python, "-m", "cxc_analysis", "report", "--out", str(out)],
@@ -232,7 +241,8 @@ def main() -> int:
                         problems.append(f"cxc-analysis report exited {code}")
                     walls.append(wall)
                     peaks.append(peak)
-                table.add("cxc-analysis report (bundled data)", None, walls, peaks)
+                    cpus.append(CPU[-1])
+                table.add("cxc-analysis report (bundled data)", None, walls, peaks, cpus)
                 median = statistics.median(walls)
                 ratios.append(("cxc-analysis report wall seconds (median)", f"{median:.1f}", verdict(median, 15)))
     finally:
@@ -246,7 +256,8 @@ def main() -> int:
     for name, value, note in ratios:
         print(f"{name.ljust(width)}  {value:>6}  {note}")
     print(f"\nseconds: wall time of the process (xlsx reads: timed inside it, imports excluded), median of "
-          f"{args.repeat} run(s); fastest: the quickest; peak MB: the process's maximum resident set.")
+          f"{args.repeat} run(s); fastest: the quickest; cpu s: user + system time of the whole process "
+          f"(several cores add up); peak MB: the process's maximum resident set.")
     if args.keep or args.workdir:
         print(f"synthetic files kept in {workdir}")
     for problem in problems:

@@ -179,7 +179,7 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
     ids = table["exchange_id"]
     codes, _ = factorize(ids)
     first = first_rows(codes)
-    repeated = pd.Series((codes >= 0) & (first != np.arange(len(codes))), index=table.index)
+    repeated = pd.Series((codes >= 0) & (first != np.arange(len(first), dtype=first.dtype)), index=table.index)
     if not repeated.any():
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]], index=ids[repeated].index)
@@ -191,7 +191,7 @@ def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """Error for a later copy of the same exchange (same HO, VO and event, whatever the case)."""
     first = first_rows(*(recode(table[c], lambda u: u.str.casefold()) for c in NAME_COLUMNS))
     valid = table["host_org"].notna() & table["visiting_org"].notna()
-    repeated = pd.Series(first != np.arange(len(first)), index=table.index) & valid
+    repeated = pd.Series(first != np.arange(len(first), dtype=first.dtype), index=table.index) & valid
     if not repeated.any():
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])

@@ -119,7 +119,7 @@ def first_rows(*codes: np.ndarray) -> np.ndarray:
     sizes = [int(c.max()) + 2 for c in codes]
     combinations = float(np.prod(sizes, dtype=np.float64))
     if combinations < 2.0 ** 62:  # one integer key per combination
-        key = np.zeros(n, dtype=np.int64)
+        key = np.zeros(n, dtype=np.int32 if combinations < 2.0 ** 31 else np.int64)
         for c, size in zip(codes, sizes):
             key *= size
             key += c
