@@ -47,7 +47,7 @@ def test_csv_output_neutralises_formulas(tmp_path):
 @pytest.mark.parametrize("make, args, expect", [
     (None, ["kpis", "{tmp}/missing.xlsx"], "missing.xlsx: file not found"),
     ("corrupt", ["kpis", "{tmp}/bad.xlsx"], "bad.xlsx: cannot read workbook"),
-    ("nostatus", ["clean", "{tmp}/t.xlsx", "--out", "{tmp}/o"], "t.xlsx: sheet 'Exchanges': column 'status'"),
+    ("nostatus", ["clean", "{tmp}/t.xlsx", "--out", "{tmp}/o"], "t.xlsx: sheet 'Exchanges': column 'Status'"),
     (None, ["kpis", "--sheet", "Nope"], "no sheet named 'Nope'"),
     ("targets", ["kpis", "--targets", "{tmp}/t.yaml"], "t.yaml: unknown target"),
     (None, ["clean", "--out", "data/raw"], "refusing to write under data/raw"),

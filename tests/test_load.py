@@ -72,7 +72,7 @@ def test_csv_with_quoted_newline_falls_back_and_keeps_rows(tmp_path):
                     encoding="utf-8")
     df = read_tracker(path)
     assert df["visiting_org"].tolist() == ["two\nlines", "B"]
-    assert df["source_row"].tolist() == [3, 4]
+    assert df["source_row"].tolist() == [2, 3]  # Excel rows: the quoted newline stays inside row 2
 
 
 def test_sheet_by_name_and_unknown_sheet(tmp_path):
@@ -86,7 +86,8 @@ def test_missing_required_column_is_named(tmp_path):
     path = write_xlsx(tmp_path / "t.xlsx", [["HO", "VO", "VO Type of entity", "Partnership"], ["H", "V", "SME", "in"]])
     with pytest.raises(InputError) as info:
         read_tracker(path)
-    assert info.value.column == "status" and "t.xlsx: sheet 'Exchanges'" in str(info.value)
+    assert info.value.column == "Status" and "t.xlsx: sheet 'Exchanges'" in str(info.value)
+    assert "required column missing: Status" in str(info.value)
 
 
 def test_missing_and_corrupt_files(tmp_path):

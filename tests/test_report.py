@@ -126,6 +126,10 @@ def test_unknown_parameter_and_wrong_type_are_refused(tmp_path):
 def test_bad_input_is_exit_2(tmp_path):
     proc = run_cli("report", "--input", str(tmp_path / "none.xlsx"), "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "none.xlsx: file not found" in proc.stderr
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(HEADERS) + "\n")
+    proc = run_cli("report", "--input", str(empty), "--out", str(tmp_path / "e"))
+    assert proc.returncode == 2 and "no exchanges to report" in proc.stderr and not (tmp_path / "e").exists()
     bad = tmp_path / "t.csv"
     bad.write_text("a,b\n1,2\n")
     proc = run_cli("report", "--input", str(bad), "--out", str(tmp_path / "r"))

@@ -98,10 +98,11 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
                          "(expected HO, VO, VO Type of entity, Inside/outside partnership, Status)",
                          file=file, sheet=sheet)
     index, mapping = best
-    missing = [f for f in REQUIRED if f not in mapping.values()]
+    missing = [ALIASES[f][0] for f in REQUIRED if f not in mapping.values()]
+    first = next(f for f in REQUIRED if f not in mapping.values())
     raise InputError(f"required column missing: {', '.join(missing)} (header row {index + 1}; "
-                     f"accepted names: {'; '.join(ALIASES[missing[0]][:3])})",
-                     file=file, sheet=sheet, column=missing[0])
+                     f"accepted names: {'; '.join(ALIASES[first][:3])})",
+                     file=file, sheet=sheet, column=ALIASES[first][0])
 
 
 def read_tracker(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
@@ -313,7 +314,7 @@ def _read_csv_python(path: Path, index: int, mapping: dict[int, str], delimiter:
         for number, row in enumerate(reader, start=1):
             if number > index + 1:
                 rows.append(row)
-                numbers.append(reader.line_num)
+                numbers.append(number)  # the record, as Excel numbers rows (a quoted newline stays in its row)
     except csv.Error as exc:
         raise InputError(f"cannot parse CSV ({exc})", file=path, row=reader.line_num) from None
     frame = _frame_from_rows(rows, mapping, first_row=0)
@@ -375,7 +376,7 @@ def read_yaml(path: str | Path) -> dict:
 
     path = Path(path)
     if not path.is_file():
-        raise InputError("file not found", file=path)
+        raise InputError("file not found" if not path.exists() else "not a file", file=path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

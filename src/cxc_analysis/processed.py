@@ -8,6 +8,7 @@ import pandas as pd
 
 from .clean import CleanResult, clean
 from .config import DATA_PROCESSED, DEFAULT_INPUT
+from .errors import InputError
 from .load import read_tracker
 from .output import check_writable, write_csv, write_parquet
 
@@ -28,6 +29,13 @@ def clean_to_processed(input_path: str | Path | None = None, sheet: str | None =
     result = clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None))
     write_processed(result, folder or DATA_PROCESSED)
     return result
+
+
+def require_exchanges(table: pd.DataFrame) -> pd.DataFrame:
+    """The table, or InputError when it has no exchange at all: a report of nothing is no deliverable."""
+    if table.empty:
+        raise InputError("no exchanges to report: the tracker has a header row but no exchange below it")
+    return table
 
 
 def read_processed(folder: str | Path | None = None) -> CleanResult:
