@@ -26,7 +26,8 @@ def test_kpis_readable_table(capsys):
 def test_clean_writes_outputs(tmp_path, capsys):
     assert main(["clean", str(DEFAULT_INPUT), "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exchanges.csv", "exchanges.parquet", "findings.csv",
-                                                           "findings.parquet"]
+                                                           "findings.parquet", "source.json"]
+    assert json.loads((tmp_path / "source.json").read_text())["file"] == DEFAULT_INPUT.name
     findings = pd.read_csv(tmp_path / "findings.csv", encoding="utf-8-sig")
     assert list(findings.columns) == ["row", "column", "severity", "code", "message"]
     assert findings["row"].tolist() == [43]

@@ -105,6 +105,7 @@ def test_parameters_reach_the_notebooks_and_names_stay_text(hostile_run):
     assert kpis.cell(row=2, column=4).value == 1  # one pending
     html = (hostile_run / "report.html").read_text(encoding="utf-8")
     assert "TESTNET &lt;i&gt;" in html and "M6 (June 2026)" in html
+    assert "Data: tracker.csv, 3 rows" in html  # the report says which file its numbers come from
     assert "&lt;script&gt;alert(" in html and "<script" not in html and "<b>Fair" not in html
     assert "Document information" not in html  # REMOBILISE's grant details are not put on another partnership
     vo = [c for c in wb["Exchanges"]["D"] if c.value and "HYPERLINK" in str(c.value)][0]

@@ -98,8 +98,10 @@ def run_clean(args: argparse.Namespace) -> int:
     from .processed import write_processed
 
     out = check_writable(args.out or DATA_PROCESSED)
+    from .config import DEFAULT_INPUT
+
     table, findings = result = load_clean(args.input, args.sheet)
-    write_processed(result, out)
+    write_processed(result, out, args.input or DEFAULT_INPUT)
     errors = int((findings["severity"] == "error").sum())
     print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
           f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)

@@ -55,6 +55,17 @@ def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
     return Path(path)
 
 
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells starting with = + - @ by an apostrophe, so spreadsheets show them as text.
 

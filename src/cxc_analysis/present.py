@@ -46,6 +46,14 @@ def _cell(value) -> str:
     return html.escape(str(value))
 
 
+def source_html(source: dict) -> str:
+    """One line naming the tracker the figures come from, so nobody reads another file's numbers."""
+    if not source:
+        return '<p class="source">Data: tracker not recorded (cleaned by an older version).</p>'
+    return (f'<p class="source">Data: {html.escape(str(source.get("file", "")))}, {int(source.get("exchanges", 0))} '
+            f'rows (SHA-256 {html.escape(str(source.get("sha256", ""))[:12])}…)</p>')
+
+
 def kpi_html(kpis: pd.DataFrame) -> str:
     """The "Significant results" table: completed, pending, target and % of target per indicator."""
     frame = kpi_display(kpis).reset_index()

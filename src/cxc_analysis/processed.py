@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -10,25 +11,36 @@ from .clean import CleanResult, clean
 from .config import DATA_PROCESSED, DEFAULT_INPUT
 from .errors import InputError
 from .load import read_tracker
-from .output import check_writable, write_csv, write_parquet
+from .output import check_writable, sha256, write_atomic, write_csv, write_parquet
 
 
-def write_processed(result: CleanResult, folder: str | Path) -> Path:
-    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv in ``folder``, each atomically."""
+def write_processed(result: CleanResult, folder: str | Path, source: str | Path | None = None) -> Path:
+    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv in ``folder``, each
+    atomically, and source.json naming the tracker they came from (with its SHA-256)."""
     folder = check_writable(folder)
     write_parquet(result.table, folder / "exchanges.parquet")
     write_csv(result.table, folder / "exchanges.csv")
     write_parquet(result.findings, folder / "findings.parquet")
     write_csv(result.findings, folder / "findings.csv")
+    if source is not None:
+        facts = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table)}
+        write_atomic(folder / "source.json", lambda tmp: tmp.write_text(json.dumps(facts), encoding="utf-8"))
     return folder
 
 
 def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,
                        folder: str | Path | None = None) -> CleanResult:
     """Read and clean a tracker (default: the bundled workbook) and write the processed folder."""
-    result = clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None))
-    write_processed(result, folder or DATA_PROCESSED)
+    source = input_path or DEFAULT_INPUT
+    result = clean(read_tracker(source, sheet=sheet or None))
+    write_processed(result, folder or DATA_PROCESSED, source)
     return result
+
+
+def read_source(folder: str | Path | None = None) -> dict:
+    """What source.json says of the tracker behind a processed folder ({} if it says nothing)."""
+    path = Path(folder or DATA_PROCESSED) / "source.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def require_exchanges(table: pd.DataFrame) -> pd.DataFrame:

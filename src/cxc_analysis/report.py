@@ -9,7 +9,6 @@ debugging and no HTML or PDF that could pass for a finished report.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -24,7 +23,7 @@ from pathlib import Path
 from . import __version__
 from .config import DEFAULT_DELIVERABLE, DEFAULT_INPUT, DEFAULT_TARGETS, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from .errors import InputError
-from .output import current_umask
+from .output import current_umask, sha256
 
 CLEAN_NOTEBOOK, REPORT_NOTEBOOK = "01_clean_and_validate.ipynb", "02_kpi_report.ipynb"
 RUN_NOTEBOOKS = (CLEAN_NOTEBOOK, REPORT_NOTEBOOK)
@@ -301,14 +300,6 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None, 
     title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
     return {"title": str(title), "deliverable": meta,
             "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _shown(value) -> str:
