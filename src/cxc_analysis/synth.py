@@ -8,7 +8,8 @@ Final Activity Report") and of "Completed, but without the IT tool". Every HO / 
 ``duplicates`` copies asked for, and the exchange numbers never repeat except on those copies.
 
 Deterministic for a seed (one ``numpy.random.Generator``), vectorised: each column is an
-index into a small dictionary of texts, so a million rows take about a second.
+index into a small dictionary of texts, so a million rows take about a second to generate
+and another to write as CSV (xlsx is written by openpyxl, about 12,000 rows a second).
 :func:`synth_tracker` returns the table and its ground truth, counted from the generator's
 own canonical codes (not through ``clean``), so tests and benchmarks can check the KPIs.
 """
