@@ -153,12 +153,12 @@ def main() -> int:
     args = parser.parse_args()
 
     python = sys.executable
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cxc-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
     info = machine()
     for key, value in info.items():
         print(f"{key}: {value}")
     print()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cxc-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     table, ratios, problems = Table(), [], []
     try:
         # --- 1. kpis on a big CSV against a plain pandas read --------------------------------
@@ -187,8 +187,11 @@ def main() -> int:
         table.add("cxc-analysis kpis --json process", args.rows, *kpis)
         time_ratio = statistics.median(kpis[0]) / statistics.median(plain[0])
         memory_ratio = statistics.median(kpis[1]) / statistics.median(plain[1])
-        ratios.append(("kpis / plain read, wall time (medians)", f"{time_ratio:.2f}", verdict(time_ratio, 1.0)))
-        ratios.append(("kpis / plain read, peak memory (medians)", f"{memory_ratio:.2f}", verdict(memory_ratio, 1.3)))
+        scale = "" if args.rows >= 1_000_000 else " (the issue's targets are for 1,000,000 rows)"
+        ratios.append(("kpis / plain read, wall time (medians)", f"{time_ratio:.2f}",
+                       verdict(time_ratio, 1.0) + scale))
+        ratios.append(("kpis / plain read, peak memory (medians)", f"{memory_ratio:.2f}",
+                       verdict(memory_ratio, 1.3) + scale))
         ratios.append(("kpis counts equal the synthetic truth", "yes" if exact else "NO", ""))
         if not exact:
             problems.append("kpis counts differ from the truth")
