@@ -78,6 +78,34 @@ def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[
     return wall, peak_kb / 1024, stdout, child.returncode
 
 
+KERNEL_START = """import time
+from jupyter_client.manager import start_new_kernel
+started = time.perf_counter()
+km, kc = start_new_kernel(kernel_name="python3")
+print(time.perf_counter() - started)
+kc.stop_channels()
+km.shutdown_kernel(now=True)
+"""
+
+
+def report_steps(folders: list[Path], python: str) -> list[tuple[str, str, str]]:
+    """Where a report's time goes: the steps each run recorded in its provenance.json (a notebook
+    step is kernel start + execution), and a kernel start measured on its own."""
+    steps: dict[str, list[float]] = {}
+    for folder in folders:
+        provenance = folder / "provenance.json"
+        if provenance.is_file():
+            for step, seconds in json.loads(provenance.read_text())["timings_s"].items():
+                steps.setdefault(step, []).append(seconds)
+    rows = [(f"  report step: {step}", f"{statistics.median(values):.2f}", "s (median)")
+            for step, values in steps.items()]
+    _, _, out, code = run([python, "-c", KERNEL_START], quiet=True)
+    if code == 0 and out.strip():
+        rows.append(("  of which kernel start, per notebook", f"{float(out.split()[-1]):.2f}",
+                     "s (a python3 kernel started and ready, measured alone)"))
+    return rows
+
+
 VERSIONS = """import json, platform
 from importlib.metadata import version
 print(json.dumps({"Python": platform.python_version(),
@@ -248,6 +276,7 @@ def main() -> int:
                 table.add("cxc-analysis report (bundled data)", None, walls, peaks, cpus)
                 median = statistics.median(walls)
                 ratios.append(("cxc-analysis report wall seconds (median)", f"{median:.1f}", verdict(median, 15)))
+                ratios.extend(report_steps([workdir / f"report_{i}" for i in range(args.repeat)], python))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -43,6 +43,19 @@ def read_source(folder: str | Path | None = None) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def write_rules(results: pd.DataFrame, folder: str | Path | None = None) -> pd.DataFrame:
+    """Keep the programme-rule results beside the table (rules.parquet), for the workbook export;
+    returns them unchanged, so a notebook can chain it."""
+    write_parquet(results, check_writable(folder or DATA_PROCESSED) / "rules.parquet")
+    return results
+
+
+def read_rules(folder: str | Path | None = None) -> pd.DataFrame | None:
+    """The rule results kept by ``write_rules``, or None."""
+    path = Path(folder or DATA_PROCESSED) / "rules.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
 def require_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """The table, or InputError when it has no exchange at all: a report of nothing is no deliverable."""
     if table.empty:

@@ -9,6 +9,7 @@ debugging and no HTML or PDF that could pass for a finished report.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -37,8 +38,10 @@ class RunFailed(Exception):
 
 # --- parameters ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
 def notebook_parameters() -> dict[str, dict]:
-    """Every parameter of the report notebooks: type, default, help and the notebooks using it.
+    """Every parameter of the report notebooks: type, default, help and the notebooks using it
+    (read once per process; do not modify the result).
 
     >>> notebook_parameters()["partnership"]["type"]
     'str'
@@ -172,7 +175,8 @@ def _execute(name: str, params: dict, work: Path, timings: dict, log, progress: 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    wanted = {k: v for k, v in params.items() if name in notebook_parameters()[k]["notebooks"]}
+    known = notebook_parameters()
+    wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
     log(f"running {name} ...")
     started = time.perf_counter()
     _prefer_this_python()
@@ -236,7 +240,7 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     from .kpis import kpi_table
     from .load import targets_for
     from .output import write_atomic
-    from .processed import read_processed
+    from .processed import read_processed, read_rules
     from .rules import check_rules
 
     step = time.perf_counter()
@@ -264,7 +268,9 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     step = time.perf_counter()
     table, findings = read_processed(work / "data")
     kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
-    rules = check_rules(table, read_register(files["register"]))
+    rules = read_rules(work / "data")
+    if rules is None:  # the notebook did not keep them: check again
+        rules = check_rules(table, read_register(files["register"]))
     write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
                                           "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
     timings["xlsx"] = time.perf_counter() - step
