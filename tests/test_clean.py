@@ -117,3 +117,20 @@ def test_validate_reports_every_failure_with_rows(bundled):
     failures = validate(table)
     assert any(f.startswith("vo_entity_type: invalid at rows [5") for f in failures)
     assert any(f.startswith("source_row") for f in failures)
+
+
+def test_dates_and_amounts_in_their_usual_forms(tmp_path):
+    import datetime as dt
+
+    raw = pd.DataFrame({"start_date": pd.Series([dt.datetime(2022, 11, 15), "2022-11-16", "17/11/2022", 44882.0,
+                                                 "someday", None], dtype="object"),
+                        "end_date": pd.Series([None] * 6, dtype="object"),
+                        "amount_eur": pd.Series(["1.100,00 €", 1100, "1100.5", "EUR 900", "lots", None],
+                                                dtype="object")})
+    from cxc_analysis.clean import parse_amounts, parse_dates
+
+    dates = parse_dates(raw)["start_date"]
+    assert dates.dt.strftime("%Y-%m-%d").tolist()[:4] == ["2022-11-15", "2022-11-16", "2022-11-17", "2022-11-17"]
+    assert dates.iloc[4:].isna().all() and parse_dates(raw)["end_date"].isna().all()
+    amounts = parse_amounts(raw)["amount_eur"]
+    assert amounts.tolist()[:4] == [1100.0, 1100.0, 1100.5, 900.0] and amounts.iloc[4:].isna().all()

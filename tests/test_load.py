@@ -121,3 +121,13 @@ def test_bad_targets(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         read_targets(path)
+
+
+def test_csv_and_xlsx_agree_that_only_empty_cells_are_missing(tmp_path):
+    row = exchange("NA", remarks="N/A")
+    csv_path = tmp_path / "t.csv"
+    pd.DataFrame([row], columns=HEADERS).to_csv(csv_path, index=False)
+    from_csv = read_tracker(csv_path)
+    from_xlsx = read_tracker(write_xlsx(tmp_path / "t.xlsx", [HEADERS, row]))
+    for df in (from_csv, from_xlsx):
+        assert df[["visiting_org", "remarks"]].iloc[0].tolist() == ["NA", "N/A"]

@@ -231,13 +231,11 @@ def _contains(values: pd.Series, pattern: str) -> pd.Series:
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:
-    out = pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index)
-    present = values.notna()
-    if not present.any():
-        return out
-    for position, value in values[present].items():
-        out[position] = _one_date(value)
-    return out
+    if not values.notna().any():
+        return pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index)
+    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell parsed once
+    parsed = pd.DatetimeIndex([_one_date(u) for u in uniques] + [pd.NaT]).as_unit("ns").to_numpy()
+    return pd.Series(parsed[codes], index=values.index)
 
 
 def _one_date(value: object) -> pd.Timestamp:
@@ -257,8 +255,10 @@ def _one_date(value: object) -> pd.Timestamp:
 def _to_amount(values: pd.Series) -> pd.Series:
     if values.isna().all():
         return pd.Series(pd.NA, index=values.index, dtype="Float64")
-    text = values.astype("object").map(_amount_text, na_action="ignore")
-    return pd.to_numeric(text, errors="coerce").astype("Float64")
+    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell read once
+    numbers = pd.to_numeric(pd.Series([_amount_text(u) for u in uniques] + [None], dtype="object"),
+                            errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(numbers[codes], index=values.index).astype("Float64")
 
 
 def _amount_text(value: object) -> object:

@@ -231,8 +231,8 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
                                                block_size=CSV_BLOCK_SIZE),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
-                    include_columns=wanted, column_types={n: text for n in wanted},
-                    strings_can_be_null=True, quoted_strings_can_be_null=True))
+                    include_columns=wanted, column_types={n: text for n in wanted}, null_values=[""],
+                    strings_can_be_null=True, quoted_strings_can_be_null=True))  # only empty cells are missing
             break
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) and attempt == "utf8":
