@@ -4,7 +4,7 @@ from hypothesis import given, strategies as st
 
 from cxc_analysis.clean import clean
 from cxc_analysis.load import read_tracker
-from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, COLUMNS, label_key, lookup_status, validate
+from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, COLUMNS, label_key, lookup_status, validate
 
 from conftest import HEADERS, exchange, write_xlsx
 

@@ -69,7 +69,6 @@ def test_bad_input_exit_2_one_line_no_traceback(tmp_path, make, args, expect):
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    from cxc_analysis import output
 
     def boom(self, *a, **k):
         raise OSError("disk full")

@@ -215,7 +215,6 @@ class _Fallback(Exception):
 
 def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.DataFrame:
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     names = [f"c{i}" for i in range(width)]

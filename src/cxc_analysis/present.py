@@ -10,7 +10,6 @@ import html
 
 import pandas as pd
 
-from .clean import DISPLAY
 from .kpis import kpi_display
 from .schema import LABELS, SINGULAR, percent
 
@@ -113,10 +112,6 @@ def counts_html(counts: pd.DataFrame, first: str) -> str:
     frame.index = [LABELS.get(str(i), str(i)) for i in frame.index]
     frame = frame.rename_axis(first).reset_index()
     return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
-
-
-__all__ = ["html_table", "kpi_html", "headline_html", "findings_summary", "findings_html", "appendix_html",
-           "counts_html", "DISPLAY"]
 
 
 def rules_html(summary: pd.DataFrame, results: pd.DataFrame) -> str:
