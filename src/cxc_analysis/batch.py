@@ -33,9 +33,6 @@ from .errors import InputError
 
 RUN_KEYS = {"name", "input", "sheet", "targets", "partnership", "period", "deliverable", "register"}
 PATH_KEYS = ("input", "targets", "deliverable", "register")
-PARAMETER_NAMES = {"input": "input_path", "targets": "targets_path", "register": "register_path"}
-
-
 def read_runs(path: str | Path) -> tuple[list[dict], Path | None]:
     """The runs of a run file, paths resolved; InputError naming the run and key when unusable."""
     from .load import read_yaml
@@ -100,16 +97,14 @@ def run_batch(run_file: str | Path, *, jobs: int | None = None, out: str | Path 
 
 def run_one(run: dict, out: str) -> dict:
     """One report run in a worker process; never raises for a failed run, returns its status."""
-    from .report import RunFailed, run_report
+    from .report import PARAMETER_ALIASES, RunFailed, run_report
 
-    params = {PARAMETER_NAMES.get(k, k): v for k, v in run.items() if k not in ("name", "deliverable")}
+    params = {PARAMETER_ALIASES.get(k, k): v for k, v in run.items() if k not in ("name", "deliverable")}
     result = {"name": run["name"], "partnership": run.get("partnership", ""), "period": run.get("period", "")}
     messages: list[str] = []
     try:
         folder = run_report(params, out=out, deliverable=run.get("deliverable"), log=messages.append)
-    except InputError as exc:
-        return {**result, "status": "failed", "message": str(exc)}
-    except RunFailed as exc:
+    except (InputError, RunFailed) as exc:
         return {**result, "status": "failed", "message": str(exc)}
     return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, params)}
 

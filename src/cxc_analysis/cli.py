@@ -168,8 +168,8 @@ def run_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .load import read_yaml
-    from .report import INTERNAL, PATH_PARAMETERS, RunFailed, check_parameters, notebook_parameters, \
-        run_report as run
+    from .report import INTERNAL, PARAMETER_ALIASES, PATH_PARAMETERS, RunFailed, check_parameters, \
+        notebook_parameters, run_report as run
 
     if args.batch:
         from .batch import run_batch
@@ -186,7 +186,7 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"{name} ({info['type']}, default {info['default']}): {info['help']}")
         return EXIT_OK
     params = dict(read_yaml(args.params)) if args.params else {}
-    for alias, name in (("input", "input_path"), ("targets", "targets_path"), ("register", "register_path")):
+    for alias, name in PARAMETER_ALIASES.items():
         if alias in params:
             params[name] = params.pop(alias)
     out, deliverable = params.pop("out", None), params.pop("deliverable", None)

@@ -18,13 +18,13 @@ TEMPLATE_NAME = "cxc_report"
 
 # --- HTML ---------------------------------------------------------------------------------
 
-def slug(text: str) -> str:
-    """An anchor id from heading text.
+def slug(text: str, default: str = "section") -> str:
+    """An anchor id (or file-name part) from text; ``default`` when nothing is left.
 
-    >>> slug("Appendix: all exchanges")
-    'appendix-all-exchanges'
+    >>> slug("Appendix: all exchanges"), slug("M12 (January 2023)"), slug("<>", "report")
+    ('appendix-all-exchanges', 'm12-january-2023', 'report')
     """
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "section"
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or default
 
 
 def _heading_text(markdown_line: str) -> str:

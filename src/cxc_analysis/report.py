@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import platform
-import re
 import shutil
 import sys
 import tempfile
@@ -91,6 +90,8 @@ def effective_parameters(given: dict) -> dict:
 # --- runs ---------------------------------------------------------------------------------
 
 PATH_PARAMETERS = ("input_path", "targets_path", "register_path")
+# Short names that settings and run files may use for the file parameters.
+PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path"}
 
 
 def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
@@ -107,8 +108,10 @@ def run_report(params: dict, *, out: str | Path | None = None, deliverable: str 
     files = check_inputs(params, deliverable, log)
     front = front_matter(partnership, period, deliverable, log)
     started = dt.datetime.now(dt.timezone.utc)
-    final = prepare_out(Path(out) if out else
-                        REPORTS / f"{_slug(partnership)}_{_slug(period)}_{started:%Y%m%d-%H%M%S}")
+    from .export import slug
+
+    final = prepare_out(Path(out) if out else REPORTS / f"{slug(partnership, 'report')}_{slug(period, 'report')}_"
+                                                        f"{started:%Y%m%d-%H%M%S}")
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     timings: dict[str, float] = {}
     try:
@@ -244,10 +247,11 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     from .rules import check_rules
 
     step = time.perf_counter()
+    read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
     provenance = {
         "input_file": files["input"].name,
-        "input_sha256": sha256(files["input"]),
-        "files": {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()},
+        "input_sha256": read["input"]["sha256"],
+        "files": read,
         "parameters": {k: _shown(v) for k, v in sorted(params.items())},
         "generated_at": started.isoformat(timespec="seconds"),
         "package_version": __version__,
@@ -318,10 +322,6 @@ def _shown(value) -> str:
     except (OSError, ValueError):
         pass
     return text
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "report"
 
 
 def _move_into_place(work: Path, final: Path) -> None:
