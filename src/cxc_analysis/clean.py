@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, recode
+from .distinct import candidates, casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
                      PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
@@ -28,6 +28,7 @@ DISPLAY = {"host_org": "HO", "visiting_org": "VO", "vo_entity_type": "VO Type of
 WITHOUT_IT_TOOL = r"(?i)without\s+(?:the\s+)?(?:cxc\s+)?it[\s-]*tool"
 LUMP_SUM_NOT_USED = r"(?i)(?:\b(?:not|no|never|without|declined|waived|refused)\b.*lump[\s-]*sum|lump[\s-]*sum.*\bnot\b)"
 FORMULA_START = r"^[=+@]|^-[^\s\d-]"
+FORMULA_FIRST = r"^[=+@-]"  # what every FORMULA_START match starts with
 PARALLEL_ROWS = 100_000  # from this many rows, the checks run on threads
 
 
@@ -69,8 +70,10 @@ def normalise_names(df: pd.DataFrame) -> pd.DataFrame:
     >>> normalise_names(pd.DataFrame({"host_org": ["Next  Move "], "visiting_org": ["A"], "event": [None]})).host_org[0]
     'Next Move'
     """
-    return df.assign(**{c: per_distinct(df[c], lambda u: u.str.replace(r"\s+", " ", regex=True).str.strip())
-                        for c in NAME_COLUMNS if c in df.columns})
+    return df.assign(**{c: per_distinct(df[c], collapse_spaces) for c in NAME_COLUMNS if c in df.columns})
+
+
+
 
 
 def map_labels(values: pd.Series, lookup, categories: tuple[str, ...]) -> pd.Categorical:
@@ -189,7 +192,7 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
 
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """Error for a later copy of the same exchange (same HO, VO and event, whatever the case)."""
-    first = first_rows(*(recode(table[c], lambda u: u.str.casefold()) for c in NAME_COLUMNS))
+    first = first_rows(*(recode(table[c], casefold) for c in NAME_COLUMNS))
     valid = table["host_org"].notna() & table["visiting_org"].notna()
     repeated = pd.Series(first != np.arange(len(first), dtype=first.dtype), index=table.index) & valid
     if not repeated.any():
@@ -203,7 +206,7 @@ def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for names a spreadsheet would run as a formula; they stay plain text everywhere."""
     frames = []
     for field in (*NAME_COLUMNS, "remarks"):
-        risky = _contains(table[field], FORMULA_START)
+        risky = _contains(table[field], FORMULA_START, maybe=FORMULA_FIRST)
         if risky.any():
             frames.append(make_findings(table.loc[risky, "source_row"], DISPLAY[field], "warning",
                                         "formula_like_text",
@@ -225,9 +228,16 @@ def find_unparsed_values(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame
 
 # --- helpers ------------------------------------------------------------------------------
 
-def _contains(values: pd.Series, pattern: str) -> pd.Series:
-    found = flags(values, lambda u: u.str.contains(pattern, regex=True).fillna(False).astype(bool))
-    return pd.Series(found, index=values.index)
+def _contains(values: pd.Series, pattern: str, maybe: str | None = None) -> pd.Series:
+    """``pattern`` (a Python regex) found in each value; ``maybe``: a simpler RE2 pattern every
+    match also matches, run first in Arrow so Python looks only at the few candidates."""
+    def found(u: pd.Series) -> pd.Series:
+        if maybe is None:
+            return u.str.contains(pattern, regex=True).fillna(False).astype(bool)
+        out = pd.Series(candidates(u, maybe), index=u.index)
+        out[out] = u[out].str.contains(pattern, regex=True).fillna(False).astype(bool)
+        return out
+    return pd.Series(flags(values, found), index=values.index)
 
 
 def _to_datetime(values: pd.Series) -> pd.Series:

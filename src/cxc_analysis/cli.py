@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check every exchange against the programme rules")
     _add_input(check)
     check.add_argument("--register", type=Path, help="organisation register CSV (default: the bundled register)")
-    check.add_argument("--json", action="store_true", help='a JSON list of {"row", "rule", "outcome", "message"}')
+    output = check.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help='a JSON list of {"row", "rule", "outcome", "message"}')
+    output.add_argument("--jsonl", action="store_true", help="the same objects as NDJSON, one a line")
     check.set_defaults(run=run_check)
 
     synth = commands.add_parser("synth", help="write a synthetic tracker (csv or xlsx) for scale tests and benchmarks")
@@ -134,28 +136,34 @@ def run_kpis(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from .config import DEFAULT_REGISTER
     from .geo import read_register
-    from .rules import check_rules, failures, results_json, rule_summary
+    from .rules import evaluate_rules, write_results_json
 
     register = read_register(args.register or DEFAULT_REGISTER)
     table, _ = load_clean(args.input, args.sheet)
-    results = check_rules(table, register)
-    if args.json:
-        print(results_json(results))
+    results = evaluate_rules(table, register)
+    del table
+    if args.json or args.jsonl:  # written block by block: a million exchanges never held as one text
+        write_results_json(results, sys.stdout, lines=args.jsonl)
+        sys.stdout.flush()
         return EXIT_OK
-    summary = rule_summary(results)
-    print(f"Programme rules, {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
+    summary = results.summary()
+    print(f"Programme rules, {len(results)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
           "what it checks")
     for rule, line in summary.iterrows():
         print(f"{rule:<17} {line['pass']:>6} {line['fail']:>6} {line['cannot_check']:>13}  {line['description']}")
-    attention = failures(results)
-    shown = attention.head(500)
-    fail, warning = attention["outcome"] == "fail", attention["severity"] == "warning"
+    position, rule = results.attention()
+    fail = results.outcome[position, rule] == 1
+    warning = results.warning[position, rule]
+    shown = slice(0, 500)
     print(f"\n{int(fail.sum())} fails ({int((fail & warning).sum())} of them warnings), "
-          f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(shown) else "."))
-    for row, rule, message in zip(shown["row"], shown["rule"], shown["message"]):
-        print(f"row {row:<6} {rule:<17} {message}")
-    if len(attention) > len(shown):
-        print(f"... and {len(attention) - len(shown)} more (all of them with --json)")
+          f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(position) else "."))
+    from .rules import RULES
+
+    messages = results.messages(position[shown], rule[shown])
+    for row, index, message in zip(results.row[position[shown]], rule[shown], messages):
+        print(f"row {row:<6} {RULES[index]:<17} {message}")
+    if len(position) > 500:
+        print(f"... and {len(position) - 500} more (all of them with --json)")
     return EXIT_OK
 
 

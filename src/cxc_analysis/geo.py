@@ -246,8 +246,8 @@ def _resolve(pairs: list[tuple[str, str | None]]) -> None:
                 owners = np.repeat(np.arange(len(records)), [len(x) for x in lists])
                 names = [name for x in lists for name in x]
             keys = city_keys(pa.array(names, type=pa.string()))
-            wanted = np.array(sorted({key for key, _ in todo}), dtype=object)
-            hits = np.flatnonzero(np.isin(keys, wanted))
+            wanted = {key for key, _ in todo}
+            hits = np.flatnonzero(pd.Series(keys, dtype="object").isin(wanted).to_numpy())  # hashed, not sorted
             found: dict[str, list[tuple[str, int, float, float]]] = {}
             for hit in hits:
                 city = records[owners[hit]]
@@ -451,5 +451,23 @@ def match_register(names: pd.Series, register: pd.DataFrame, keys: np.ndarray | 
     if keys is None:
         keys = org_keys(names)
     codes, uniques = pd.factorize(keys)
-    positions = [exact.get(key, stripped.get(_strip_legal_form(key), -1)) if key else -1 for key in uniques]
-    return np.array(positions + [-1], dtype=np.int64)[codes]
+    return np.append(_register_positions(uniques, exact, stripped), -1)[codes]
+
+
+def _register_positions(keys: np.ndarray, exact: dict[str, int], stripped: dict[str, int]) -> np.ndarray:
+    """Register position of each distinct key (exact, else without a legal form), -1 if none;
+    hashed lookups and one Arrow regex, so a million distinct names cost no Python per name.
+
+    >>> _register_positions(np.array(["sorama", "sorama bv", "x", ""], dtype=object), {"sorama": 0}, {"sorama": 0})
+    array([ 0,  0, -1, -1])
+    """
+    import pyarrow.compute as pc
+
+    found = pd.Index(list(exact), dtype="object").get_indexer(keys)
+    positions = np.append(np.array(list(exact.values()), dtype=np.int64), -1)[found]
+    missing = np.flatnonzero((found < 0) & (keys != ""))  # noqa: E711
+    if len(missing) and stripped:
+        short = pc.replace_substring_regex(_arrow_strings(keys[missing]), _LEGAL_FORM.pattern, "")
+        found = pd.Index(list(stripped), dtype="object").get_indexer(short.to_numpy(zero_copy_only=False))
+        positions[missing] = np.append(np.array(list(stripped.values()), dtype=np.int64), -1)[found]
+    return positions

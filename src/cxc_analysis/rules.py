@@ -151,14 +151,16 @@ class _Result:
     """Outcome codes, warning flags and messages of one rule over all exchanges.
 
     ``set(mask, outcome, *parts)`` writes the rows of ``mask``; the message is the parts joined,
-    each a string, an object array over all rows (only the masked rows are used) or a function
-    of the mask returning one string per masked row. Later calls overwrite earlier ones.
+    each a string, an object array over all rows (only the chosen rows are used) or a function
+    of the chosen rows (a mask or positions) returning one string per row. Later calls overwrite
+    earlier ones. Outcomes are written at once; messages only when asked for some rows
+    (``messages``), so a summary of a million exchanges builds no text.
     """
 
     def __init__(self, n: int):
         self.outcome = np.full(n, CANNOT, dtype=np.int8)
         self.warning = np.zeros(n, dtype=bool)
-        self.message = np.full(n, "", dtype=object)
+        self._sets: list[tuple[np.ndarray, tuple]] = []
 
     def set(self, mask, outcome: int, *parts, warning: bool = False) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -166,14 +168,29 @@ class _Result:
             return
         self.outcome[mask] = outcome
         self.warning[mask] = warning
-        text = ""
-        for part in parts:
-            if callable(part):
-                part = np.asarray(part(mask), dtype=object)
-            elif isinstance(part, np.ndarray):
-                part = part[mask]
-            text = text + part
-        self.message[mask] = text
+        self._sets.append((mask, parts))
+
+    def messages(self, positions: np.ndarray) -> np.ndarray:
+        """The message of each row at ``positions`` (increasing), as an object array."""
+        out = np.full(len(positions), "", dtype=object)
+        for mask, parts in self._sets:
+            hit = mask[positions]
+            if not hit.any():
+                continue
+            where = positions[hit]
+            text = ""
+            for part in parts:
+                if callable(part):
+                    part = np.asarray(part(where), dtype=object)
+                elif isinstance(part, np.ndarray):
+                    part = part[where]
+                text = text + part
+            out[hit] = text
+        return out
+
+    @property
+    def message(self) -> np.ndarray:
+        return self.messages(np.arange(len(self.outcome)))
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
@@ -434,21 +451,86 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     >>> check_rules(t).set_index("rule").loc["cross_border", ["outcome", "message"]].tolist()
     ['pass', 'host in FR, visitor in NL']
     """
+    return evaluate_rules(table, register, programme_countries=programme_countries).frame()
+
+
+class RuleResults:
+    """Every exchange against every rule, messages written only for the rows asked for.
+
+    ``outcome`` and ``warning`` are (exchanges x rules) arrays; ``frame(positions)`` gives
+    ``check_rules``' table for some exchanges (all by default), ``summary()`` the counts of
+    ``rule_summary`` and ``attention()`` the positions ``failures`` keeps, without writing a
+    message: a million exchanges are summarised, or streamed in blocks (``blocks``), without
+    eight million texts in memory.
+    """
+
+    def __init__(self, row: np.ndarray, results: list[_Result]):
+        self.row = row
+        self.results = results
+        self.outcome = np.stack([r.outcome for r in results], axis=1) if results else np.zeros((0, len(RULES)))
+        self.warning = np.stack([r.warning for r in results], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+    def frame(self, positions: np.ndarray | None = None) -> pd.DataFrame:
+        """``check_rules``' table for the exchanges at ``positions`` (increasing; default all)."""
+        if positions is None:
+            positions = np.arange(len(self.row))
+        n = len(positions)
+        message = np.stack([r.messages(positions) for r in self.results], axis=1).ravel()
+        return pd.DataFrame({
+            "row": np.repeat(self.row[positions], len(RULES)),
+            "rule": pd.Categorical.from_codes(np.tile(np.arange(len(RULES), dtype=np.int8), n),
+                                              categories=list(RULES)),
+            "outcome": pd.Categorical.from_codes(self.outcome[positions].ravel(), categories=list(OUTCOMES)),
+            "severity": pd.Series(np.where(self.warning[positions].ravel(), WARNING, None), dtype="str"),
+            "message": pd.Series(message, dtype="str"),
+        })
+
+    def blocks(self, size: int = 50_000):
+        """``frame`` for ``size`` exchanges at a time, in order (for streaming the results)."""
+        for start in range(0, len(self.row), size):
+            yield self.frame(np.arange(start, min(start + size, len(self.row))))
+
+    def summary(self) -> pd.DataFrame:
+        """``rule_summary`` of these results, counted from the outcome codes."""
+        counts = pd.DataFrame({name: (self.outcome == code).sum(axis=0).astype("int64")
+                               for code, name in enumerate(OUTCOMES)}, index=pd.Index(list(RULES), name="rule"))
+        counts["description"] = [DESCRIPTIONS[r] for r in RULES]
+        return counts
+
+    def attention(self) -> tuple[np.ndarray, np.ndarray]:
+        """(exchange position, rule index) of every fail and warning, ordered by row, then rule."""
+        need = (self.outcome == FAIL) | self.warning
+        position, rule = np.nonzero(need)
+        order = np.argsort(self.row[position], kind="stable")
+        return position[order], rule[order]
+
+    def messages(self, position: np.ndarray, rule: np.ndarray) -> np.ndarray:
+        """The message of each (exchange position, rule index) pair."""
+        out = np.empty(len(position), dtype=object)
+        for index, result in enumerate(self.results):
+            pick = np.flatnonzero(rule == index)
+            if len(pick):
+                wanted, inverse = np.unique(position[pick], return_inverse=True)
+                out[pick] = result.messages(wanted)[inverse]
+        return out
+
+
+def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
+                   programme_countries: frozenset[str] | set[str] | None = None) -> RuleResults:
+    """``check_rules`` without writing the messages yet: a :class:`RuleResults`.
+
+    >>> t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ["B"], "vo_entity_type": ["sme"]})
+    >>> int(evaluate_rules(t).summary().loc["vo_type", "pass"])
+    1
+    """
     eligible = frozenset(programme_countries) if programme_countries is not None else read_programme_countries()
     c = _Context(table, register)
     results = [_cross_border(c), _eligible_country(c, eligible), _distance(c), _duration(c), _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
-    outcome = np.stack([r.outcome for r in results], axis=1).ravel()
-    warning = np.stack([r.warning for r in results], axis=1).ravel()
-    message = np.stack([r.message for r in results], axis=1).ravel()
-    return pd.DataFrame({
-        "row": np.repeat(c.row, len(RULES)),
-        "rule": pd.Categorical.from_codes(np.tile(np.arange(len(RULES), dtype=np.int8), c.n),
-                                          categories=list(RULES)),
-        "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
-        "severity": pd.Series(np.where(warning, WARNING, None), dtype="str"),
-        "message": pd.Series(message, dtype="str"),
-    })
+    return RuleResults(c.row, results)
 
 
 def rule_summary(results: pd.DataFrame) -> pd.DataFrame:
@@ -493,3 +575,28 @@ def results_json(results: pd.DataFrame) -> str:
     """
     columns = ["row", "rule", "outcome", "message"]
     return results[columns].astype({"rule": "str", "outcome": "str"}).to_json(orient="records", force_ascii=False)
+
+
+def write_results_json(results: RuleResults, out, *, lines: bool = False, block: int = 20_000) -> None:
+    """Write ``results_json``'s text to the text stream ``out`` block by block (never the whole
+    list in memory); ``lines``: one JSON object a line (NDJSON) instead of one list.
+
+    >>> import io; t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ["B"]})
+    >>> buffer = io.StringIO(); write_results_json(evaluate_rules(t), buffer, lines=True)
+    >>> buffer.getvalue().splitlines()[4]
+    '{"row":4,"rule":"single_visit","outcome":"pass","message":"B visits once"}'
+    """
+    columns = ["row", "rule", "outcome", "message"]
+    first = True
+    if not lines:
+        out.write("[")
+    for frame in results.blocks(block):
+        text = frame[columns].astype({"rule": "str", "outcome": "str"}).to_json(
+            orient="records", force_ascii=False, lines=lines)
+        if lines:
+            out.write(text if text.endswith("\n") else text + "\n")
+        else:
+            out.write(("" if first else ",") + text[1:-1])
+        first = False
+    if not lines:
+        out.write("]\n")
