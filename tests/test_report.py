@@ -228,3 +228,32 @@ def test_front_matter_claims_the_deliverable_only_for_its_period():
     later = front_matter("REMOBILISE", "M24 (January 2024)", None, notes.append)["deliverable"]
     assert set(later) == set(PROJECT_KEYS) and "deliverable_number" not in later
     assert "deliverable" not in front_matter("OTHER", "M6", None, notes.append) and notes
+
+
+def test_report_on_a_20000_row_synthetic_tracker(tmp_path):
+    """At scale the report stays a document: listings cut at their limits (saying how many are left
+    out and where they are), the workbook and data folder hold every exchange, KPIs exact."""
+    from python_calamine import CalamineWorkbook
+
+    from cxc_analysis.present import APPENDIX_LIMIT
+    from cxc_analysis.synth import write_synth
+
+    tracker = tmp_path / "big.csv"
+    truth = write_synth(tracker, 20_000, seed=8, duplicates=20)
+    proc = run_cli("report", "--input", str(tracker), "--partnership", "SCALE", "--period", "M36", "--out",
+                   str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    run = tmp_path / "run"
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert f"The first {APPENDIX_LIMIT} of 20,000 exchanges are listed here; the other {20_000 - APPENDIX_LIMIT:,} " \
+           "are in report.xlsx (sheet Exchanges) and data/exchanges.csv" in html
+    appendix = re.search(r'<table class="data appendix">.*?</table>', html, re.S).group(0)
+    assert appendix.count("<tr>") == 1 + APPENDIX_LIMIT
+    assert "fails and warnings are listed here" in html and "Other (" in html
+    assert len(PdfReader(run / "report.pdf").pages) <= 60
+    book = CalamineWorkbook.from_path(str(run / "report.xlsx"))
+    exchanges = book.get_sheet_by_name("Exchanges").to_python()
+    assert len(exchanges) == 1 + 20_000 and exchanges[0][0] == "Row"
+    kpis = book.get_sheet_by_name("KPIs").to_python()
+    assert [int(r[2]) for r in kpis[1:8]] == list(truth.actual.values())
+    assert sum(1 for _ in open(run / "data" / "exchanges.csv", encoding="utf-8-sig")) == 1 + 20_000

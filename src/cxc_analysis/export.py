@@ -7,6 +7,7 @@ import html as htmllib
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import TEMPLATES
@@ -97,35 +98,39 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     """One sheet per table: bold white-on-blue header, frozen header row, columns sized, filters on.
 
     Every text cell is stored as text, so a name like ``=HYPERLINK(...)`` never runs as a formula.
+    Written by xlsxwriter in constant-memory mode, row by row: 100,000 exchanges take seconds
+    and the workbook is never held whole in memory.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     def build(tmp: Path) -> None:
-        wb = Workbook()
-        wb.remove(wb.active)
+        workbook = xlsxwriter.Workbook(str(tmp), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False, "default_date_format": "yyyy-mm-dd"})
+        header = workbook.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#003399",
+                                      "valign": "vcenter", "text_wrap": True})
         for title, frame in sheets.items():
-            ws = wb.create_sheet(title[:31])
-            ws.append([str(c) for c in frame.columns])
-            for values in frame.itertuples(index=False):
-                ws.append([_excel_value(v) for v in values])
-                for cell in ws[ws.max_row]:
-                    if isinstance(cell.value, str):
-                        cell.data_type = "s"  # text, never a formula
-            for cell in ws[1]:
-                cell.font = Font(bold=True, color="FFFFFF")
-                cell.fill = PatternFill("solid", fgColor="003399")
-                cell.alignment = Alignment(vertical="center", wrap_text=True)
-            ws.freeze_panes = "A2"
-            if frame.shape[1]:
-                ws.auto_filter.ref = f"A1:{get_column_letter(frame.shape[1])}{max(ws.max_row, 1)}"
-            for index, column in enumerate(frame.columns, start=1):
+            ws = workbook.add_worksheet(title[:31])
+            ws.freeze_panes(1, 0)
+            for index, column in enumerate(frame.columns):
                 sample = [str(column)] + [str(v) for v in frame[column].head(500).tolist()]
-                ws.column_dimensions[get_column_letter(index)].width = min(max(len(s) for s in sample) + 2, 60)
-        wb.save(tmp)
+                ws.set_column(index, index, min(max(len(s) for s in sample) + 2, 60))
+            ws.write_row(0, 0, [str(c) for c in frame.columns], header)
+            columns = [_excel_column(frame[c]) for c in frame.columns]
+            for row, values in enumerate(zip(*columns), start=1):
+                ws.write_row(row, 0, values)
+            if frame.shape[1]:
+                ws.autofilter(0, 0, max(len(frame), 1), frame.shape[1] - 1)
+        workbook.close()
 
     return write_atomic(path, build)
+
+
+def _excel_column(values: pd.Series) -> list:
+    """A column's cells as Python values for the workbook: None where missing."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iub":
+        return values.tolist()
+    return [_excel_value(v) for v in values.astype("object").tolist()]
 
 
 def _excel_value(value):

@@ -16,6 +16,22 @@ from .schema import LABELS, SINGULAR, percent
 APPENDIX_COLUMNS = {"exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
                     "vo_entity_type": "VO type of entity", "partnership": "Inside/outside partnership",
                     "event": "(Group) exchange", "status_text": "Status", "remarks": "Remarks"}
+# How many rows a listing shows in the HTML and PDF report (the workbook and the data folder hold all).
+APPENDIX_LIMIT = 300
+LISTING_LIMIT = 100
+TOP_LIMIT = 15
+
+
+def left_out_html(shown: int, total: int, what: str, where: str) -> str:
+    """A sentence saying how many rows a listing leaves out and where the full list is; "" if none.
+
+    >>> left_out_html(500, 1200, "exchanges", "report.xlsx")
+    '<p class="left-out">The first 500 of 1,200 exchanges are listed here; the other 700 are in report.xlsx.</p>'
+    """
+    if total <= shown:
+        return ""
+    return (f'<p class="left-out">The first {shown:,} of {total:,} {html.escape(what)} are listed here; '
+            f"the other {total - shown:,} are in {html.escape(where)}.</p>")
 
 
 def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...] = (), css: str = "",
@@ -81,18 +97,28 @@ def findings_summary(findings: pd.DataFrame) -> pd.DataFrame:
     return counts.rename(columns={"severity": "Severity", "code": "Problem"})
 
 
-def findings_html(findings: pd.DataFrame) -> str:
-    """Every finding with its Excel row; a sentence when there are none."""
+def findings_html(findings: pd.DataFrame, limit: int | None = LISTING_LIMIT) -> str:
+    """Every finding with its Excel row (the first ``limit``, after a count per problem, when
+    there are more); a sentence when there are none."""
     if findings.empty:
         return "<p>No problems found: every row was usable.</p>"
     frame = findings.rename(columns={"row": "Row", "column": "Column", "severity": "Severity",
                                      "code": "Problem", "message": "Details"})
-    return html_table(frame, numeric=("Row",), css="findings")
+    if limit is None or len(frame) <= limit:
+        return html_table(frame, numeric=("Row",), css="findings")
+    return (html_table(findings_summary(findings), numeric=("Rows",), css="counts")
+            + left_out_html(limit, len(frame), "findings", "report.xlsx (sheet Findings) and data/findings.csv")
+            + html_table(frame.head(limit), numeric=("Row",), css="findings"))
 
 
-def appendix_html(table: pd.DataFrame) -> str:
-    """Every exchange, like the report's appendix, with its row in the tracker."""
+def appendix_html(table: pd.DataFrame, limit: int | None = APPENDIX_LIMIT) -> str:
+    """Every exchange, like the report's appendix, with its row in the tracker: the first
+    ``limit`` by row, and a sentence saying how many are left out and where they all are."""
+    note = left_out_html(limit, len(table), "exchanges", "report.xlsx (sheet Exchanges) and data/exchanges.csv") \
+        if limit is not None else ""
     frame = table.sort_values("source_row")
+    if limit is not None:
+        frame = frame.head(limit)
     out = pd.DataFrame({"Row": frame["source_row"]})
     for column, title in APPENDIX_COLUMNS.items():
         values = frame[column]
@@ -100,15 +126,20 @@ def appendix_html(table: pd.DataFrame) -> str:
             values = values.astype("object").map(SINGULAR.get, na_action="ignore")
         out[title] = values.to_numpy()
     out["Counted"] = (~frame["excluded"].fillna(False).astype(bool)).map({True: "yes", False: "no (error)"}).to_numpy()
-    return html_table(out, numeric=("Row",), css="appendix")
+    return note + html_table(out, numeric=("Row",), css="appendix")
 
 
-def counts_html(counts: pd.DataFrame, first: str) -> str:
-    """A crosstab as a table, with totals, for the figures behind a chart."""
+def counts_html(counts: pd.DataFrame, first: str, top: int | None = TOP_LIMIT) -> str:
+    """A crosstab as a table, with totals, for the figures behind a chart: the ``top`` largest
+    rows and one "Other" row summing the rest, as the charts show them."""
     frame = counts.copy()
     frame.columns = [LABELS.get(str(c), str(c)) for c in frame.columns]
     frame["Total"] = frame.sum(axis=1)
     frame = frame.sort_values("Total", ascending=False, kind="stable")  # as the charts: largest first
+    if top is not None and len(frame) > top:
+        rest = frame.iloc[top:]
+        other = rest.sum().to_frame(f"Other ({len(rest):,} more)").T
+        frame = pd.concat([frame.iloc[:top], other])
     frame.index = [LABELS.get(str(i), str(i)) for i in frame.index]
     frame = frame.rename_axis(first).reset_index()
     return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
@@ -127,10 +158,16 @@ def rules_html(summary: pd.DataFrame, results: pd.DataFrame) -> str:
     return html_table(frame, numeric=("Pass", "Fail", "of which warnings", "Cannot check"), css="rules")
 
 
-def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
-    """Each failing (or warning) rule result with the exchange it concerns."""
+def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame, limit: int | None = LISTING_LIMIT) -> str:
+    """Each failing (or warning) rule result with the exchange it concerns: the first ``limit``
+    by row, with a sentence saying how many are left out and where they all are."""
     if fails.empty:
         return "<p>No exchange fails a rule that could be checked.</p>"
+    note = ""
+    if limit is not None and len(fails) > limit:
+        note = left_out_html(limit, len(fails), "fails and warnings", "report.xlsx (sheet Programme rules) "
+                                                                      "and data/rules.parquet")
+        fails = fails.head(limit)
     names = table.set_index("source_row")[["host_org", "visiting_org"]]
     frame = fails.join(names, on="row")
     verdict = frame["severity"].fillna(frame["outcome"].astype(str)).to_numpy()
@@ -138,4 +175,4 @@ def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
                         "VO": frame["visiting_org"].to_numpy(), "Rule": frame["rule"].astype(str).to_numpy(),
                         "Result": verdict,
                         "Details": frame["message"].str.replace(r"^warning:\s*", "", regex=True).to_numpy()})
-    return html_table(out, numeric=("Row",), css="findings")
+    return note + html_table(out, numeric=("Row",), css="findings")
