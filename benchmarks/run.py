@@ -1,8 +1,11 @@
-"""Benchmarks of issue 5: cxc-analysis against a plain pandas read, calamine against openpyxl.
+"""Benchmarks of issues 5 and 9: every command against a plain pandas read, on both shapes of
+synthetic tracker (realistic: every visitor a different organisation; low-cardinality: a few
+thousand names repeating), the report on a 100,000-row tracker, calamine against openpyxl.
 
-    python benchmarks/run.py                 # 1,000,000-row CSV, 100,000-row xlsx, 3 repeats
-    python benchmarks/run.py --rows 100000 --xlsx-rows 10000 --repeat 1   # a quick try
+    python benchmarks/run.py                 # 1,000,000-row CSVs of both shapes, 100,000-row xlsx, 3 repeats
+    python benchmarks/run.py --rows 100000 --xlsx-rows 10000 --repeat 1 --report-rows 0   # a quick try
     python benchmarks/run.py --report        # also time `cxc-analysis report` on the bundled data
+    python benchmarks/run.py --workdir /tmp/bench --keep   # keep the trackers; a later run reuses them
 
 Every case runs as its own process with this interpreter; wall time is measured around the
 process, peak memory is the process's maximum resident set, measured by GNU ``/usr/bin/time``
@@ -53,9 +56,11 @@ GNU_TIME = _gnu_time()
 CPU: list[float] = []  # user + system seconds of each child, in order
 
 
-def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[float, float, str, int]:
-    """Run one child process: (wall seconds, peak RSS in MB, stdout, exit code); CPU seconds in CPU[-1]."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+def run(args: list[str], cwd: Path | None = None, quiet: bool = False,
+        stdout: Path | None = None) -> tuple[float, float, str, int]:
+    """Run one child process: (wall seconds, peak RSS in MB, stdout, exit code); CPU seconds in CPU[-1].
+    ``stdout``: a file for the child's output, which is then not read back ("" is returned)."""
+    with (open(stdout, "wb") if stdout else tempfile.TemporaryFile()) as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         command = [GNU_TIME, "-f", "%M %U %S", "-o", rss.name, *args] if GNU_TIME else args
         start = time.perf_counter()
@@ -63,9 +68,12 @@ def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
         err.seek(0)
-        stdout, stderr = out.read().decode(), err.read().decode()
+        stderr = err.read().decode()
+        captured = ""
+        if not stdout:
+            out.seek(0)
+            captured = out.read().decode()
         peak_kb, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         if GNU_TIME:
             text = Path(rss.name).read_text().split()
@@ -75,7 +83,7 @@ def run(args: list[str], cwd: Path | None = None, quiet: bool = False) -> tuple[
     if child.returncode != 0 and not quiet:
         print(f"warning: {' '.join(map(str, args[:4]))} exited {child.returncode}: {stderr.strip()[-500:]}",
               file=sys.stderr)
-    return wall, peak_kb / 1024, stdout, child.returncode
+    return wall, peak_kb / 1024, captured, child.returncode
 
 
 KERNEL_START = """import time
@@ -112,8 +120,14 @@ print(json.dumps({"Python": platform.python_version(),
                   **{name: version(name) for name in ("pandas", "pyarrow", "numpy", "python-calamine", "openpyxl")}}))"""
 SYNTH = """import json, sys
 from cxc_analysis.synth import write_synth
-truth = write_synth(sys.argv[1], int(sys.argv[2]), seed=int(sys.argv[3]), duplicates=int(sys.argv[4]))
-print(json.dumps({**truth.kpis(), "duplicates": truth.duplicate_exchanges, "malformed_ids": truth.malformed_ids}))"""
+shape = sys.argv[5] if len(sys.argv) > 5 else "realistic"
+truth = write_synth(sys.argv[1], int(sys.argv[2]), seed=int(sys.argv[3]), duplicates=int(sys.argv[4]), shape=shape)
+print(json.dumps({**truth.kpis(), "duplicates": truth.duplicate_exchanges, "malformed_ids": truth.malformed_ids,
+                  "duplicate_ids": truth.duplicate_ids, "rules": truth.rules, "distinct": truth.distinct}))"""
+PDF_PAGES = "import sys; from pypdf import PdfReader; print(len(PdfReader(sys.argv[1]).pages))"
+# command -> (wall-time ratio target, peak-memory ratio target) against the plain read (issue 9)
+TARGETS = {"kpis": (1.0, 1.3), "clean": (3.0, 1.5), "check": (4.0, 2.0), "check --json": (5.0, 2.0)}
+REPORT_SECONDS, REPORT_PAGES = 60, 60
 
 
 def machine() -> dict[str, str]:
@@ -168,6 +182,148 @@ def verdict(value: float, target: float) -> str:
     return f"met (target <= {target:g})" if value <= target else f"NOT met (target <= {target:g})"
 
 
+def synth_file(path: Path, rows: int, seed: int, shape: str, python: str, table: "Table") -> dict:
+    """Write a synthetic tracker (or reuse one written before with the same parameters) and
+    return its truth."""
+    truth_path = path.with_suffix(".truth.json")
+    if path.is_file() and truth_path.is_file():
+        print(f"{path.name}: reused (written by an earlier run)", flush=True)
+        return json.loads(truth_path.read_text())
+    wall, peak, out, code = run([python, "-c", SYNTH, str(path), str(rows), str(seed), str(rows // 1000), shape])
+    if code != 0:
+        raise SystemExit(f"synth failed for {path}")
+    table.add(f"synth .csv, {shape} (process)", rows, [wall], [peak], [CPU[-1]])
+    truth_path.write_text(out)
+    return json.loads(out)
+
+
+def command_line(command: str, csv_path: Path, out_dir: Path, python: str) -> list[str]:
+    base = [python, "-m", "cxc_analysis"]
+    return {"kpis": [*base, "kpis", str(csv_path), "--json"],
+            "clean": [*base, "clean", str(csv_path), "--out", str(out_dir)],
+            "check": [*base, "check", str(csv_path)],
+            "check --json": [*base, "check", str(csv_path), "--json"]}[command]
+
+
+def rule_counts(summary: str) -> dict[str, dict[str, int]]:
+    """The pass / fail / cannot-check counts of `cxc-analysis check`'s summary lines."""
+    counts = {}
+    for line in summary.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and all(p.isdigit() for p in parts[1:4]):
+            counts[parts[0]] = dict(zip(("pass", "fail", "cannot_check"), map(int, parts[1:4])))
+    return counts
+
+
+def json_records(path: Path) -> tuple[bool, int]:
+    """Whether a `check --json` file is one JSON list, and how many records it holds (read in blocks)."""
+    record = b'{"row":'
+    count, first, tail = 0, b"", b""
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            first = first or block[:1]
+            joined = tail + block  # a record start split between two blocks is counted once
+            count += joined.count(record)
+            tail = joined[-(len(record) - 1):]
+    last = tail[-2:]
+    return first == b"[" and last.rstrip() == b"]", count
+
+
+def exact(command: str, out: str, truth: dict, json_file: Path | None) -> str:
+    """Whether a command's result equals the generator's truth: "yes", "NO ...", or "" (not checked)."""
+    if command == "kpis":
+        got = json.loads(out) if out.strip() else {}
+        return "yes" if all(got.get(k) == truth[k] for k in ("actual", "pending")) else "NO"
+    if command == "clean":
+        return ""  # checked from its stderr line in shape_cases
+    if command == "check" and truth.get("rules"):
+        got = rule_counts(out)
+        wrong = [rule for rule, counts in truth["rules"].items() if got.get(rule) != counts]
+        return "yes" if not wrong else f"NO ({', '.join(wrong)})"
+    if command == "check --json" and json_file is not None:
+        rows = truth["actual"]["exchanges"] + truth["pending"]["exchanges"] + truth["duplicates"]
+        whole, records = json_records(json_file)
+        return "yes" if whole and records == 8 * rows else f"NO ({records} records, list {whole})"
+    return ""
+
+
+def shape_cases(shape: str, args, workdir: Path, python: str, table: "Table", ratios: list, problems: list) -> None:
+    """Time each command and the plain read, alternating, on one shape of tracker; ratios of medians."""
+    csv_path = workdir / f"synth_{shape}_{args.rows}.csv"
+    truth = synth_file(csv_path, args.rows, args.seed, shape, python, table)
+    distinct = truth.get("distinct", {})
+    print(f"{csv_path.name}: {csv_path.stat().st_size / 1e6:.0f} MB, {truth['duplicates']} planted duplicates, "
+          f"{truth['malformed_ids']} malformed IDs, {truth['pending']['exchanges']} pending"
+          + (f", {distinct.get('VO', 0):,} distinct VO names, {distinct.get('HO', 0):,} hosts, "
+             f"{distinct.get('(Group) exchange', 0):,} events" if distinct else "") + "\n", flush=True)
+    run([python, "-c", PLAIN_READ, str(csv_path)])  # warm the page cache once, untimed
+    plain = ([], [], [])
+    measured = {command: ([], [], []) for command in args.commands}
+    verdicts: dict[str, str] = {}
+    json_file = workdir / "check.json"
+    for _ in range(args.repeat):
+        wall, peak, _, _ = run([python, "-c", PLAIN_READ, str(csv_path)])
+        for store, value in zip(plain, (wall, peak, CPU[-1])):
+            store.append(value)
+        for command in args.commands:
+            out_dir = workdir / "clean_out"
+            wall, peak, out, code = run(command_line(command, csv_path, out_dir, python),
+                                        stdout=json_file if command == "check --json" else None)
+            for store, value in zip(measured[command], (wall, peak, CPU[-1])):
+                store.append(value)
+            result = exact(command, out, truth, json_file) if code == 0 else f"NO (exit {code})"
+            verdicts[command] = result if verdicts.get(command, "yes") in ("yes", "") else verdicts[command]
+            json_file.unlink(missing_ok=True)
+            shutil.rmtree(out_dir, ignore_errors=True)
+    table.add(f"plain pd.read_csv(dtype=str), {shape}", args.rows, *plain)
+    scale = "" if args.rows >= 1_000_000 else " (targets are for 1,000,000 rows)"
+    for command, (walls, peaks, cpus) in measured.items():
+        table.add(f"cxc-analysis {command}, {shape}", args.rows, walls, peaks, cpus)
+        time_target, memory_target = TARGETS[command]
+        time_ratio = statistics.median(walls) / statistics.median(plain[0])
+        memory_ratio = statistics.median(peaks) / statistics.median(plain[1])
+        ratios.append((f"{shape}: {command} / plain read, wall time", f"{time_ratio:.2f}",
+                       verdict(time_ratio, time_target) + scale))
+        ratios.append((f"{shape}: {command} / plain read, peak memory", f"{memory_ratio:.2f}",
+                       verdict(memory_ratio, memory_target) + scale))
+        if verdicts.get(command):
+            ratios.append((f"{shape}: {command} equals the synthetic truth", verdicts[command].split()[0],
+                           " ".join(verdicts[command].split()[1:])))
+            if not verdicts[command].startswith("yes"):
+                problems.append(f"{shape}: {command} differs from the truth: {verdicts[command]}")
+
+
+def report_at_scale(args, workdir: Path, python: str, table: "Table", ratios: list, problems: list) -> None:
+    """`cxc-analysis report` on a realistic tracker of --report-rows rows: seconds and PDF pages."""
+    from cxc_analysis.config import PROJECT_ROOT
+
+    csv_path = workdir / f"synth_realistic_{args.report_rows}.csv"
+    synth_file(csv_path, args.report_rows, args.seed, "realistic", python, table)
+    walls, peaks, cpus, pages = [], [], [], []
+    for index in range(args.repeat):
+        out = workdir / f"report_scale_{index}"
+        shutil.rmtree(out, ignore_errors=True)
+        wall, peak, _, code = run([python, "-m", "cxc_analysis", "report", "--input", str(csv_path),
+                                   "--partnership", "SCALE", "--period", "benchmark", "--out", str(out)],
+                                  cwd=PROJECT_ROOT)
+        if code != 0:
+            problems.append(f"cxc-analysis report on {csv_path.name} exited {code}")
+            continue
+        walls.append(wall)
+        peaks.append(peak)
+        cpus.append(CPU[-1])
+        pages.append(int(run([python, "-c", PDF_PAGES, str(out / "report.pdf")])[2].strip() or 0))
+    if not walls:
+        return
+    table.add(f"cxc-analysis report, realistic", args.report_rows, walls, peaks, cpus)
+    median = statistics.median(walls)
+    ratios.append((f"report on {args.report_rows:,} rows, wall seconds", f"{median:.1f}",
+                   verdict(median, REPORT_SECONDS)))
+    ratios.append((f"report on {args.report_rows:,} rows, PDF pages", f"{max(pages)}",
+                   verdict(max(pages), REPORT_PAGES)))
+    ratios.extend(report_steps([workdir / f"report_scale_{i}" for i in range(args.repeat)], python))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV (default 1,000,000)")
@@ -176,6 +332,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2023, help="seed of the synthetic trackers")
     parser.add_argument("--report", action="store_true",
                         help="also time `cxc-analysis report` on the bundled data (skipped if there is no such command)")
+    parser.add_argument("--shapes", nargs="+", choices=("realistic", "low-cardinality"),
+                        default=["realistic", "low-cardinality"], help="shapes of tracker to measure (default both)")
+    parser.add_argument("--commands", nargs="+", choices=list(TARGETS), default=list(TARGETS),
+                        help="commands to time against the plain read (default all)")
+    parser.add_argument("--report-rows", type=int, default=100_000,
+                        help="rows of the realistic tracker `cxc-analysis report` runs on (default 100,000; 0 skips)")
     parser.add_argument("--workdir", type=Path, help="where to write the synthetic files (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic files")
     args = parser.parse_args()
@@ -189,40 +351,13 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     table, ratios, problems = Table(), [], []
     try:
-        # --- 1. kpis on a big CSV against a plain pandas read --------------------------------
-        csv_path = workdir / f"synth_{args.rows}.csv"
-        wall, peak, out, _ = run([python, "-c", SYNTH, str(csv_path), str(args.rows), str(args.seed),
-                                  str(args.rows // 1000)])
-        truth = json.loads(out)
-        table.add("synth .csv (process)", args.rows, [wall], [peak], [CPU[-1]])
-        print(f"{csv_path.name}: {csv_path.stat().st_size / 1e6:.0f} MB, {truth['duplicates']} planted "
-              f"duplicates, {truth['malformed_ids']} malformed IDs, "
-              f"{truth['pending']['exchanges']} pending\n", flush=True)
-        run([python, "-c", PLAIN_READ, str(csv_path)])  # warm the page cache once, untimed
-        plain, kpis, exact = ([], [], []), ([], [], []), True
-        for _ in range(args.repeat):
-            wall, peak, _, _ = run([python, "-c", PLAIN_READ, str(csv_path)])
-            plain[0].append(wall)
-            plain[1].append(peak)
-            plain[2].append(CPU[-1])
-            wall, peak, out, code = run([python, "-m", "cxc_analysis", "kpis", str(csv_path), "--json"])
-            kpis[0].append(wall)
-            kpis[1].append(peak)
-            kpis[2].append(CPU[-1])
-            got = json.loads(out) if code == 0 else {}
-            exact &= all(got.get(k) == truth[k] for k in ("actual", "pending"))
-        table.add("plain pd.read_csv(dtype=str) process", args.rows, *plain)
-        table.add("cxc-analysis kpis --json process", args.rows, *kpis)
-        time_ratio = statistics.median(kpis[0]) / statistics.median(plain[0])
-        memory_ratio = statistics.median(kpis[1]) / statistics.median(plain[1])
-        scale = "" if args.rows >= 1_000_000 else " (the issue's targets are for 1,000,000 rows)"
-        ratios.append(("kpis / plain read, wall time (medians)", f"{time_ratio:.2f}",
-                       verdict(time_ratio, 1.0) + scale))
-        ratios.append(("kpis / plain read, peak memory (medians)", f"{memory_ratio:.2f}",
-                       verdict(memory_ratio, 1.3) + scale))
-        ratios.append(("kpis counts equal the synthetic truth", "yes" if exact else "NO", ""))
-        if not exact:
-            problems.append("kpis counts differ from the truth")
+        # --- 1. every command on big CSVs of each shape, against a plain pandas read ----------
+        for shape in args.shapes:
+            shape_cases(shape, args, workdir, python, table, ratios, problems)
+
+        # --- 1b. the report on a realistic tracker of --report-rows rows ----------------------
+        if args.report_rows:
+            report_at_scale(args, workdir, python, table, ratios, problems)
 
         # --- 2. xlsx: calamine against openpyxl ---------------------------------------------
         if args.xlsx_rows:
