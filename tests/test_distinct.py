@@ -54,3 +54,40 @@ def test_first_rows_every_path(triples):
     few = [np.clip(c, -1, 0) for c in columns]  # at most 8 combinations
     seen = {}
     assert first_rows(*few).tolist() == [seen.setdefault(key, i) for i, key in enumerate(zip(*(c.tolist() for c in few)))]
+
+
+# --- the Arrow text kernels give exactly what Python's str methods give -----------------------
+
+def test_casefold_list_matches_python_on_every_code_point():
+    """CASEFOLD_NOT_LOWER holds exactly the characters whose casefold is not Arrow's lower case
+    (if Python or Arrow change their Unicode tables, this fails and the list is regenerated)."""
+    import re
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cxc_analysis.distinct import CASEFOLD_NOT_LOWER
+
+    chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
+    lower = pc.utf8_lower(pa.array(chars)).to_pylist()
+    differ = {c for c, low in zip(chars, lower) if c.casefold() != low}
+    found = pc.match_substring_regex(pa.array(chars), "[" + CASEFOLD_NOT_LOWER + "]").to_pylist()
+    assert {c for c, hit in zip(chars, found) if hit} == differ
+
+
+TEXTS = st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
+    list(" \t\n\u00a0\u2003\u3000\x1c\x85-=+@1ab AßſΣςİﬁÉé\u13a0")), max_size=8)), max_size=40)
+
+
+@settings(max_examples=200)
+@given(TEXTS)
+def test_arrow_text_kernels_match_python(values):
+    from cxc_analysis.distinct import candidates, casefold, collapse_spaces
+
+    series = pd.Series(values, dtype="str")
+    expected = series.str.replace(r"\s+", " ", regex=True).str.strip()
+    pd.testing.assert_series_equal(collapse_spaces(series), expected)
+    pd.testing.assert_series_equal(casefold(series), series.str.casefold())
+    assert candidates(series, "^[=+@-]").tolist() == \
+        series.str.match(r"[=+@-]").fillna(False).astype(bool).tolist()
