@@ -33,7 +33,7 @@ def independent_kpis(path):
     """KPIs of a synthetic csv counted with plain pandas: labels by the table above, the later
     copy of an HO / VO / event (whatever its case and spacing) left out."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    names = df[["HO", "VO", "(Group) exchange"]].apply(lambda c: c.str.split().str.join(" ").str.lower())
+    names = df[["HO", "VO", "(Group) exchange"]].apply(lambda c: c.str.split().str.join(" ").str.casefold())
     df = df[~names.duplicated()]
     kind = df["VO Type of entity"].str.strip().str.lower().map(TYPES)
     assert kind.notna().all()

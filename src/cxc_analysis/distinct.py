@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 _KNOWN: dict[int, tuple[weakref.ref, np.ndarray, pd.Series]] = {}
+DIRECT_ROWS = 10_000  # from this many rows, ``recode`` keys a column without remembered codes row by row
 
 
 def _arrow_data(values: pd.Series):
@@ -73,8 +74,9 @@ def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series])
         out = pd.Series(done.dtype.__from_arrow__(taken), index=values.index, name=values.name)
     else:
         out = pd.Series(done.array.take(codes, allow_fill=True), index=values.index, name=values.name)
-    new_codes, new_uniques = pd.factorize(done)
-    remember(out, np.append(new_codes, -1)[codes], pd.Series(new_uniques, dtype=done.dtype))
+    if 2 * len(uniques) <= len(values):  # values repeat: their codes save later steps a hashing
+        new_codes, new_uniques = pd.factorize(done)
+        remember(out, np.append(new_codes, -1)[codes], pd.Series(new_uniques, dtype=done.dtype))
     return out
 
 
@@ -97,11 +99,21 @@ def recode(values: pd.Series, key: Callable[[pd.Series], pd.Series]) -> np.ndarr
     >>> recode(pd.Series(["A", "b", "a", None], dtype="str"), lambda u: u.str.casefold()).tolist()
     [0, 1, 0, -1]
     """
+    if not _known(values) and len(values) >= DIRECT_ROWS:  # no codes yet: the keys of all rows, hashed once
+        keyed, _ = pd.factorize(key(values))
+        return keyed.astype(np.int32 if len(keyed) < 2 ** 31 else np.int64)
     codes, uniques = factorize(values)
     if not len(uniques):
         return codes
     keyed, _ = pd.factorize(key(uniques))
     return np.append(keyed, -1).astype(np.int32 if len(keyed) < 2 ** 31 else np.int64)[codes]
+
+
+def _known(values: pd.Series) -> bool:
+    """Whether the codes of ``values`` are remembered."""
+    data = _arrow_data(values)
+    known = _KNOWN.get(id(data)) if data is not None else None
+    return known is not None and known[0]() is data
 
 
 def first_rows(*codes: np.ndarray) -> np.ndarray:

