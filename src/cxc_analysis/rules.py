@@ -333,17 +333,14 @@ def _duration(c: _Context) -> _Result:
 
 def _single_visit(c: _Context) -> _Result:
     r = _Result(c.n)
-    identity = np.where(c.vo_pos >= 0, "\x00register " + c.vo_pos.astype(str).astype(object),
-                        _blank(c.vo_key)).astype(object)
-    present = ~_missing(c.vo_name) & (identity != "")
-    order = pd.DataFrame({"who": identity, "start": c.start, "row": c.row, "pos": np.arange(c.n)})[present]
-    order = order.sort_values(["who", "start", "row"], na_position="last", kind="stable")
-    groups = order.groupby("who", sort=False)["pos"]
-    placed = order["pos"].to_numpy()
-    first = np.zeros(c.n, dtype=np.int64)
-    first[placed] = groups.transform("first").to_numpy()
-    visits = np.zeros(c.n, dtype=np.int64)
-    visits[placed] = groups.transform("size").to_numpy()
+    # Who visits: the register entry where the VO matched one, else its normalised name; as integers.
+    blank_key = _missing(c.vo_key) | (c.vo_key == "")
+    key_codes, _ = pd.factorize(np.where(blank_key, None, c.vo_key))
+    registered = c.vo_pos >= 0
+    offset = len(c.register) if c.register is not None else 0
+    who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
+    present = ~_missing(c.vo_name) & (registered | ~blank_key)
+    first, visits = _visits(who, c.start, c.row, present)
     later = present & (first != np.arange(c.n))
     name = _blank(c.vo_name)
     r.set(present & (visits == 1), PASS, name, " visits once")
@@ -352,6 +349,32 @@ def _single_visit(c: _Context) -> _Result:
           " (an organisation visits only once)")
     r.set(~present, CANNOT, "VO is empty")
     return r
+
+
+def _visits(who: np.ndarray, start: np.ndarray, row: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each present row: the position of its organisation's first visit (earliest start, no
+    date last, then the lower row) and the organisation's number of visits (0 where not present).
+
+    >>> first, visits = _visits(np.array([7, 3, 7]), np.array(["2024-05-01", "NaT", "2024-01-01"],
+    ...                         dtype="datetime64[D]"), np.array([4, 5, 6]), np.array([True, True, True]))
+    >>> first.tolist(), visits.tolist()
+    ([2, 1, 2], [2, 1, 2])
+    """
+    n = len(who)
+    first, visits = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    placed = np.flatnonzero(present)
+    if not len(placed):
+        return first, visits
+    day = start[placed].astype("int64")
+    day[np.isnat(start[placed])] = np.iinfo(np.int64).max  # undated visits come last
+    order = placed[np.lexsort((row[placed], day, who[placed]))]  # by organisation, then date, then row
+    group = who[order]
+    starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
+    sizes = np.diff(np.append(starts, len(order)))
+    member = np.repeat(np.arange(len(starts)), sizes)
+    first[order] = order[starts][member]
+    visits[order] = sizes[member]
+    return first, visits
 
 
 def _vo_type(c: _Context) -> _Result:
