@@ -218,3 +218,30 @@ def test_realistic_shape_has_the_cardinality_of_a_programme():
                                           "Amount"))
     table_low, _ = synth_tracker(20000, seed=2, shape="low-cardinality")
     assert len(set(table_low.column("VO").to_pylist())) < 2000 and table_low.column_names == list(HEADERS)
+
+
+def test_check_json_streamed_in_blocks_equals_the_whole_table(tmp_path, capsys):
+    """check --json and --jsonl write block by block: the same records as check_rules' whole table,
+    in order, and the summary counts them without writing every message."""
+    import io
+
+    from cxc_analysis.config import DEFAULT_REGISTER
+    from cxc_analysis.geo import read_register
+    from cxc_analysis.rules import check_rules, evaluate_rules, rule_summary, write_results_json
+
+    path = tmp_path / "t.csv"
+    write_synth(path, 700, seed=12, duplicates=3)
+    table = clean(read_tracker(path)).table
+    register = read_register(DEFAULT_REGISTER)
+    whole = check_rules(table, register)
+    expected = json.loads(whole[["row", "rule", "outcome", "message"]].astype(
+        {"rule": "str", "outcome": "str"}).to_json(orient="records", force_ascii=False))
+    results = evaluate_rules(table, register)
+    listed, lines = io.StringIO(), io.StringIO()
+    write_results_json(results, listed, block=64)  # 11 blocks
+    write_results_json(results, lines, lines=True, block=64)
+    assert json.loads(listed.getvalue()) == expected
+    assert [json.loads(line) for line in lines.getvalue().splitlines()] == expected
+    pd.testing.assert_frame_equal(results.summary(), rule_summary(whole))
+    assert main(["check", str(path), "--jsonl"]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == expected
