@@ -332,9 +332,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2023, help="seed of the synthetic trackers")
     parser.add_argument("--report", action="store_true",
                         help="also time `cxc-analysis report` on the bundled data (skipped if there is no such command)")
-    parser.add_argument("--shapes", nargs="+", choices=("realistic", "low-cardinality"),
-                        default=["realistic", "low-cardinality"], help="shapes of tracker to measure (default both)")
-    parser.add_argument("--commands", nargs="+", choices=list(TARGETS), default=list(TARGETS),
+    parser.add_argument("--shapes", nargs="*", choices=("realistic", "low-cardinality"),
+                        default=["realistic", "low-cardinality"], help="shapes of tracker to measure (default both; none: skip)")
+    parser.add_argument("--commands", nargs="*", choices=list(TARGETS), default=list(TARGETS),
                         help="commands to time against the plain read (default all)")
     parser.add_argument("--report-rows", type=int, default=100_000,
                         help="rows of the realistic tracker `cxc-analysis report` runs on (default 100,000; 0 skips)")
