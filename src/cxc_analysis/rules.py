@@ -12,6 +12,7 @@ nothing of charts or reports.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -601,25 +602,61 @@ def results_json(results: pd.DataFrame) -> str:
 
 
 def write_results_json(results: RuleResults, out, *, lines: bool = False, block: int = 20_000) -> None:
-    """Write ``results_json``'s text to the text stream ``out`` block by block (never the whole
-    list in memory); ``lines``: one JSON object a line (NDJSON) instead of one list.
+    """Write ``results_json``'s records to the text stream ``out`` block by block (never the
+    whole list in memory), each record built with Arrow kernels; ``lines``: one JSON object a
+    line (NDJSON) instead of one list.
 
     >>> import io; t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ["B"]})
     >>> buffer = io.StringIO(); write_results_json(evaluate_rules(t), buffer, lines=True)
     >>> buffer.getvalue().splitlines()[4]
     '{"row":4,"rule":"single_visit","outcome":"pass","message":"B visits once"}'
     """
-    columns = ["row", "rule", "outcome", "message"]
+    separator = "\n" if lines else ","
     first = True
     if not lines:
         out.write("[")
-    for frame in results.blocks(block):
-        text = frame[columns].astype({"rule": "str", "outcome": "str"}).to_json(
-            orient="records", force_ascii=False, lines=lines)
-        if lines:
-            out.write(text if text.endswith("\n") else text + "\n")
-        else:
-            out.write(("" if first else ",") + text[1:-1])
+    for start in range(0, len(results), block):
+        positions = np.arange(start, min(start + block, len(results)))
+        text = _json_records(results, positions, separator)
+        out.write(text if lines or first else "," + text)
         first = False
     if not lines:
         out.write("]\n")
+
+
+_RULE_JSON = [json.dumps(rule) for rule in RULES]
+_OUTCOME_JSON = [json.dumps(outcome) for outcome in OUTCOMES]
+
+
+def _json_records(results: RuleResults, positions: np.ndarray, separator: str) -> str:
+    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(positions) * len(RULES)
+    if not n:
+        return ""
+    row = pa.array(np.repeat(results.row[positions], len(RULES))).cast(pa.string())
+    rule = pa.array(_RULE_JSON).take(pa.array(np.tile(np.arange(len(RULES)), len(positions))))
+    outcome = pa.array(_OUTCOME_JSON).take(pa.array(results.outcome[positions].ravel().astype(np.int64)))
+    message = np.stack([r.messages(positions) for r in results.results], axis=1).ravel()
+    text = _json_strings(pa.array(message, type=pa.string()))
+    records = pc.binary_join_element_wise('{"row":', row, ',"rule":', rule, ',"outcome":', outcome,
+                                          ',"message":', text, "}", "")
+    return separator.join(records.to_pylist()) + ("\n" if separator == "\n" else "")
+
+
+def _json_strings(array):
+    """Each text as a JSON string literal (quotes, backslashes and control characters escaped)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .text import _replace_where
+
+    array = _replace_where(array, r"\\", r"\\\\")
+    array = _replace_where(array, '"', r'\\"')
+    control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
+    if pc.any(control).as_py():  # rare: Python's json escapes those
+        fixed = [json.dumps(text, ensure_ascii=False)[1:-1] for text in pc.filter(array, control).to_pylist()]
+        array = pc.replace_with_mask(array, control, pa.array(fixed, type=array.type))
+    return pc.binary_join_element_wise('"', pc.fill_null(array, ""), '"', "")
