@@ -167,12 +167,16 @@ def group_digits(n: int, sep: str) -> str:
     return sep.join([s] + parts)
 
 
-def format_amount(value: int, style: dict, decimals: bool = True, thousands: str | None = None) -> str:
-    """An amount the way a language writes it: format_amount(1500, de) -> '1.500,00 €'."""
+def format_amount(value: int, style: dict, decimals: bool = True, thousands: str | None = None,
+                  alternative: bool = False) -> str:
+    """An amount the way a language writes it: format_amount(1500, de) -> '1.500,00 €'.
+
+    alternative: the language's second way of placing the currency ('1.500,00 EUR')."""
     number = group_digits(value, style["thousands"] if thousands is None else thousands)
     if decimals:
         number += style["decimal"] + "00"
-    return style["format"].format(n=number)
+    pattern = style.get("alt_format", style["format"]) if alternative else style["format"]
+    return pattern.format(n=number)
 
 
 def format_date(day: dt.date, style: dict, long: bool, abbreviated: bool = False) -> str:
@@ -271,7 +275,13 @@ def cells_of(rows: list[dict], fields, date_fmt, amount_fmt) -> list[list]:
 
 
 def language_files(out: Path, rows: list[dict], tr: dict, rng: random.Random) -> dict:
-    """Three trackers per language: most likely wordings, second wordings, third wordings."""
+    """Three trackers per language: most likely wordings, second wordings, third wordings.
+
+    _1: title rows, text dates with month names, text amounts with decimals ('1.100,00 €');
+    _2: no title, columns shuffled, Excel date and number cells;
+    _3: one title row, numeric text dates and every third one with an abbreviated month,
+        amounts with the currency placed the language's other way ('550 EUR', 'EUR 1.100,00').
+    """
     golden = {}
     for lang in LANGS:
         dates, money = tr[lang]["dates"], tr[lang]["amounts"]
@@ -293,7 +303,7 @@ def language_files(out: Path, rows: list[dict], tr: dict, rng: random.Random) ->
                            fields.index("start_date"): "dd/mm/yyyy", fields.index("end_date"): "dd/mm/yyyy"}
             else:                 # numeric dates with some abbreviated months; "550 €" beside "1.100,00 €"
                 date_fmt = lambda i, d: format_date(d, dates, long=i % 3 == 1, abbreviated=True)
-                amount_fmt = lambda i, v: format_amount(v, money, decimals=v >= 1000)
+                amount_fmt = lambda i, v: format_amount(v, money, decimals=v >= 1000, alternative=True)
             name = f"{lang}_{variant + 1}.xlsx"
             title = TITLES[lang] if variant != 1 else None
             first = write_xlsx(out / name, headers, cells_of(local, fields, date_fmt, amount_fmt),
@@ -362,7 +372,10 @@ def permuted_files(out: Path, rows: list[dict], tr: dict) -> dict:
     golden = {}
     local = [localise(r, tr, lambda f: "en", lambda f: 0) for r in rows]
     for name, headers in PERMUTED.items():
-        cells = cells_of(local, FIELDS, lambda i, d: d, lambda i, v: v)
+        date_fmt = lambda i, d: d                   # Excel date cells
+        if name == "permuted_qualifier_first.xlsx":  # pasted as values: bare Excel serial numbers
+            date_fmt = lambda i, d: (d - dt.date(1899, 12, 30)).days
+        cells = cells_of(local, FIELDS, date_fmt, lambda i, v: v)
         first = write_xlsx(out / name, [headers[f] for f in FIELDS], cells)
         golden[name] = expected(rows, first)
     return golden
