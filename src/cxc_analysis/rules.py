@@ -135,20 +135,18 @@ def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
     data = read_yaml(path)
     sources = data.get("sources")
     if not isinstance(sources, dict) or not sources:
-        raise InputError("expected 'sources': a mapping of keys to where each fact comes from", file=path,
-                         column="sources")
+        raise _bad(path, "sources", "expected a mapping of keys to where each fact comes from")
     rules = data.get("rules")
     if not isinstance(rules, dict):
-        raise InputError(f"expected 'rules': a mapping of {', '.join(RULES)} to their limits", file=path,
-                         column="rules")
+        raise _bad(path, "rules", f"expected a mapping of {', '.join(RULES)} to their limits")
     for rule, limits in LIMITS.items():
         for limit, (kind, valid) in limits.items():
             key = f"rules.{rule}.{limit}"
             entry = (rules.get(rule) or {}).get(limit) if isinstance(rules.get(rule) or {}, dict) else None
             if not isinstance(entry, dict) or "value" not in entry:
-                raise InputError("missing (expected a mapping with value and source)", file=path, column=key)
+                raise _bad(path, key, "missing (expected a mapping with value and source)")
             if not valid(entry["value"]):
-                raise InputError(f"{entry['value']!r} is not {kind}", file=path, column=key)
+                raise _bad(path, key, f"{entry['value']!r} is not {kind}")
             _check_sources(entry, sources, path, key)
             for position, other in enumerate(entry.get("other") or []):
                 _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
@@ -161,31 +159,35 @@ def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
     cited = entry.get("source") if isinstance(entry, dict) else None
     cited = [cited] if isinstance(cited, str) else cited
     if not cited or not isinstance(cited, list):
-        raise InputError("no source (every limit names where it comes from)", file=path, column=key)
+        raise _bad(path, key, "no source (every limit names where it comes from)")
     unknown = [c for c in cited if c not in sources]
     if unknown:
-        raise InputError(f"source '{unknown[0]}' is not in 'sources'", file=path, column=key)
+        raise _bad(path, key, f"source '{unknown[0]}' is not in 'sources'")
 
 
 def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
     from .geo import country_code
 
     if not isinstance(entries, list) or not entries:
-        raise InputError("expected 'countries': a list of {code, name, joined, source}", file=path,
-                         column="countries")
+        raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
     countries, cited = {}, {}
     for position, entry in enumerate(entries, start=1):
         key = f"countries[{position}]"
         code = country_code(entry.get("code")) if isinstance(entry, dict) and entry.get("code") else None
         if code is None:
-            raise InputError(f"unknown country code {entry!r}", file=path, column=key)
+            raise _bad(path, key, f"unknown country code {entry!r}")
         _check_sources(entry, sources, path, key)
         joined = entry.get("joined")
         if joined is not None and not isinstance(joined, dt.date):
-            raise InputError(f"joined '{joined}' is not a date (YYYY-MM-DD) or null", file=path, column=key)
+            raise _bad(path, key, f"joined '{joined}' is not a date (YYYY-MM-DD) or null")
         countries[code] = joined
         cited[code] = entry["source"] if isinstance(entry["source"], str) else entry["source"][0]
     return countries, cited
+
+
+def _bad(path: Path, key: str, message: str) -> InputError:
+    """A rule set's unusable value, naming the file and the key (``rules.distance.min_km``)."""
+    return InputError(f"{key}: {message}", file=path)
 
 
 def read_programme_countries(path: str | Path | None = None) -> frozenset[str]:
