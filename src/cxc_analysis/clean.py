@@ -17,7 +17,8 @@ import pandas as pd
 from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
-                     PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
+                     PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status,
+                     require_valid)
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 # What each required field is called in messages: the report's own headers.
@@ -58,7 +59,7 @@ def clean(raw: pd.DataFrame) -> CleanResult:
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
     findings = combine_findings(run(lambda check: check(), checks))
-    return CleanResult(mark_excluded(table, findings), findings)
+    return CleanResult(require_valid(mark_excluded(table, findings), findings), findings)
 
 
 # --- transforms ---------------------------------------------------------------------------
