@@ -181,12 +181,15 @@ def _dtype_ok(values: pd.Series, dtype: str) -> bool:
 
 
 def _off_pattern(values: pd.Series, pattern: str) -> np.ndarray:
-    """Rows whose value is present and not of the pattern (each distinct value matched once)."""
-    codes, uniques = pd.factorize(values)
-    if not len(uniques):
+    """Rows whose value is present and not of the pattern."""
+    return (values.notna() & ~values.str.fullmatch(pattern).fillna(True)).to_numpy(dtype=bool)
+
+
+def _not_allowed(values: pd.Series, allowed: tuple[str, ...]) -> np.ndarray:
+    """Rows whose value is present and not allowed (for a category: only if a category is not)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and set(values.cat.categories) <= set(allowed):
         return np.zeros(len(values), dtype=bool)
-    bad = ~pd.Series(uniques, dtype="str").str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
-    return np.append(bad, False)[codes]
+    return (values.notna() & ~values.astype("object").isin(allowed)).to_numpy(dtype=bool)
 
 
 def validate(table: pd.DataFrame, findings: pd.DataFrame | None = None) -> list[str]:
@@ -214,14 +217,16 @@ def validate(table: pd.DataFrame, findings: pd.DataFrame | None = None) -> list[
         if not field.nullable:
             bad |= values.isna().to_numpy(dtype=bool)
         if field.allowed is not None:
-            bad |= (values.notna() & ~values.astype("object").isin(field.allowed)).to_numpy(dtype=bool)
+            bad |= _not_allowed(values, field.allowed)
         if bad.any():
             failures.append(f"{field.name}: invalid at rows {rows[bad].tolist()[:20]}")
         if field.pattern is not None:
             off = _off_pattern(values, field.pattern)
             if findings is not None and field.flagged_by and off.any():
-                flagged = findings.loc[findings["code"] == field.flagged_by, "row"]
-                off &= ~rows.isin(flagged).to_numpy(dtype=bool)
+                flagged = findings.loc[findings["code"] == field.flagged_by, "row"].to_numpy()
+                where = np.flatnonzero(off)  # few rows: look only at them
+                off = np.zeros(len(table), dtype=bool)
+                off[where[~np.isin(rows.to_numpy()[where], flagged)]] = True
             if off.any():
                 failures.append(f"{field.name}: not of the pattern {field.pattern} at rows {rows[off].tolist()[:20]}"
                                 + (f" (and no '{field.flagged_by}' finding says so)" if field.flagged_by else ""))
