@@ -457,6 +457,7 @@ def _register_countries() -> dict[str, str]:
         return {row["name"]: row["country"] for row in csv.DictReader(handle)}
 
 
+@pytest.mark.e2e
 def test_bundled_check_json_end_to_end(bundled):
     proc = run_cli("check", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -500,6 +501,7 @@ def test_bundled_distances_only_where_both_cities_are_known(bundled):
     assert set(distance.loc[both.to_numpy(), "outcome"]) == {"pass"}
 
 
+@pytest.mark.e2e
 def test_check_readable_output_and_bad_register(tmp_path):
     proc = run_cli("check")
     assert proc.returncode == 0, proc.stderr
@@ -514,6 +516,7 @@ def test_check_readable_output_and_bad_register(tmp_path):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_check_and_report_take_another_rule_set(tmp_path):
     data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
     data["rules"]["vo_type"]["visitor_types"]["value"] = THREE_TYPES
