@@ -198,9 +198,12 @@ def test_programme_rules_section_and_sheet(bundled_run):
         row = re.search(rf"<tr><td[^>]*>{rule}</td>.*?</tr>", section, re.S).group(0)
         return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
 
-    assert counts("cross_border") == [28, 1, 0, 18]  # pass, fail, of which warnings, cannot check
-    assert counts("vo_type") == [37, 10, 10, 0]  # visiting large companies / public authorities: warnings
-    assert "Trescal" in section and "SAMS Norway" in section  # the failing exchanges, named
+    assert counts("cross_border") == [28, 0, 0, 19]  # pass, fail, of which warnings, cannot check
+    assert counts("vo_type") == [47, 0, 0, 0]  # the bundled rule set applies REMOBILISE's call: five types
+    assert "SAMS Norway" in section and "register row 14 (source: https://www.sams-norway.no/" in section
+    # The rule set used, and every limit with its source.
+    assert "clusterxchange_cosme.yaml" in section and "https://clustercollaboration.eu/clusterxchange/about" in section
+    assert "applied: halve" in section and "2003/361/EC" in section
     sheet = load_workbook(bundled_run[0] / "report.xlsx")["Programme rules"]
     assert sheet.max_row == 1 + 47 * 8
 

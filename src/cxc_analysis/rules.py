@@ -72,7 +72,8 @@ LIMITS = {
                  "max_months": ("a whole number >= 1", _whole)},
     "single_visit": {"visits_per_generation": ("a whole number >= 1", _whole)},
     "vo_type": {"visitor_types": (f"a list of {', '.join(TYPE_WORDS)}", _types),
-                "host_types": ("a list of texts", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v))},
+                "host_types": ("a list of texts", lambda v: isinstance(v, list)
+                               and all(isinstance(x, str) for x in v))},
     "sme_category": {"limits": (f"micro, small and medium, each with {', '.join(SME_KEYS)}", _sme)},
     "max_support": {"max_eur": ("a number of euros", _number)},
 }
@@ -220,7 +221,7 @@ def describe(rule_set: RuleSet) -> dict[str, str]:
                         if v("single_visit", "visits_per_generation") == 1 else
                         f"An organisation visits at most {v('single_visit', 'visits_per_generation')} times "
                         "(it may host any number of times)",
-        "vo_type": f"The visitor is {_words_or(visitors)}",
+        "vo_type": f"The visitor is {_words_or([TYPE_WORDS[t] for t in visitors])}",
         "sme_category": "An SME visitor is within the SME limits of the rule set "
                         "(Recommendation 2003/361/EC in the bundled one)",
         "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,}",
@@ -278,13 +279,13 @@ def _value_text(value) -> str:
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{name}: headcount under {v['headcount_under']}, turnover at most "
-                         f"{_money(v['turnover_max_eur'])} or balance sheet at most {_money(v['balance_sheet_max_eur'])}"
-                         for name, v in value.items())
+                         f"{_money(v['turnover_max_eur'])} or balance sheet at most "
+                         f"{_money(v['balance_sheet_max_eur'])}" for name, v in value.items())
     return f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
-def _words_or(types: list[str]) -> str:
-    words = [TYPE_WORDS[t] for t in types]
+def _words_or(words: list[str]) -> str:
+    """Words joined as a sentence lists them: "a, b or c"."""
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
@@ -608,7 +609,7 @@ def _vo_type(c: _Context) -> _Result:
     source = np.where(c.vo_type_from_register, " (type from the register)", "").astype(object)
     visitors = c.rule_set.value("vo_type", "visitor_types")
     hosts = c.rule_set.value("vo_type", "host_types")
-    allowed = ", ".join(PLURALS[t] for t in visitors[:-1]) + (" or " if len(visitors) > 1 else "") + PLURALS[visitors[-1]]
+    allowed = _words_or([PLURALS[t] for t in visitors])
     for code, words in TYPE_WORDS.items():
         mask = c.vo_type == code
         if code in visitors:
