@@ -5,6 +5,11 @@ order), with the Excel row, the outcome and a message in plain words; ``rule_sum
 them per rule, ``failures`` lists what needs attention. "cannot_check" (a country, city, date or
 figure unknown) is its own outcome, counted and shown, never passed silently.
 
+Every limit (distances, days, types, amounts, countries) comes from a rule set: a YAML file per
+programme generation, each value with its source (``read_rule_set``; the bundled one is COSME's,
+REMOBILISE's generation, in data/raw/rulesets/). ``limits_table`` lists them for the report.
+A RuleSet is shared (cached per file): read it, never change it.
+
 Everything is vectorised: countries and cities are looked up once per distinct value, the
 register is joined through a map of normalised names, distances are numpy arrays. Knows
 nothing of charts or reports.
