@@ -61,7 +61,6 @@ def test_first_rows_every_path(triples):
 def test_casefold_list_matches_python_on_every_code_point():
     """CASEFOLD_NOT_LOWER holds exactly the characters whose casefold is not Arrow's lower case
     (if Python or Arrow change their Unicode tables, this fails and the list is regenerated)."""
-    import re
     import sys
 
     import pyarrow as pa

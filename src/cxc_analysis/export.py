@@ -227,7 +227,6 @@ def _rows_xml(block: pd.DataFrame, letters: list[str], first_row: int) -> bytes:
 
 def _cells(values: pd.Series, letter: str, numbers):
     """One column's ``<c>`` elements (null where the value is missing)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     kind, text = _cell_values(values)
@@ -265,7 +264,6 @@ def _cell_values(values: pd.Series):
 
 def _xml_texts(array):
     """Texts escaped for XML (&, <, >), characters XML 1.0 cannot hold dropped."""
-    import pyarrow.compute as pc
 
     from .text import _replace_where
 

@@ -410,7 +410,8 @@ def _kpi_truth(entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, kep
 
 def _rule_truth(places: dict, organisation: np.ndarray, ho_where: np.ndarray, vo_where: np.ndarray,
                 amount: np.ndarray, paid: np.ndarray) -> dict[str, dict[str, int]]:
-    """Outcomes of the rules the generator decides: cross_border, distance, single_visit, max_support."""
+    """Outcomes of the rules the generator decides (cross_border, distance, single_visit,
+    max_support, under the bundled rule set), and the short distances (passes with a warning)."""
     def counts(fail: np.ndarray, cannot: np.ndarray) -> dict[str, int]:
         return {"pass": int((~fail & ~cannot).sum()), "fail": int((fail & ~cannot).sum()),
                 "cannot_check": int(cannot.sum())}
@@ -427,7 +428,9 @@ def _rule_truth(places: dict, organisation: np.ndarray, ho_where: np.ndarray, vo
     later = np.zeros(len(organisation), dtype=bool)
     later[order[1:]] = organisation[order[1:]] == organisation[order[:-1]]  # all but one visit of each
     return {"cross_border": counts(same, unknown),
-            "distance": counts(np.round(km, 3) < MIN_DISTANCE_KM, unknown),
+            # Under the bundled rule set a short distance passes with a warning (the lump sum is halved).
+            "distance": counts(np.zeros(len(km), dtype=bool), unknown),
+            "distance_warnings": {"under_min_km": int((~unknown & (np.round(km, 3) < MIN_DISTANCE_KM)).sum())},
             "single_visit": {"pass": int((visits == 1).sum() + (visits > 1).sum() - later.sum()),
                              "fail": int(later.sum()), "cannot_check": 0},
             "max_support": counts(paid & (amount > 1100), ~paid)}
