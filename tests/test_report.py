@@ -248,6 +248,7 @@ def test_front_matter_claims_the_deliverable_only_for_its_period():
     assert "deliverable" not in front_matter("OTHER", "M6", None, notes.append) and notes
 
 
+@pytest.mark.e2e
 def test_report_on_a_20000_row_synthetic_tracker(tmp_path):
     """At scale the report stays a document: listings cut at their limits (saying how many are left
     out and where they are), the workbook and data folder hold every exchange, KPIs exact."""
