@@ -85,6 +85,9 @@ def _replace_where(array, pattern: str, replacement: str, needs: str | None = No
     """
     import pyarrow.compute as pc
 
+    if len(array) < 1000:  # a few texts (a label, a header): one replacement costs less than a match first
+        done = pc.replace_substring_regex(array, pattern, replacement)
+        return then(done) if then else done
     hit = pc.fill_null(pc.match_substring_regex(array, needs or pattern), False)
     if not pc.any(hit).as_py():
         return array
