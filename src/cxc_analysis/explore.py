@@ -263,14 +263,17 @@ def _row_style(row: pd.Series) -> list[str]:
 
 
 def styled(frame: pd.DataFrame, caption: str | None = None):
-    """A frame as a pandas Styler: no index, missing values as "–", names escaped (a name like
-    ``<b>`` shows as text), pending exchanges tinted, rows not counted greyed and struck out.
+    """A frame as a pandas Styler: no index, missing values as "–", text left-aligned, names
+    escaped (a name like ``<b>`` shows as text), pending exchanges tinted, rows not counted greyed
+    and struck out.
 
     >>> html = styled(pd.DataFrame({"VO": ["<b>"], "Status": ["Pending"]}), caption="Pending").to_html()
     >>> "&lt;b&gt;" in html and "#fff4d6" in html and "Pending</caption>" in html
     True
     """
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     styler = frame.style.hide(axis="index").format(na_rep="–", escape="html", precision=1)
+    styler = styler.set_properties(subset=text, **{"text-align": "left"})  # JupyterLab right-aligns every cell
     styler = styler.apply(_row_style, axis=1).set_table_styles(
         [{"selector": "th", "props": "text-align: left"}, {"selector": "caption", "props": "font-weight: bold"}])
     return styler.set_caption(caption) if caption else styler
