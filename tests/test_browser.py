@@ -185,21 +185,22 @@ def _run_all_cells(page) -> None:
         const status = document.querySelector('.jp-Notebook-ExecutionIndicator')?.getAttribute('data-status');
         return prompts.length > 0 && !prompts.some(p => p.includes('*')) && status === 'idle'
             && prompts.some(p => /\\[\\d+\\]/.test(p));
-    }""", timeout=15_000, polling=250)
+    }""", timeout=90_000, polling=250)
 
 
 def _open_notebook(browser, lab, name: str):
     page = browser.new_page()
     page.route(re.compile(r"^(?!http://127\.0\.0\.1:\d+/).+"), lambda route: route.abort())  # nothing leaves
-    page.goto(f"{lab['url']}/lab/tree/{name}?token={lab['token']}")
+    # a workspace of its own, so that no other notebook is restored into the page
+    page.goto(f"{lab['url']}/lab/workspaces/{Path(name).stem}/tree/{name}?token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
-    page.wait_for_function("""async () => {  // the notebook's kernel connected and idle (not just shown idle)
+    page.wait_for_function("""async (name) => {  // this notebook's kernel connected and idle (not just shown idle)
         const panel = window.jupyterapp?.shell.currentWidget;
-        if (!panel?.sessionContext) return false;
+        if (!panel?.sessionContext || panel.context?.path !== name) return false;
         await panel.sessionContext.ready;
         const kernel = panel.sessionContext.session?.kernel;
         return kernel?.connectionStatus === 'connected' && kernel.status === 'idle';
-    }""", timeout=60_000, polling=250)
+    }""", arg=name, timeout=60_000, polling=250)
     return page
 
 
@@ -249,9 +250,14 @@ def ran_in_lab(browser, lab):
     pages = {}
     for name in NOTEBOOK_NAMES:
         page = _open_notebook(browser, lab, name)
-        _run_all_cells(page)
-        _screenshot_whole(page, lab["shots"] / f"{Path(name).stem}.png")
         pages[name] = page
+        try:
+            _run_all_cells(page)
+        except Exception:
+            page.screenshot(path=str(lab["shots"] / f"{Path(name).stem}-FAILED.png"))
+            print(f"{name} did not finish; screenshot and jupyter.log in {lab['shots']}:", _cell_report(page))
+            raise
+        _screenshot_whole(page, lab["shots"] / f"{Path(name).stem}.png")
     yield pages
     for page in pages.values():
         page.close()
@@ -376,7 +382,7 @@ def test_report_prints_to_a4_pages_without_cut_rows(offline_page, tmp_path):
     page, requests, _ = offline_page
     pdf = tmp_path / "printed.pdf"
     page.pdf(path=str(pdf), format="A4", prefer_css_page_size=True, print_background=True)
-    page.screenshot(path=str(tmp_path / "report.png"))
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     reader = PdfReader(pdf)
     assert len(reader.pages) > 3
     for number, pdf_page in enumerate(reader.pages, 1):
