@@ -95,12 +95,12 @@ def for_event(table: pd.DataFrame, event: str) -> pd.DataFrame:
     >>> for_event(t, "jec  paris")["source_row"].tolist()
     [4]
     """
-    from .geo import city_key, city_keys  # accent-free, case-folded words: the same key for any name
+    from .text import fold, fold_many
 
-    wanted = city_key(event)
+    wanted = fold(event)
     if not wanted:
         raise InputError("no event given", file="parameter event")
-    return table.loc[city_keys(table["event"].astype("object")) == wanted]
+    return table.loc[(fold_many(table["event"].astype("object")).to_numpy(zero_copy_only=False) == wanted)]
 
 
 def events(table: pd.DataFrame) -> pd.DataFrame:
