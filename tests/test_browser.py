@@ -323,6 +323,18 @@ def test_kernel_is_this_python(ran_in_lab, lab):
     assert {s["kernel"]["name"] for s in sessions} == {"python3"} and len(sessions) >= len(NOTEBOOK_NAMES)
 
 
+def test_missing_chromium_fails_in_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    import test_browser
+
+    monkeypatch.setattr(test_browser, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="browser tests cannot run in CI: no Chromium"):
+        _require_browser()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no Chromium"):
+        _require_browser()
+
+
 # --- the exported report ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
