@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+# C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and isolates
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    r"""Text for the terminal with control characters shown escaped, so a name cannot move the
+    cursor, clear the screen or retitle the window.
+
+    >>> print(visible("Evil\x1b]0;owned\x07 GmbH\u2028"))
+    Evil\x1b]0;owned\x07 GmbH\u2028
+    """
+    return CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,9 +115,10 @@ def run_clean(args: argparse.Namespace) -> int:
 
     table, findings = result = load_clean(args.input, args.sheet)
     write_processed(result, out, args.input or DEFAULT_INPUT)
-    errors = int((findings["severity"] == "error").sum())
-    print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
-          f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)
+    errors = findings["severity"] == "error"
+    rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
+    print(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
+          f"{int((~errors).sum())} warnings -> {visible(str(out))}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -149,7 +163,7 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"\n{int(fail.sum())} fails ({int((fail & warning).sum())} of them warnings), "
           f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(shown) else "."))
     for row, rule, message in zip(shown["row"], shown["rule"], shown["message"]):
-        print(f"row {row:<6} {rule:<17} {message}")
+        print(f"row {row:<6} {rule:<17} {visible(message)}")  # names are data: no escape sequence reaches the terminal
     if len(attention) > len(shown):
         print(f"... and {len(attention) - len(shown)} more (all of them with --json)")
     return EXIT_OK
@@ -219,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except InputError as exc:
-        print(f"cxc-analysis: error: {exc}", file=sys.stderr)
+        print(f"cxc-analysis: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("cxc-analysis: interrupted", file=sys.stderr)

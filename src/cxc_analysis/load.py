@@ -321,13 +321,14 @@ def _column_number(letters: bytes) -> int:
 
 
 def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, *, header: list | None = None,
-                     file: Path | None = None, sheet: str | None = None) -> pd.DataFrame:
+                     file: Path | None = None, sheet: str | None = None,
+                     numbers: list[int] | None = None) -> pd.DataFrame:
     columns = {}
     for position, field in mapping.items():
         cells = [row[position] if position < len(row) else None for row in rows]
         long = next((i for i, c in enumerate(cells) if isinstance(c, str) and len(c) > MAX_CELL_CHARS), None)
         if long is not None:
-            raise _too_long(len(cells[long]), file=file, sheet=sheet, row=first_row + long if first_row else None,
+            raise cell_too_long(len(cells[long]), file=file, sheet=sheet, row=numbers[long] if numbers else first_row + long,
                             column=str(header[position]) if header else field)
         if field in RAW_VALUE_FIELDS:
             columns[field] = pd.Series([_blank_to_none(c) for c in cells], dtype="object")
@@ -382,6 +383,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         rows, lines = _header_rows(path, encoding, delimiter)
     except UnicodeDecodeError:  # a byte that is not UTF-8 after the sample
+        if encoding not in ("utf-8", "utf-8-sig"):
+            _utf8_bytes(path, encoding, delimiter)  # raises InputError with the row
+            raise
         encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
         rows, lines = _header_rows(path, encoding, delimiter)
     index, mapping = find_header(rows, file=path)
@@ -427,7 +431,7 @@ def _bounded_lines(handle, budget: int):
 
 def _csv_error(exc: csv.Error, **where) -> InputError:
     if "field larger than field limit" in str(exc):
-        return _too_long(None, **where)
+        return cell_too_long(None, **where)
     return InputError(f"cannot parse CSV ({exc})", **where)
 
 
@@ -532,7 +536,7 @@ def _check_arrow_sizes(codes: dict, uniques: dict, header: list, mapping: dict, 
         if len(lengths) and np.nanmax(lengths) > MAX_CELL_CHARS:
             unique = int(np.nanargmax(lengths))
             row = first_row + int(np.argmax(codes[field] == unique))
-            raise _too_long(int(lengths[unique]), file=path, row=row, column=str(header[position]))
+            raise cell_too_long(int(lengths[unique]), file=path, row=row, column=str(header[position]))
 
 
 def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, encoding) -> pd.DataFrame:
@@ -552,7 +556,7 @@ def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, enc
                 numbers.append(number)  # the record, as Excel numbers rows (a quoted newline stays in its row)
     except csv.Error as exc:
         raise _csv_error(exc, file=path, row=len(numbers) + index + 2) from None
-    frame = _frame_from_rows(rows, mapping, first_row=0, header=header, file=path)
+    frame = _frame_from_rows(rows, mapping, first_row=0, header=header, file=path, numbers=numbers)
     frame["source_row"] = pd.Series(numbers, dtype="int64").loc[frame.index].to_numpy()
     return frame
 
@@ -564,7 +568,7 @@ def _utf8_bytes(path: Path, encoding: str, delimiter: str) -> bytes:
         return raw.decode(encoding).encode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot decode as {encoding.upper()}: byte {exc.start:,} is cut or invalid; save the "
-                         "file as UTF-8", file=path, row=_record_number(raw, exc.start, delimiter)) from None
+                         "file as UTF-8", file=path, row=_record_number(raw, exc.start, delimiter, encoding)) from None
 
 
 def _guess_encoding(head: bytes) -> str | None:
@@ -585,6 +589,23 @@ def _guess_encoding(head: bytes) -> str | None:
         return "utf-8"
     except UnicodeDecodeError:
         return None
+
+
+def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
+    """A whole CSV file's text, decoded as :func:`read_tracker` decodes a tracker (BOMs, UTF-16/32,
+    UTF-8, else Windows-1252 when certain); InputError with the row otherwise.
+
+    >>> decode_csv("name\\nZoë".encode("cp1252"), Path("r.csv"))
+    'name\\nZoë'
+    """
+    encoding = _guess_encoding(data[:HEAD_BYTES]) or _legacy_encoding(data, path, delimiter)
+    try:
+        return data.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        if encoding in ("utf-8", "utf-8-sig"):
+            return data.decode(_legacy_encoding(data, path, delimiter))
+        raise InputError(f"cannot decode as {encoding.upper()}; save the file as UTF-8", file=path,
+                         row=_record_number(data, exc.start, delimiter, encoding)) from None
 
 
 def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
@@ -609,13 +630,13 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
                      row=_record_number(data, bad, delimiter))
 
 
-def _record_number(data: bytes, offset: int, delimiter: str) -> int:
+def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "latin-1") -> int:
     """The CSV record (row as Excel numbers it) holding the byte at ``offset``.
 
     >>> _record_number(b'a,"b\\nc"\\nd,\\xe9', 11, ",")
     2
     """
-    prefix = data[:offset].decode("latin-1")
+    prefix = data[:offset].decode(encoding, errors="replace")
     try:
         records = sum(1 for _ in csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter))
     except csv.Error:
@@ -635,10 +656,10 @@ def _check_cell_sizes(rows: list[list], first_row: int, *, file: Path, sheet: st
     for number, row in enumerate(rows, start=first_row):
         for position, cell in enumerate(row):
             if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
-                raise _too_long(len(cell), file=file, sheet=sheet, row=number, column=_column_letters(position))
+                raise cell_too_long(len(cell), file=file, sheet=sheet, row=number, column=_column_letters(position))
 
 
-def _too_long(length: int | None, **where) -> InputError:
+def cell_too_long(length: int | None, **where) -> InputError:
     """The one message for a cell over the limit, CSV or workbook, tracker or register."""
     size = f"{length:,} characters" if length else f"over {MAX_CELL_CHARS:,} characters"
     return InputError(f"cell too long: {size}, a cell may hold at most {MAX_CELL_CHARS:,} (Excel's limit)", **where)
