@@ -161,16 +161,17 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
         loaded = _calamine(lambda: workbook.get_sheet_by_name(name), "cannot read sheet", file=path, sheet=name)
         head = _calamine(lambda: loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS),
                          "cannot read sheet", file=path, sheet=name)  # the header is found in the first rows
-        _check_cell_sizes(head, first_row=1, file=path, sheet=name)
         try:
             index, mapping = find_header(head, file=path, sheet=name)
         except InputError as exc:
             if sheet is not None or (first_error is None and exc.column is not None):
                 first_error = exc
             continue
+        _check_cell_sizes(head[:index + 1], first_row=1, file=path, sheet=name)  # rows below: in _frame_from_rows
         _refuse_duplicate_headers(head[index], mapping, row=index + 1, file=path, sheet=name)
         rows = _calamine(lambda: loaded.to_python(skip_empty_area=False), "cannot read sheet", file=path, sheet=name)
-        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2, file=path, sheet=name)
+        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2, header=head[index], file=path,
+                                 sheet=name)
         frame.attrs["sheet"] = name
         return frame
     if first_error is not None:
@@ -389,6 +390,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
         rows, lines = _header_rows(path, encoding, delimiter)
     index, mapping = find_header(rows, file=path)
+    _check_cell_sizes(rows[:index + 1], first_row=1, file=path)  # rows below: where they are read
     _refuse_duplicate_headers(rows[index], mapping, row=index + 1, file=path)
     read = dict(index=index, skip=lines[index], mapping=mapping, delimiter=delimiter, header=rows[index])
     try:
@@ -415,7 +417,6 @@ def _header_rows(path: Path, encoding: str, delimiter: str) -> tuple[list[list[s
                     break
         except csv.Error as exc:
             raise _csv_error(exc, file=path, row=len(rows) + 1) from None
-    _check_cell_sizes(rows, first_row=1, file=path)
     return rows, lines
 
 
