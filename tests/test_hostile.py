@@ -68,6 +68,35 @@ def raw_xlsx(path: Path, rows, shared: tuple[str, ...] = ()) -> Path:
     return path
 
 
+def raw_ods(path: Path, rows: list[list[str]], repeat_last: int = 1, columns_repeated: int = 1) -> Path:
+    """An OpenDocument spreadsheet written by hand; the last row is repeated ``repeat_last`` times and its
+    cells ``columns_repeated`` times (as LibreOffice writes blank rows, or as a hostile file asks for a
+    billion cells); a LibreOffice-style blank tail (1,048,000 empty rows of 1,024 empty cells) ends it."""
+    def cell(text, repeat=1):
+        return (f'<table:table-cell table:number-columns-repeated="{repeat}" office:value-type="string">'
+                f"<text:p>{text}</text:p></table:table-cell>")
+
+    body = "".join("<table:table-row>" + "".join(cell(c) for c in row) + "</table:table-row>" for row in rows[:-1])
+    body += (f'<table:table-row table:number-rows-repeated="{repeat_last}">'
+             + "".join(cell(c, columns_repeated) for c in rows[-1]) + "</table:table-row>")
+    body += ('<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+             'table:number-columns-repeated="1024"/></table:table-row>')
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:'
+               'opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="Exchanges">{body}</table:table></office:spreadsheet>'
+               "</office:body></office:document-content>")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+        archive.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:'
+                         'manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                         '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.'
+                         'opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" '
+                         'manifest:media-type="text/xml"/></manifest:manifest>')
+    return path
+
+
 def exit_and_stderr(capsys, *args) -> tuple[int, str]:
     code = main([str(a) for a in args])
     return code, capsys.readouterr().err
@@ -106,6 +135,18 @@ def test_repeated_long_shared_string_is_refused(tmp_path, capsys):
     path = raw_xlsx(tmp_path / "amplified.xlsx", [header_row(), *rows], shared=(long,))
     code, err = exit_and_stderr(capsys, "kpis", path)
     assert code == 2 and one_line(err) and "MB of text" in err
+
+
+def test_ods_read_with_its_blank_tail_and_refused_when_repeats_ask_for_millions_of_cells(tmp_path, capsys):
+    from cxc_analysis.load import read_tracker
+
+    rows = [HEADERS, [c or "" for c in exchange("Zoë")], [c or "" for c in exchange("B")]]
+    frame = read_tracker(raw_ods(tmp_path / "ok.ods", rows))
+    assert frame["visiting_org"].tolist() == ["Zoë", "B"] and frame["source_row"].tolist() == [2, 3]
+    path = raw_ods(tmp_path / "repeated.ods", [HEADERS, ["x"]], repeat_last=20_000, columns_repeated=1000)
+    assert path.stat().st_size < 3000
+    code, err = exit_and_stderr(capsys, "kpis", path)
+    assert code == 2 and one_line(err) and "20,001 rows x 1,000 columns" in err
 
 
 def test_ole_container_named_xlsx_is_encrypted_or_not_a_workbook(tmp_path, capsys):

@@ -150,6 +150,9 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
 
     _refuse_ole_container(path)
     sizes = _sheet_sizes(path)
+    if path.suffix.lower() == ".ods":  # the reader loads every table of an .ods when it opens it
+        for name, size in sizes.items():
+            _check_sheet_size(size, file=path, sheet=name)
     workbook = _calamine(lambda: CalamineWorkbook.from_path(str(path)), "cannot read workbook", file=path)
     names = workbook.sheet_names
     if sheet is not None and sheet not in names:
@@ -220,18 +223,23 @@ def _check_sheet_size(size: SheetSize | None, *, file: Path, sheet: str) -> None
 
 
 def _sheet_sizes(path: Path) -> dict[str | None, SheetSize]:
-    """Each sheet's size, measured from the xlsx XML without loading it (key None: a sheet not mapped to
-    its name). Only .xlsx/.xlsm are measured; an .xls is bounded by its format (65,536 x 256 cells)."""
+    """Each sheet's size, measured from the workbook's XML without loading it (key None: a sheet not mapped
+    to its name). .xlsx, .xlsm and .ods are measured; an .xls is bounded by its format (65,536 x 256 cells)."""
+    import xml.etree.ElementTree as ET
     import zipfile
     import zlib
 
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".ods"):
         return {}
     try:
         with zipfile.ZipFile(path) as archive:
+            if suffix == ".ods":
+                return _ods_sizes(archive)
             shared = _shared_string_sizes(archive)
             return {name: _measure_sheet(archive, part, shared) for name, part in _sheet_parts(archive).items()}
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError,
+            KeyError, ET.ParseError) as exc:
         raise InputError(f"cannot read workbook ({_reason(exc)})", file=path) from None
 
 
@@ -307,6 +315,40 @@ def _measure_sheet(archive, part: str, shared: list[int]) -> SheetSize:
                 used.update(_SHARED_CELL.findall(block))
     text += sum(count * shared[int(i)] for i, count in used.items() if int(i) < len(shared))
     return SheetSize(max(rows, row_tags), columns, text)
+
+
+ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def _ods_sizes(archive) -> dict[str | None, SheetSize]:
+    """Each table's extent up to its last filled cell, repeated rows and cells counted as the reader
+    expands them (a tiny .ods may ask for a billion cells), read as a stream."""
+    import xml.etree.ElementTree as ET
+
+    sizes: dict[str | None, SheetSize] = {}
+    row = rows = columns = text = 0
+    with archive.open("content.xml") as handle:
+        for event, element in ET.iterparse(handle, events=("start", "end")):
+            if element.tag == ODS_TABLE + "table":
+                if event == "start":
+                    row = rows = columns = text = 0
+                else:
+                    sizes[element.get(ODS_TABLE + "name")] = SheetSize(rows, columns, text)
+                    element.clear()
+            elif event == "end" and element.tag == ODS_TABLE + "table-row":
+                repeat, column, last = int(element.get(ODS_TABLE + "number-rows-repeated", "1")), 0, 0
+                for cell in element:
+                    width = int(cell.get(ODS_TABLE + "number-columns-repeated", "1"))
+                    if cell.get(ODS_OFFICE + "value-type") or len(cell):
+                        last = column + width
+                        text += width * repeat * sum(len(t) for t in cell.itertext())
+                    column += width
+                if last:
+                    rows, columns = row + repeat, max(columns, last)
+                row += repeat
+                element.clear()
+    return sizes
 
 
 def _column_number(letters: bytes) -> int:
