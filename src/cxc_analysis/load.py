@@ -307,9 +307,8 @@ def _measure_sheet(archive, part: str, shared: list[int]) -> SheetSize:
             numbers = _ROW_REF.findall(block)
             if numbers:
                 rows = max(rows, int(max(set(numbers), key=lambda t: (len(t), t))))
-            row_tags += sum(block.count(tag) for tag in (b"<row ", b"<row>", b":row "))
-            cells = sum(block.count(tag) for tag in (b"<c ", b"<c>", b"<c/", b":c "))
-            if cells > len(letters):  # cells without a reference: count them per row
+            row_tags += block.count(b"<row")
+            if block.count(b"<c") > len(letters):  # cells without a reference (or <col>): count them per row
                 columns = max(columns, *(len(_CELL_TAG.findall(r)) for r in _ROW_TAG.split(block)))
             if count_shared:
                 used.update(_SHARED_CELL.findall(block))
