@@ -216,7 +216,8 @@ def _check_sheet_size(size: SheetSize | None, *, file: Path, sheet: str) -> None
     if cells > MAX_SHEET_CELLS:
         raise InputError(f"sheet too large to read: it spans {size.rows:,} rows x {size.columns:,} columns up to its "
                          f"last filled cell ({cells:,} cells; at most {MAX_SHEET_CELLS:,}); delete stray cells far "
-                         "from the table, or save the sheet as CSV", file=file, sheet=sheet)
+                         "from the table, save the sheet as CSV, or name the exchange sheet if it is another one",
+                         file=file, sheet=sheet)
     if size.text > MAX_SHEET_TEXT:
         raise InputError(f"sheet too large to read: its cells hold about {size.text // 1_000_000:,} MB of text "
                          f"(at most {MAX_SHEET_TEXT // 1_000_000:,} MB); save the sheet as CSV", file=file, sheet=sheet)
