@@ -229,7 +229,7 @@ def test_duplicate_headers_and_sheet_on_csv_are_refused(tmp_path, capsys):
     path.write_text(csv_text([HEADERS + ["Status"], exchange() + ["Pending"]]), encoding="utf-8")
     code, err = exit_and_stderr(capsys, "kpis", path)
     assert code == 2 and one_line(err)
-    assert "two columns are headed as one field: 'Status' (column G) and 'Status' (column I)" in err
+    assert "two columns name Status (status): 'Status', 'Status'" in err
     path.write_text(csv_text([HEADERS, exchange()]), encoding="utf-8")
     code, err = exit_and_stderr(capsys, "kpis", path, "--sheet", "Exchanges")
     assert code == 2 and one_line(err) and "a CSV file has no sheets" in err
@@ -251,10 +251,10 @@ def test_check_escapes_control_characters(tmp_path, capsys):
     code = main(["check", str(path)])
     out = capsys.readouterr().out
     assert code == 0 and "\x1b" not in out and "\x07" not in out
-    header = [h if h != "Remarks" else "Sta\x1btus\x07" for h in HEADERS]  # a second Status column
+    header = [h if h != "Remarks" else "\x07Status\x1b" for h in HEADERS]  # a second Status column
     path.write_text(csv_text([header, exchange()]), encoding="utf-8")
     code, err = exit_and_stderr(capsys, "check", path)
-    assert code == 2 and one_line(err) and "\x1b" not in err and "'Sta\\x1btus\\x07' (column H)" in err
+    assert code == 2 and one_line(err) and "\x1b" not in err and "'\\x07Status\\x1b'" in err
 
 
 # --- the bundled tracker, behind title rows and in other encodings ---------------------------
