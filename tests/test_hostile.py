@@ -369,8 +369,8 @@ def test_memory_ceiling_200_mb_sheet_xml_in_a_small_file(tmp_path):
 
 
 def test_memory_ceiling_sheet_at_the_limit_is_read(tmp_path):
-    """A large sheet within the limit (8 columns of 150,000 rows) is read, and stays under 1 GB (one at the
-    limit itself, 600,000 rows, was measured under 1 GB too; it takes 40 s, too long for the suite)."""
+    """A large sheet within the limit (8 columns of 125,000 rows) is read, and stays under 1 GB (one at the
+    limit itself, 8 columns of 500,000 rows, was measured too; it takes 40 s, too long for the suite)."""
     values = exchange()
     row = "<row>" + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' if v else "<c/>" for v in values) + "</row>"
     rows = (row * 1000 for _ in range(MAX_SHEET_CELLS // 8 // 4000))
