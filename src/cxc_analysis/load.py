@@ -331,7 +331,8 @@ def _check_sheet_size(size: SheetSize | None, *, file: Path, sheet: str) -> None
 
 def _sheet_sizes(path: Path) -> dict[str | None, SheetSize]:
     """Each sheet's size, measured from the workbook's XML without loading it (key None: a sheet not mapped
-    to its name). .xlsx, .xlsm and .ods are measured; an .xls is bounded by its format (65,536 x 256 cells)."""
+    to its name). .xlsx, .xlsm and .ods are measured; .xls and .xlsb are not (an .xls sheet is bounded by its
+    format, 65,536 x 256 cells)."""
     import xml.etree.ElementTree as ET
     import zipfile
     import zlib
