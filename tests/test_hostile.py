@@ -290,10 +290,11 @@ def test_bundled_kpis_equal_behind_title_rows_in_any_encoding(tmp_path, capsys, 
 
 WORDS = st.sampled_from([*HEADERS, "Host", "Visitor", "Type of entity", "Partnership", "Event", "SME", "Inside",
                          "Outside", "Completed", "Pending", "Cluster organisation", "", "=1+1", "Zoë", "Müller"])
+FUZZ_CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]  # capsys is read (so emptied) each time
 CELLS = st.one_of(WORDS, st.text(max_size=20), st.text(st.characters(max_codepoint=0x3000), max_size=5))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # capsys is read (and so emptied) every example
+@settings(max_examples=40, deadline=None, suppress_health_check=FUZZ_CHECKS)
 @given(titles=st.lists(st.lists(CELLS, max_size=3), max_size=3),
        header=st.one_of(st.just(HEADERS), st.permutations(HEADERS), st.lists(WORDS, max_size=9)),
        body=st.lists(st.lists(CELLS, min_size=0, max_size=9), max_size=6),
@@ -316,7 +317,7 @@ def test_fuzz_tracker_ends_in_exit_0_or_2_with_one_line(capsys, titles, header, 
             assert err.startswith("cxc-analysis: error: ") and str(path) in err
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # capsys is read (and so emptied) every example
+@settings(max_examples=15, deadline=None, suppress_health_check=FUZZ_CHECKS)
 @given(titles=st.lists(st.lists(CELLS, max_size=3), max_size=3), body=st.lists(st.lists(CELLS, max_size=9), max_size=4))
 def test_fuzz_workbook_ends_in_exit_0_or_2_with_one_line(capsys, titles, body):
     with tempfile.TemporaryDirectory() as folder:

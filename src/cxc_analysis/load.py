@@ -358,8 +358,8 @@ def _sheet_parts(archive) -> dict[str | None, str]:
 
     names = set(archive.namelist())
     if {"xl/workbook.xml", "xl/_rels/workbook.xml.rels"} <= names:
-        targets = {el.get("Id"): el.get("Target", "") for el in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter()
-                   if el.tag.endswith("Relationship")}
+        relationships = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        targets = {el.get("Id"): el.get("Target", "") for el in relationships.iter() if el.tag.endswith("Relationship")}
         parts = {}
         for el in ET.fromstring(archive.read("xl/workbook.xml")).iter():
             if el.tag.endswith("}sheet"):
@@ -540,8 +540,9 @@ def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, 
         cells = [row[position] if position < len(row) else None for row in rows]
         long = next((i for i, c in enumerate(cells) if isinstance(c, str) and len(c) > MAX_CELL_CHARS), None)
         if long is not None:
-            raise cell_too_long(len(cells[long]), file=file, sheet=sheet, row=numbers[long] if numbers else first_row + long,
-                            column=str(header[position]) if header else field)
+            row = numbers[long] if numbers else first_row + long
+            raise cell_too_long(len(cells[long]), file=file, sheet=sheet, row=row,
+                                column=str(header[position]) if header else field)
         if field in RAW_VALUE_FIELDS:
             columns[field] = pd.Series([_blank_to_none(c) for c in cells], dtype="object")
         else:
