@@ -609,6 +609,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
             return _read_csv_arrow(path, encoding=encoding, **read)
         except _NotUtf8:
             encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
+            if encoding == "utf-8":  # the file is UTF-8 after all: let the careful reader say what is wrong
+                raise _Fallback from None
             return _read_csv_arrow(path, encoding=encoding, **read)
     except _Fallback:
         return _read_csv_python(path, encoding=encoding, **read)
