@@ -26,7 +26,8 @@ def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...
     True
     """
     frame = df.reset_index() if index else df
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>' for c in frame.columns)
+    head = "".join(f'<th scope="col" class="{"num" if c in numeric else ""}">{html.escape(str(c))}</th>'
+                   for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
         cells = "".join(f'<td class="{"num" if c in numeric else ""}">{_cell(v)}</td>'
@@ -37,7 +38,13 @@ def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...
             f'<tbody>{"".join(body)}</tbody></table>')
 
 
+class Markup(str):
+    """Text that is already safe HTML (built here from escaped parts): shown as it is."""
+
+
 def _cell(value) -> str:
+    if isinstance(value, Markup):
+        return str(value)
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return '<span class="na">–</span>'
     if isinstance(value, float):
@@ -59,18 +66,56 @@ def kpi_html(kpis: pd.DataFrame) -> str:
     return html_table(frame, numeric=("Completed", "Pending", "Target", "% of target"), css="kpi")
 
 
-def headline_html(kpis: pd.DataFrame, partnership: str, period: str) -> str:
-    """One paragraph saying where the partnership stands, in plain words."""
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``count`` with the noun in agreement.
+
+    >>> plural(1, "warning"), plural(3, "row"), plural(2, "company", "companies")
+    ('1 warning', '3 rows', '2 companies')
+    """
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def has_targets(kpis: pd.DataFrame) -> bool:
+    """Whether any KPI has a grant-agreement target."""
+    return bool(kpis["target"].notna().any())
+
+
+def no_targets_html() -> str:
+    """The sentence a report without targets shows where the target chart would be."""
+    return ('<p class="note">No targets supplied: this report counts completed and pending exchanges but cannot '
+            'compare them with grant-agreement targets; give the targets file with <code>--targets</code>.</p>')
+
+
+def excluded_sentence(table: pd.DataFrame) -> str:
+    """How many rows are left out of the figures for errors ('' when none).
+
+    >>> excluded_sentence(pd.DataFrame({"excluded": [True, False, False]}))
+    ' 1 of 3 rows has errors and is not counted (see Data quality).'
+    """
+    left_out = int(table["excluded"].fillna(False).astype(bool).sum())
+    if not left_out:
+        return ""
+    verb = "has errors and is" if left_out == 1 else "have errors and are"
+    return f" {left_out} of {plural(len(table), 'row')} {verb} not counted (see Data quality)."
+
+
+def headline_html(kpis: pd.DataFrame, partnership: str, period: str, table: pd.DataFrame | None = None) -> str:
+    """One paragraph saying where the partnership stands, in plain words (and, given the table,
+    how many rows its errors leave out)."""
     row = kpis.loc["exchanges"]
     target = row["target"]
     of_target = (f" of the {int(target)} in the grant agreement ({percent(row['actual'], target)})"
-                 if pd.notna(target) and target else "")
-    pending = f", and {int(row['pending'])} more are under way but not yet completed" if row["pending"] else ""
+                 if pd.notna(target) and target else " (no targets supplied)")
+    more = int(row["pending"])
+    pending = (f", and {more} more {'is' if more == 1 else 'are'} under way but not yet completed" if more else "")
     met = [LABELS[k].lower() for k in kpis.index
            if k != "exchanges" and pd.notna(kpis.loc[k, "target"]) and kpis.loc[k, "actual"] >= kpis.loc[k, "target"]]
     met_text = f" The target for {', '.join(met)} is already met." if met else ""
+    met_text += excluded_sentence(table) if table is not None else ""
+    done = int(row["actual"])
     return (f"<p class=\"headline\">At {html.escape(period)}, {html.escape(partnership)} has completed "
-            f"<strong>{int(row['actual'])}</strong> exchanges{of_target}{pending}.{html.escape(met_text)}</p>")
+            f"<strong>{done}</strong> {'exchange' if done == 1 else 'exchanges'}{of_target}{pending}."
+            f"{html.escape(met_text)}</p>")
 
 
 def findings_summary(findings: pd.DataFrame) -> pd.DataFrame:
@@ -81,24 +126,67 @@ def findings_summary(findings: pd.DataFrame) -> pd.DataFrame:
     return counts.rename(columns={"severity": "Severity", "code": "Problem"})
 
 
+def rows_text(rows) -> str:
+    """Excel rows as one short list.
+
+    >>> rows_text([7, 3, 4])
+    '3, 4, 7'
+    """
+    return ", ".join(str(int(r)) for r in sorted(rows))
+
+
+def group_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """Identical findings (same column, severity, problem and details) as one line with their rows."""
+    keys = ["severity", "code", "column", "message"]
+    grouped = findings.groupby(keys, sort=False, dropna=False)["row"].agg(rows_text).reset_index()
+    return grouped[["row", *keys]]
+
+
 def findings_html(findings: pd.DataFrame) -> str:
-    """Every finding with its Excel row; a sentence when there are none."""
+    """Every finding with its Excel row (identical ones on one line); a sentence when there are none."""
     if findings.empty:
         return "<p>No problems found: every row was usable.</p>"
-    frame = findings.rename(columns={"row": "Row", "column": "Column", "severity": "Severity",
-                                     "code": "Problem", "message": "Details"})
-    return html_table(frame, numeric=("Row",), css="findings")
+    frame = group_findings(findings).rename(columns={"row": "Rows", "column": "Column", "severity": "Severity",
+                                                     "code": "Problem", "message": "Details"})
+    return html_table(frame, css="findings")
 
 
-def appendix_html(table: pd.DataFrame) -> str:
-    """Every exchange, like the report's appendix, with its row in the tracker."""
+AS_WRITTEN_COLUMNS = {"vo_entity_type": "VO Type of entity", "partnership": "Inside/outside partnership"}
+
+
+def as_written(findings: pd.DataFrame | None, column: str) -> dict[int, str]:
+    """The labels a person typed that the vocabulary did not know, by row (from the findings).
+
+    >>> f = pd.DataFrame({"row": [5], "column": ["VO Type of entity"], "code": ["unknown_label"],
+    ...                   "message": ["unknown label 'Cluster organsation' (expected one of: ...)"]})
+    >>> as_written(f, "vo_entity_type")
+    {5: 'Cluster organsation'}
+    """
+    if findings is None or findings.empty:
+        return {}
+    mine = findings[(findings["code"] == "unknown_label") & (findings["column"] == AS_WRITTEN_COLUMNS[column])]
+    texts = mine["message"].str.extract(r"^unknown label '(.*)' \(expected", expand=False)
+    return {int(r): t for r, t in zip(mine["row"], texts) if isinstance(t, str)}
+
+
+def _mark_as_written(values: pd.Series, rows: pd.Series, typed: dict[int, str]) -> list:
+    """Values in words, with a label nobody could read shown as written and marked."""
+    marked = {r: Markup(f'<span class="as-written">{html.escape(t)}</span> <em>(as written)</em>')
+              for r, t in typed.items()}
+    return [marked.get(int(r), v) for r, v in zip(rows, values)]
+
+
+def appendix_html(table: pd.DataFrame, findings: pd.DataFrame | None = None) -> str:
+    """Every exchange, like the report's appendix, with its row in the tracker; a type or
+    partnership the vocabulary does not know is shown as written, marked (given the findings)."""
     frame = table.sort_values("source_row")
     out = pd.DataFrame({"Row": frame["source_row"]})
     for column, title in APPENDIX_COLUMNS.items():
         values = frame[column]
         if column in ("vo_entity_type", "partnership"):
             values = values.astype("object").map(SINGULAR.get, na_action="ignore")
-        out[title] = values.to_numpy()
+            values = _mark_as_written(values, frame["source_row"], as_written(findings, column))
+        out[title] = pd.Series(values, index=out.index, dtype=object) if isinstance(values, list) else values.to_numpy()
     out["Counted"] = (~frame["excluded"].fillna(False).astype(bool)).map({True: "yes", False: "no (error)"}).to_numpy()
     return html_table(out, numeric=("Row",), css="appendix")
 
@@ -128,14 +216,21 @@ def rules_html(summary: pd.DataFrame, results: pd.DataFrame) -> str:
 
 
 def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
-    """Each failing (or warning) rule result with the exchange it concerns."""
+    """Each failing (or warning) rule result with the exchanges it concerns: identical results
+    (same rule, verdict and details) on one line with their rows and visitors."""
     if fails.empty:
         return "<p>No exchange fails a rule that could be checked.</p>"
     names = table.set_index("source_row")[["host_org", "visiting_org"]]
     frame = fails.join(names, on="row")
-    verdict = frame["severity"].fillna(frame["outcome"].astype(str)).to_numpy()
-    out = pd.DataFrame({"Row": frame["row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
+    out = pd.DataFrame({"Rows": frame["row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
                         "VO": frame["visiting_org"].to_numpy(), "Rule": frame["rule"].astype(str).to_numpy(),
-                        "Result": verdict,
+                        "Result": frame["severity"].fillna(frame["outcome"].astype(str)).to_numpy(),
                         "Details": frame["message"].str.replace(r"^warning:\s*", "", regex=True).to_numpy()})
-    return html_table(out, numeric=("Row",), css="findings")
+    grouped = out.groupby(["Rule", "Result", "Details"], sort=False, dropna=False).agg(
+        Rows=("Rows", rows_text), HO=("HO", _distinct_text), VO=("VO", _distinct_text)).reset_index()
+    return html_table(grouped[["Rows", "HO", "VO", "Rule", "Result", "Details"]], css="findings")
+
+
+def _distinct_text(values: pd.Series) -> str:
+    """The distinct names of a group, in order, separated by semicolons."""
+    return "; ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str)))
