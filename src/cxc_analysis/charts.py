@@ -299,3 +299,71 @@ def show_as_svg() -> None:
     except ImportError:  # pragma: no cover - outside IPython
         return
     set_matplotlib_formats("svg")
+
+
+def projection_chart(projection: pd.DataFrame, elapsed: int, total: int,
+                     dated: pd.Series | None = None) -> Figure:
+    """Per KPI: completed so far (cumulative per month where the tracker has dates, else one
+    mark at the reporting month), the target line and the projection to the end, dashed.
+
+    ``projection`` is ``progress.project_kpis``; ``dated`` the completed exchanges per month of
+    all exchanges (``progress.completed_by_month``), drawn on the first panel only.
+    """
+    kpis = list(projection.index)
+    rows = (len(kpis) + 1) // 2
+    matplotlib.rcParams.update(STYLE)
+    fig = Figure(figsize=(WIDTH, 1.0 + 1.55 * rows), layout="constrained")
+    axes = fig.subplots(rows, 2, squeeze=False, sharex=True).ravel().tolist()
+    for ax, kpi in zip(axes, kpis):
+        row = projection.loc[kpi]
+        if kpi == "exchanges" and dated is not None and len(dated):
+            months = np.arange(1, elapsed + 1)
+            ax.step(months, dated.reindex(months, fill_value=0).cumsum().to_numpy(), where="post", color=COMPLETED,
+                    label="Completed (dated)")
+        ax.plot([elapsed], [row["actual"]], "o", color=COMPLETED, label="Completed so far")
+        ax.plot([elapsed, total], [row["actual"], row["projected"]], "--", color=COMPLETED, label="Projection")
+        if row["target"] == row["target"]:
+            ax.axhline(row["target"], color=TARGET, linewidth=1, label="Target")
+        ax.set_title(LABELS[kpi], fontsize=9)
+        ax.set_xlim(0, total + 0.5)
+        ax.set_ylim(0, max(row["projected"], row["target"] if row["target"] == row["target"] else 0, 1) * 1.15)
+        ax.grid(axis="y", visible=True)
+        _whole_numbers(ax, axis="y")
+        _whole_numbers(ax, axis="x")
+    for ax in axes[len(kpis):]:
+        ax.set_visible(False)
+    for ax in axes[-2:]:
+        ax.set_xlabel("Project month")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
+    return _describe(fig, "Line charts, completed exchanges at M{} and projected to M{} at the same pace "
+                     "(dashed, a projection, not data): ".format(elapsed, total) + "; ".join(
+                         f"{LABELS[k]}: {int(r['actual'])} now, about {r['projected']:.0f} projected"
+                         + (f", target {r['target']:.0f}" if r["target"] == r["target"] else "")
+                         for k, r in projection.iterrows()))
+
+
+def flow_chart(flows: pd.DataFrame, labels=None) -> Figure:
+    """Host country x visitor country as a grid of counts (darker: more exchanges; every count
+    written in its cell, so it reads in greyscale too)."""
+    labels = labels or (lambda c: str(c))
+    matplotlib.rcParams.update(STYLE)
+    height = 1.6 + 0.32 * len(flows)
+    fig = Figure(figsize=(min(WIDTH, 2.2 + 0.55 * len(flows.columns)), height), layout="constrained")
+    ax = fig.subplots()
+    values = flows.to_numpy()
+    ax.imshow(values, cmap="Blues", aspect="auto", vmin=0, vmax=max(values.max(), 1) * 1.2)
+    for (i, j), n in np.ndenumerate(values):
+        if n:
+            ax.text(j, i, str(n), ha="center", va="center", fontsize=8,
+                    color="white" if n > values.max() * 0.6 else "black")
+    ax.set_xticks(range(len(flows.columns)), [labels(c) for c in flows.columns], rotation=45, ha="right")
+    ax.set_yticks(range(len(flows.index)), [labels(c) for c in flows.index])
+    ax.set_xlabel("Visitor country")
+    ax.set_ylabel("Host country")
+    ax.grid(False)
+    ax.spines[:].set_visible(False)
+    ax.set_title("Exchanges by host and visitor country")
+    pairs = [f"{labels(h)} hosting {labels(v)}: {n}" for h in flows.index for v in flows.columns
+             if (n := int(flows.loc[h, v]))]
+    return _describe(fig, "Grid chart, exchanges by host country and visitor country: " + "; ".join(pairs))

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--partnership", help="partnership name shown in the report (default REMOBILISE)")
     report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
     report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
+    report.add_argument("--previous", type=Path, metavar="PATH",
+                        help="earlier tracker or report run folder: the report shows what changed since")
     report.add_argument("--deliverable", type=Path,
                         help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
@@ -202,7 +204,8 @@ def run_report(args: argparse.Namespace) -> int:
     check_parameters(options, source="command line")
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
-                         ("register", "register_path"), ("partnership", "partnership"), ("period", "period")):
+                         ("register", "register_path"), ("partnership", "partnership"), ("period", "period"),
+                         ("previous", "previous_path")):
         if getattr(args, option) is not None:
             params[name] = str(getattr(args, option))
     try:

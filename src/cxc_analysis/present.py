@@ -234,3 +234,129 @@ def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
 def _distinct_text(values: pd.Series) -> str:
     """The distinct names of a group, in order, separated by semicolons."""
     return "; ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str)))
+
+
+# --- since the last report, will the targets be met, where, at what cost --------------------
+
+def _exchange_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Exchanges as the section tables list them: row, HO, VO, event, status as written."""
+    return pd.DataFrame({"Row": frame["source_row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
+                         "VO": frame["visiting_org"].to_numpy(), "(Group) exchange": frame["event"].to_numpy(),
+                         "Status": frame["status_text"].to_numpy()})
+
+
+def changes_html(changes: pd.DataFrame, earlier: str, now: str) -> str:
+    """KPI table: completed earlier, now and the change."""
+    frame = pd.DataFrame({"Indicator": [LABELS[k] for k in changes.index],
+                          f"Earlier ({earlier})": changes["earlier"].to_numpy(),
+                          f"Now ({now})": changes["now"].to_numpy(),
+                          "Change": [f"{v:+d}" if v else "0" for v in changes["change"]]})
+    return html_table(frame, numeric=tuple(frame.columns[1:]), css="kpi")
+
+
+def comparison_html(previous: pd.DataFrame, current: pd.DataFrame, matches: pd.DataFrame) -> str:
+    """Added, status-changed, gone (a finding) and uncertainly matched exchanges, each a table
+    or one sentence."""
+    from .compare import added, gone, status_changes, uncertain
+
+    parts = []
+    new = added(current, matches)
+    parts.append(f"<h3>Added since the earlier report: {len(new)}</h3>"
+                 + (html_table(_exchange_rows(new), numeric=("Row",), css="findings") if len(new) else ""))
+    changed = status_changes(previous, current, matches)
+    frame = pd.DataFrame({"Earlier row": changed["previous_row"], "Row": changed["row"], "HO": changed["host_org"],
+                          "VO": changed["visiting_org"], "Was": changed["was_text"], "Now": changed["now_text"]})
+    parts.append(f"<h3>Status changed: {len(changed)}</h3>"
+                 + (html_table(frame, numeric=("Earlier row", "Row"), css="findings") if len(changed) else ""))
+    lost = gone(previous, matches)
+    parts.append(f"<h3>Gone from the tracker: {len(lost)}</h3>" + (
+        '<p class="finding">These exchanges were in the earlier tracker and are not in this one (rows of the '
+        'earlier tracker). Check whether they were removed on purpose: data is never dropped silently.</p>'
+        + html_table(_exchange_rows(lost), numeric=("Row",), css="findings") if len(lost) else ""))
+    unsure = uncertain(matches)
+    if len(unsure):
+        frame = pd.DataFrame({"Earlier row": unsure["previous_row"], "Row": unsure["row"], "Why uncertain": unsure["note"]})
+        parts.append(f"<h3>Matched, but not certainly: {len(unsure)}</h3>"
+                     "<p>Taken as the same exchange in the figures above; please check.</p>"
+                     + html_table(frame, numeric=("Earlier row", "Row"), css="findings"))
+    return "".join(parts)
+
+
+def no_previous_html() -> str:
+    """The one line shown when no earlier report was given."""
+    return ('<p class="note">No earlier tracker given: run with <code>--previous</code> (an earlier tracker or '
+            'report folder) to see what changed.</p>')
+
+
+def projection_html(projection: pd.DataFrame, total: int, start=None) -> str:
+    """Per KPI: completed, pace a month, projected at the end, target and what that means."""
+    from .progress import verdict
+
+    frame = pd.DataFrame({"Indicator": [LABELS[k] for k in projection.index],
+                          "Completed": projection["actual"].astype(int).to_numpy(),
+                          "Per month so far": [f"{p:.1f}" for p in projection["pace"]],
+                          f"Projected at M{total}": [f"{p:.0f}" for p in projection["projected"]],
+                          "Target": projection["target"].astype("Float64").round().astype("Int64").to_numpy(),
+                          "At this pace": [verdict(r, total, start) for _, r in projection.iterrows()]})
+    return html_table(frame, numeric=("Completed", "Per month so far", f"Projected at M{total}", "Target"), css="counts")
+
+
+def too_little_html(reason: str) -> str:
+    """Said plainly when there is too little to project."""
+    return f'<p class="note">Too little to project: {html.escape(reason)}.</p>'
+
+
+def flows_html(flows: pd.DataFrame) -> str:
+    """Host country (rows) x visitor country (columns), with totals."""
+    from .flows import country_label
+
+    frame = flows.copy()
+    frame["Total"] = frame.sum(axis=1)
+    frame.columns = [country_label(c) if c != "Total" else c for c in frame.columns]
+    frame.index = [country_label(c) for c in frame.index]
+    frame = frame.rename_axis("Host \\ visitor").reset_index()
+    return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
+
+
+def per_country_html(counts: pd.DataFrame) -> str:
+    """Exchanges per country as host and as visitor."""
+    from .flows import country_label
+
+    frame = pd.DataFrame({"Country": [country_label(c) for c in counts.index], "As host": counts["host"].to_numpy(),
+                          "As visitor": counts["visitor"].to_numpy(), "Total": counts["total"].to_numpy()})
+    return html_table(frame, numeric=("As host", "As visitor", "Total"), css="counts")
+
+
+def euros(value: float) -> str:
+    """An amount as the report shows it.
+
+    >>> euros(1650), euros(12345.5)
+    ('€1,650', '€12,345.50')
+    """
+    return f"€{value:,.0f}" if float(value).is_integer() else f"€{value:,.2f}"
+
+
+def spending_html(spent: dict[str, pd.DataFrame], table: pd.DataFrame, budget: float | None = None) -> str:
+    """Total support paid, per type of visitor, per event and by lump sum; one line when the
+    tracker has no amounts."""
+    total = spent["total"].iloc[0]
+    if not total["exchanges"]:
+        return '<p class="note">The tracker has no amounts: nothing to say about the support paid.</p>'
+    usable_rows = int((~table["excluded"].fillna(False).astype(bool)).sum())
+    missing = usable_rows - int(total["exchanges"])
+    text = (f"<p>Support paid: <strong>{euros(total['eur'])}</strong> for {plural(int(total['exchanges']), 'exchange')}"
+            + (f" ({plural(missing, 'exchange')} without an amount not included)" if missing else "")
+            + (f", {percent(total['eur'], budget)} of the {euros(budget)} budget for support to third parties"
+               if budget else "") + ".</p>")
+
+    def table_of(frame: pd.DataFrame, first: str) -> str:
+        out = pd.DataFrame({first: frame.index, "Exchanges": frame["exchanges"].to_numpy(),
+                            "Paid": [euros(v) for v in frame["eur"]]})
+        return html_table(out, numeric=("Exchanges", "Paid"), css="counts")
+
+    return (text + "<h3>By type of visiting organisation</h3>" + table_of(spent["by_type"], "Type of entity")
+            + "<h3>By event</h3>" + table_of(spent["by_event"], "Event")
+            + "<h3>Full and halved lump sums</h3>"
+            + "<p>Halved: 3-4 working days, or host and visitor under 200 km apart (programme rules); "
+              "<em>cannot tell</em>: no dates or cities to check.</p>"
+            + table_of(spent["by_lump_sum"], "Lump sum"))

@@ -89,9 +89,10 @@ def effective_parameters(given: dict) -> dict:
 
 # --- runs ---------------------------------------------------------------------------------
 
-PATH_PARAMETERS = ("input_path", "targets_path", "register_path")
+PATH_PARAMETERS = ("input_path", "targets_path", "register_path", "previous_path")
 # Short names that settings and run files may use for the file parameters.
-PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path"}
+PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path",
+                     "previous": "previous_path"}
 
 
 def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
@@ -152,6 +153,10 @@ def check_inputs(params: dict, deliverable: str | Path | None, log) -> dict[str,
         files["targets"] = Path(params.get("targets_path") or DEFAULT_TARGETS)
     files["register"] = Path(params.get("register_path") or DEFAULT_REGISTER)
     read_register(files["register"])
+    if params.get("previous_path"):  # an earlier tracker or run folder to compare with
+        from .compare import read_previous
+
+        files["previous"] = read_previous(params["previous_path"])[2]
     files["deliverable"] = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     return files
 
