@@ -176,3 +176,19 @@ def bundled_report(tmp_path_factory):
     proc = run_cli("report", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+def test_cover_carries_the_eu_emblem_with_the_funding_statement(bundled_report):
+    html = (bundled_report / "report.html").read_text(encoding="utf-8")
+    cover = html.split('class="cover"')[1].split("</section>")[0]
+    assert 'alt="Emblem of the European Union"' in cover and "COSME Programme under grant agreement" in cover
+    alts = figures_alt_texts(PdfReader(bundled_report / "report.pdf"))
+    assert "Emblem of the European Union" in alts
+
+
+def test_previous_is_a_run_file_key_resolved_like_the_others(tmp_path):
+    from cxc_analysis.batch import read_runs
+
+    (tmp_path / "runs.yaml").write_text("runs:\n  - {partnership: X, input: a.csv, previous: old/a.csv}\n")
+    runs, _ = read_runs(tmp_path / "runs.yaml")
+    assert runs[0]["previous"] == str((tmp_path / "old" / "a.csv").resolve())

@@ -348,8 +348,7 @@ def flow_chart(flows: pd.DataFrame, labels=None) -> Figure:
     written in its cell, so it reads in greyscale too)."""
     labels = labels or (lambda c: str(c))
     matplotlib.rcParams.update(STYLE)
-    height = 1.6 + 0.32 * len(flows)
-    fig = Figure(figsize=(min(WIDTH, 2.2 + 0.55 * len(flows.columns)), height), layout="constrained")
+    fig = Figure(figsize=(WIDTH, 1.9 + 0.3 * len(flows)), layout="constrained")
     ax = fig.subplots()
     values = flows.to_numpy()
     ax.imshow(values, cmap="Blues", aspect="auto", vmin=0, vmax=max(values.max(), 1) * 1.2)

@@ -68,6 +68,34 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+def eu_emblem_svg(height: float = 60) -> str:
+    """The EU emblem drawn from its published geometry (nothing fetched): a 3:2 rectangle of
+    Reflex Blue, twelve upright five-pointed gold stars on a circle whose radius is a third of
+    the height, each star's points on a circle of a eighteenth of the height.
+
+    >>> svg = eu_emblem_svg(); svg.count("<polygon"), 'fill="#003399"' in svg
+    (12, True)
+    """
+    import math
+
+    width, centre_x, centre_y = height * 1.5, height * 0.75, height / 2
+    outer = height / 18
+    inner = outer * math.sin(math.radians(18)) / math.sin(math.radians(126))  # the pentagram's inner points
+
+    def star(x: float, y: float) -> str:
+        points = []
+        for k in range(10):
+            radius, angle = (outer if k % 2 == 0 else inner), math.radians(-90 + 36 * k)
+            points.append(f"{x + radius * math.cos(angle):.3f},{y + radius * math.sin(angle):.3f}")
+        return f'<polygon fill="#FFCC00" points="{" ".join(points)}"/>'
+
+    stars = "".join(star(centre_x + height / 3 * math.cos(math.radians(30 * i)),
+                         centre_y + height / 3 * math.sin(math.radians(30 * i))) for i in range(12))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
+            f'viewBox="0 0 {width:g} {height:g}"><title>Emblem of the European Union</title>'
+            f'<rect width="{width:g}" height="{height:g}" fill="#003399"/>{stars}</svg>')
+
+
 def about_rows(provenance: dict) -> list[tuple[str, str]]:
     """What the "About this report" page shows: each file read by name with its SHA-256, and the
     parameters that were given a value. Never a folder: local paths stay in provenance.json.
@@ -97,6 +125,7 @@ def notebook_to_html(nb) -> str:
     for name, function in (("report_headings", report_headings), ("report_markdown", report_markdown),
                            ("svg_data_uri", svg_data_uri), ("about_rows", about_rows)):
         exporter.register_filter(name, function)
+    exporter.environment.globals["eu_emblem"] = svg_data_uri(eu_emblem_svg())
     body, _ = exporter.from_notebook_node(nb)
     return body
 

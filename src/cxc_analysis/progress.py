@@ -219,8 +219,8 @@ def too_little_reason(project: Project | None, elapsed: int | None) -> str:
     """Why there is too little to project, in words.
 
     >>> too_little_reason(None, 12)
-    'the targets file gives no project start and end (project: start, end)'
+    'the project start and end are not known (the targets file can give them: project: start, end)'
     """
     if project is None:
-        return "the targets file gives no project start and end (project: start, end)"
+        return "the project start and end are not known (the targets file can give them: project: start, end)"
     return "the period label gives no month (such as M12 or January 2023) and the tracker has no exchange dates"
