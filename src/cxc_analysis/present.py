@@ -151,20 +151,22 @@ def findings_html(findings: pd.DataFrame) -> str:
     return html_table(frame, css="findings")
 
 
-AS_WRITTEN_COLUMNS = {"vo_entity_type": "VO Type of entity", "partnership": "Inside/outside partnership"}
+# How an unknown-label finding says which field it is about (its column is the tracker's own header).
+AS_WRITTEN_EXPECTED = {"vo_entity_type": "(expected one of: cluster organisation", "partnership": "(expected one of: inside"}
 
 
 def as_written(findings: pd.DataFrame | None, column: str) -> dict[int, str]:
     """The labels a person typed that the vocabulary did not know, by row (from the findings).
 
-    >>> f = pd.DataFrame({"row": [5], "column": ["VO Type of entity"], "code": ["unknown_label"],
-    ...                   "message": ["unknown label 'Cluster organsation' (expected one of: ...)"]})
+    >>> f = pd.DataFrame({"row": [5], "column": ["Typ"], "code": ["unknown_label"],
+    ...                   "message": ["unknown label 'Cluster organsation' (expected one of: cluster organisation, SME)"]})
     >>> as_written(f, "vo_entity_type")
     {5: 'Cluster organsation'}
     """
     if findings is None or findings.empty:
         return {}
-    mine = findings[(findings["code"] == "unknown_label") & (findings["column"] == AS_WRITTEN_COLUMNS[column])]
+    mine = findings[(findings["code"] == "unknown_label").to_numpy(dtype=bool)
+                    & findings["message"].str.contains(AS_WRITTEN_EXPECTED[column], regex=False).to_numpy(dtype=bool)]
     texts = mine["message"].str.extract(r"^unknown label '(.*)' \(expected", expand=False)
     return {int(r): t for r, t in zip(mine["row"], texts) if isinstance(t, str)}
 
