@@ -161,7 +161,7 @@ def test_every_chart_has_a_text_alternative_in_pdf_and_html(bundled_report):
     assert len(alts) >= 5 and all(alts)
     assert any("Exchanges: 42 completed, 5 pending, target 80" in a for a in alts)
     html = (bundled_report / "report.html").read_text(encoding="utf-8")
-    images = re.findall(r"<img [^>]*>", html)
+    images = re.findall(r'<figure class="chart"><img [^>]*>', html)
     assert images and all(re.search(r'alt="[^"]{30,}"', img) for img in images)
     assert '<html lang="en">' in html and 'scope="col"' in html
     import base64
