@@ -199,9 +199,28 @@ def test_report_with_previous_shows_changes_and_the_gone_row(tmp_path, m12_raw):
     assert "Added since the earlier report: 2" in section and "Status changed: 2" in section
     assert "Gone from the tracker: 1" in section and done["removed"]["visiting_org"] in section
     assert "Now (M24, January 2024)" in section
+    quality = html.split('id="data-quality"')[1]
+    assert f"1 exchange of the earlier tracker is gone from this one (earlier rows {done['removed_row']})" in quality
     projection = html.split('id="will-the-targets-be-met"')[1].split('id="where-the-exchanges-happened"')[0]
     assert "Projected at M24" in projection
     import json
 
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["files"]["previous"]["file"].endswith(DEFAULT_INPUT.name)
+
+
+def test_big_trackers_keep_section_tables_short_and_lose_nothing():
+    from cxc_analysis import present
+
+    now = pd.DataFrame({"source_row": range(2, 152), "exchange_id": [None] * 150, "host_org": ["H"] * 150,
+                        "visiting_org": [f"V{i}" for i in range(150)], "event": ["E"] * 150,
+                        "status": ["completed"] * 150, "status_text": ["Completed"] * 150})
+    before = now.iloc[:0]
+    html = present.comparison_html(before, now, compare.match_exchanges(before, now))
+    assert "Added since the earlier report: 150" in html and "... and 50 more exchanges" in html
+    assert html.count("<tr>") == 1 + present.SECTION_ROWS
+    countries = pd.DataFrame({"host": [f"C{i:02d}" for i in range(20)] + ["Unknown"],
+                              "visitor": ["FR"] * 21})
+    folded = flows.top_countries(flows.flow_table(countries), 12)
+    assert len(folded) == 13 and folded.index[-2:].tolist() == ["Other countries", "Unknown"]
+    assert int(folded.to_numpy().sum()) == 21

@@ -54,6 +54,25 @@ def _order(totals: pd.Series) -> list[str]:
     return ordered + ([UNKNOWN] if UNKNOWN in totals.index else [])
 
 
+def top_countries(flows: pd.DataFrame, n: int = 12) -> pd.DataFrame:
+    """The flow table with at most ``n`` host and ``n`` visitor countries, the others summed as
+    "Other countries" (so a big tracker's table and chart stay readable; nothing is dropped).
+
+    >>> f = pd.DataFrame([[1, 2, 3]], index=["FR"], columns=["DE", "IT", "ES"])
+    >>> top_countries(f, 2).to_dict("split")["columns"]
+    ['DE', 'Other countries']
+    """
+    def fold(frame: pd.DataFrame) -> pd.DataFrame:
+        if len(frame) <= n:
+            return frame
+        keep = [c for c in frame.index if c != UNKNOWN][: n - 1]
+        other = frame.drop(index=keep + [UNKNOWN], errors="ignore").sum().to_frame("Other countries").T
+        tail = frame.loc[[UNKNOWN]] if UNKNOWN in frame.index else frame.iloc[:0]
+        return pd.concat([frame.loc[keep], other, tail])
+
+    return fold(fold(flows).T).T
+
+
 def per_country(countries: pd.DataFrame) -> pd.DataFrame:
     """Exchanges per country as host and as visitor (columns ``host``, ``visitor``, ``total``).
 

@@ -240,6 +240,17 @@ def _distinct_text(values: pd.Series) -> str:
 
 # --- since the last report, will the targets be met, where, at what cost --------------------
 
+SECTION_ROWS = 100  # longest list of exchanges a section shows; the rest are counted (all in data/exchanges.csv)
+
+
+def _capped_table(frame: pd.DataFrame, numeric: tuple[str, ...] = ("Row",)) -> str:
+    """A table of at most SECTION_ROWS rows, saying how many more there are."""
+    more = len(frame) - SECTION_ROWS
+    return (html_table(frame.head(SECTION_ROWS), numeric=numeric, css="findings")
+            + (f'<p class="note">... and {plural(more, "more exchange")} (all in data/exchanges.csv).</p>'
+               if more > 0 else ""))
+
+
 def _exchange_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Exchanges as the section tables list them: row, HO, VO, event, status as written."""
     return pd.DataFrame({"Row": frame["source_row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
@@ -264,24 +275,33 @@ def comparison_html(previous: pd.DataFrame, current: pd.DataFrame, matches: pd.D
     parts = []
     new = added(current, matches)
     parts.append(f"<h3>Added since the earlier report: {len(new)}</h3>"
-                 + (html_table(_exchange_rows(new), numeric=("Row",), css="findings") if len(new) else ""))
+                 + (_capped_table(_exchange_rows(new)) if len(new) else ""))
     changed = status_changes(previous, current, matches)
     frame = pd.DataFrame({"Earlier row": changed["previous_row"], "Row": changed["row"], "HO": changed["host_org"],
                           "VO": changed["visiting_org"], "Was": changed["was_text"], "Now": changed["now_text"]})
     parts.append(f"<h3>Status changed: {len(changed)}</h3>"
-                 + (html_table(frame, numeric=("Earlier row", "Row"), css="findings") if len(changed) else ""))
+                 + (_capped_table(frame, ("Earlier row", "Row")) if len(changed) else ""))
     lost = gone(previous, matches)
     parts.append(f"<h3>Gone from the tracker: {len(lost)}</h3>" + (
         '<p class="finding">These exchanges were in the earlier tracker and are not in this one (rows of the '
         'earlier tracker). Check whether they were removed on purpose: data is never dropped silently.</p>'
-        + html_table(_exchange_rows(lost), numeric=("Row",), css="findings") if len(lost) else ""))
+        + _capped_table(_exchange_rows(lost)) if len(lost) else ""))
     unsure = uncertain(matches)
     if len(unsure):
         frame = pd.DataFrame({"Earlier row": unsure["previous_row"], "Row": unsure["row"], "Why uncertain": unsure["note"]})
         parts.append(f"<h3>Matched, but not certainly: {len(unsure)}</h3>"
                      "<p>Taken as the same exchange in the figures above; please check.</p>"
-                     + html_table(frame, numeric=("Earlier row", "Row"), css="findings"))
+                     + _capped_table(frame, ("Earlier row", "Row")))
     return "".join(parts)
+
+
+def gone_html(lost: pd.DataFrame) -> str:
+    """The Data quality line for exchanges gone since the earlier tracker ('' when none)."""
+    if lost.empty:
+        return ""
+    return (f'<p class="finding"><strong>Warning:</strong> {plural(len(lost), "exchange")} of the earlier tracker '
+            f'{"is" if len(lost) == 1 else "are"} gone from this one (earlier rows {html.escape(rows_text(lost["source_row"]))}'
+            '): see Since the last report.</p>')
 
 
 def no_previous_html() -> str:
@@ -356,8 +376,12 @@ def spending_html(spent: dict[str, pd.DataFrame], table: pd.DataFrame, budget: f
                             "Paid": [euros(v) for v in frame["eur"]]})
         return html_table(out, numeric=("Exchanges", "Paid"), css="counts")
 
+    events = spent["by_event"]
+    if len(events) > 15:  # the 15 costliest, the rest summed
+        rest = events.iloc[15:].sum().to_frame(f"Other events ({len(events) - 15})").T
+        events = pd.concat([events.iloc[:15], rest])
     return (text + "<h3>By type of visiting organisation</h3>" + table_of(spent["by_type"], "Type of entity")
-            + "<h3>By event</h3>" + table_of(spent["by_event"], "Event")
+            + "<h3>By event</h3>" + table_of(events, "Event")
             + "<h3>Full and halved lump sums</h3>"
             + "<p>Halved: 3-4 working days, or host and visitor under 200 km apart (programme rules); "
               "<em>cannot tell</em>: no dates or cities to check.</p>"
