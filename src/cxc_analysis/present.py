@@ -320,7 +320,8 @@ def projection_html(projection: pd.DataFrame, total: int, start=None) -> str:
                           f"Projected at M{total}": [f"{p:.0f}" for p in projection["projected"]],
                           "Target": projection["target"].astype("Float64").round().astype("Int64").to_numpy(),
                           "At this pace": [verdict(r, total, start) for _, r in projection.iterrows()]})
-    return html_table(frame, numeric=("Completed", "Per month so far", f"Projected at M{total}", "Target"), css="counts")
+    return html_table(frame, numeric=("Completed", "Per month so far", f"Projected at M{total}", "Target"),
+                      css="counts projection")
 
 
 def too_little_html(reason: str) -> str:
