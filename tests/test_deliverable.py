@@ -127,6 +127,7 @@ def test_pdf_is_pdf_a3_tagged_with_its_three_attachments(newcomer_run):
     assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root and root["/Lang"] == "en"
     attached = {name: content[0] for name, content in reader.attachments.items()}
     assert set(attached) == {"report.xlsx", "exchanges.csv", "provenance.json"}
+    assert len(root["/AF"]) == 3  # each associated file once
     for name, where in (("report.xlsx", "report.xlsx"), ("exchanges.csv", "data/exchanges.csv"),
                         ("provenance.json", "provenance.json")):
         assert hashlib.sha256(attached[name]).hexdigest() == hashlib.sha256((newcomer_run / where).read_bytes()).hexdigest()

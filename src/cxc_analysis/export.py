@@ -150,7 +150,15 @@ def html_to_pdf(html: str, path: str | Path, attachments: tuple[Path, ...] = ())
         Path(f).suffix, ("Supplement", None))[0], description=ATTACHMENT_RELATIONSHIPS.get(Path(f).suffix, ("", None))[1])
         for f in attachments]
     return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(
-        tmp, pdf_variant=PDF_VARIANT, attachments=files))
+        tmp, pdf_variant=PDF_VARIANT, attachments=files, finisher=_each_attachment_once))
+
+
+def _each_attachment_once(document, pdf) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's /AF array: keep one."""
+    import pydyf
+
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
 
 
 # --- Excel --------------------------------------------------------------------------------

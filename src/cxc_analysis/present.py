@@ -320,8 +320,9 @@ def projection_html(projection: pd.DataFrame, total: int, start=None) -> str:
                           f"Projected at M{total}": [f"{p:.0f}" for p in projection["projected"]],
                           "Target": projection["target"].astype("Float64").round().astype("Int64").to_numpy(),
                           "At this pace": [verdict(r, total, start) for _, r in projection.iterrows()]})
-    return html_table(frame, numeric=("Completed", "Per month so far", f"Projected at M{total}", "Target"),
-                      css="counts projection")
+    table = html_table(frame, numeric=("Completed", "Per month so far", f"Projected at M{total}", "Target"),
+                       css="counts projection")
+    return f'<div class="keep-together">{table}</div>'  # seven rows: never split over two pages
 
 
 def too_little_html(reason: str) -> str:
