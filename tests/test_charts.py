@@ -121,3 +121,22 @@ def test_every_chart_states_its_figures_in_its_text_alternative(bundled, kpis):
     assert "JEC Paris:" in charts.alt_text(charts.event_chart(bundled.table))
     svg = charts.svg_text(charts.status_chart(bundled.table))
     assert "<title>Bar charts, status of the exchanges: completed 42" in svg
+
+
+def test_projection_is_drawn_dashed_never_as_data(kpis):
+    from cxc_analysis import progress
+
+    fig = charts.projection_chart(progress.project_kpis(kpis, 12, 24), 12, 24)
+    ax = fig.axes[0]
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_xydata().tolist() == [[12.0, 42.0], [24.0, 84.0]]
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "-"] == [80]  # the target line
+    assert "Exchanges: 42 now, about 84 projected, target 80" in charts.alt_text(fig)
+    assert "a projection, not data" in charts.alt_text(fig)
+
+
+def test_flow_chart_writes_every_count_and_names_the_pairs():
+    flows = pd.DataFrame([[2, 0], [1, 3]], index=["FR", "Unknown"], columns=["DE", "FR"])
+    fig = charts.flow_chart(flows)
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["1", "2", "3"]
+    assert "FR hosting DE: 2" in charts.alt_text(fig) and "Unknown hosting FR: 3" in charts.alt_text(fig)

@@ -325,7 +325,7 @@ def projection_chart(projection: pd.DataFrame, elapsed: int, total: int,
         if row["target"] == row["target"]:
             ax.axhline(row["target"], color=TARGET, linewidth=1, label="Target")
         ax.set_title(LABELS[kpi], fontsize=9)
-        ax.set_xlim(0, total + 0.5)
+        ax.set_xlim(0, max(total, elapsed) + 0.5)  # a report after the end still shows its figures
         ax.set_ylim(0, max(row["projected"], row["target"] if row["target"] == row["target"] else 0, 1) * 1.15)
         ax.grid(axis="y", visible=True)
         _whole_numbers(ax, axis="y")

@@ -160,11 +160,14 @@ def months_elapsed(period: Period, project: Project | None, dated: pd.Series | N
     >>> p = Project(dt.date(2022, 2, 1), dt.date(2024, 1, 1))
     >>> months_elapsed(read_period("M12"), None), months_elapsed(read_period("June 2022"), p)
     (12, 5)
+    >>> months_elapsed(read_period("June 2021"), p) is None
+    True
     """
     if period.month:
         return period.month
     if period.date and project:
-        return month_number(period.date, project.start)
+        number = month_number(period.date, project.start)
+        return number if number >= 1 else None  # a period before the project started says nothing
     if dated is not None and len(dated):
         return int(dated.index.max())
     return None
