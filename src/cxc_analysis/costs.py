@@ -23,17 +23,18 @@ def paid(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def lump_sum_kinds(results: pd.DataFrame) -> pd.Series:
-    """Per row: "halved" where a rule says the lump sum is halved (3-4 working days, or under
-    200 km), "full" where duration and distance both pass cleanly, else "cannot tell".
+    """Per row: "halved" where the duration or distance rule passes with a warning (the rule set
+    halves the lump sum: a short stay, hosts too close), "full" where both pass cleanly, else
+    "cannot tell".
 
     >>> r = pd.DataFrame({"row": [2, 2, 3, 3], "rule": ["duration", "distance"] * 2,
-    ...                   "outcome": ["pass", "pass", "pass", "fail"], "severity": [None, None, None, None]})
+    ...                   "outcome": ["pass", "pass", "pass", "pass"], "severity": [None, None, None, "warning"]})
     >>> lump_sum_kinds(r).to_dict()
     {2: 'full', 3: 'halved'}
     """
     rule, outcome = results["rule"].astype(str), results["outcome"].astype(str)
     warned = results["severity"].fillna("") == "warning"
-    halves = ((rule == "duration") & (outcome == "pass") & warned) | ((rule == "distance") & (outcome == "fail"))
+    halves = rule.isin(["duration", "distance"]) & (outcome == "pass") & warned
     clean = (rule.isin(["duration", "distance"])) & (outcome == "pass") & ~warned
     by_row = pd.DataFrame({"row": results["row"], "halves": halves, "clean": clean})
     by_row = by_row[rule.isin(["duration", "distance"]).to_numpy()].groupby("row").agg(

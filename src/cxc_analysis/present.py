@@ -385,6 +385,24 @@ def spending_html(spent: dict[str, pd.DataFrame], table: pd.DataFrame, budget: f
     return (text + "<h3>By type of visiting organisation</h3>" + table_of(spent["by_type"], "Type of entity")
             + "<h3>By event</h3>" + table_of(events, "Event")
             + "<h3>Full and halved lump sums</h3>"
-            + "<p>Halved: 3-4 working days, or host and visitor under 200 km apart (programme rules); "
-              "<em>cannot tell</em>: no dates or cities to check.</p>"
+            + "<p>Halved: where the programme rules halve the lump sum (a stay under the full number of "
+              "working days, or host and visitor closer than the minimum distance); <em>cannot tell</em>: no dates "
+              "or cities to check.</p>"
             + table_of(spent["by_lump_sum"], "Lump sum"))
+
+
+def rule_set_html(rule_set) -> str:
+    """Which rule set the programme rules were checked against, and every limit with its source
+    (and, where sources disagree, what the others say and which one was applied).
+
+    >>> from cxc_analysis.rules import read_rule_set
+    >>> "clusterxchange_cosme.yaml" in rule_set_html(read_rule_set())
+    True
+    """
+    from .rules import limits_table
+
+    limits = limits_table(rule_set)
+    frame = pd.DataFrame({"Rule": limits["rule"], "Limit": limits["limit"] + ": " + limits["value"],
+                          "Source": limits["source"], "Notes, and where sources disagree": limits["note"]})
+    return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
+            + html_table(frame, css="rules"))
