@@ -184,6 +184,7 @@ def test_amounts_with_known_totals():
 
 # --- end to end: --previous -----------------------------------------------------------------
 
+@pytest.mark.e2e
 def test_report_with_previous_shows_changes_and_the_gone_row(tmp_path, m12_raw):
     m24_raw, done = make_m24(m12_raw)
     tracker = tmp_path / "m24.csv"

@@ -47,6 +47,7 @@ def pdf_text(path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
+@pytest.mark.e2e
 def test_report_says_it_has_no_targets_and_draws_none(newcomer_run):
     html = (newcomer_run / "report.html").read_text(encoding="utf-8")
     assert "No targets supplied" in html
@@ -56,6 +57,7 @@ def test_report_says_it_has_no_targets_and_draws_none(newcomer_run):
     assert "target" not in re.search(r'alt="([^"]*)"', section).group(1).lower()
 
 
+@pytest.mark.e2e
 def test_headline_says_rows_were_left_out_with_agreement(newcomer_run):
     html = (newcomer_run / "report.html").read_text(encoding="utf-8")
     headline = re.search(r'<p class="headline">(.*?)</p>', html, re.S).group(1)
@@ -64,6 +66,7 @@ def test_headline_says_rows_were_left_out_with_agreement(newcomer_run):
     assert "3 of 15 rows have errors and are not counted (see Data quality)." in headline
 
 
+@pytest.mark.e2e
 def test_error_rows_show_the_label_as_written_marked(newcomer_run):
     html = (newcomer_run / "report.html").read_text(encoding="utf-8")
     appendix = html.split('id="appendix-all-exchanges"')[1]
@@ -71,6 +74,7 @@ def test_error_rows_show_the_label_as_written_marked(newcomer_run):
     assert '<span class="as-written">Associated</span> <em>(as written)</em>' in appendix
 
 
+@pytest.mark.e2e
 def test_no_local_paths_and_no_unused_files_in_the_deliverable(newcomer_run):
     html = (newcomer_run / "report.html").read_text(encoding="utf-8")
     text = pdf_text(newcomer_run / "report.pdf")
@@ -97,6 +101,7 @@ def test_identical_findings_share_one_line(tmp_path):
     assert html.count("<tr>") == 2 and "<td class=\"\">4, 5, 9</td>" in html
 
 
+@pytest.mark.e2e
 def test_rule_warnings_are_grouped_in_the_bundled_report(bundled_report):
     html = (bundled_report / "report.html").read_text(encoding="utf-8")
     section = html.split('id="programme-rules"')[1].split('id="data-quality"')[0]
@@ -105,6 +110,7 @@ def test_rule_warnings_are_grouped_in_the_bundled_report(bundled_report):
     assert re.search(r"\d+, \d+, \d+, \d+, \d+, \d+", row)  # its six rows on one line
 
 
+@pytest.mark.e2e
 def test_excel_dates_about_sheet_and_properties(newcomer_run):
     wb = load_workbook(newcomer_run / "report.xlsx")
     assert wb.properties.creator.startswith("cxc-analysis") and "NEWCOMER" in wb.properties.subject
@@ -119,6 +125,7 @@ def test_excel_dates_about_sheet_and_properties(newcomer_run):
     assert isinstance(start.value, dt.datetime) and start.number_format == "yyyy-mm-dd"
 
 
+@pytest.mark.e2e
 def test_pdf_is_pdf_a3_tagged_with_its_three_attachments(newcomer_run):
     reader = PdfReader(newcomer_run / "report.pdf")
     xmp = reader.xmp_metadata.stream.get_data().decode("utf-8")
@@ -157,6 +164,7 @@ def figures_alt_texts(reader: PdfReader) -> list[str | None]:
     return found
 
 
+@pytest.mark.e2e
 def test_every_chart_has_a_text_alternative_in_pdf_and_html(bundled_report):
     alts = figures_alt_texts(PdfReader(bundled_report / "report.pdf"))
     assert len(alts) >= 5 and all(alts)
@@ -179,6 +187,7 @@ def bundled_report(tmp_path_factory):
     return out
 
 
+@pytest.mark.e2e
 def test_cover_carries_the_eu_emblem_with_the_funding_statement(bundled_report):
     html = (bundled_report / "report.html").read_text(encoding="utf-8")
     cover = html.split('class="cover"')[1].split("</section>")[0]

@@ -205,7 +205,9 @@ def verdict(row: pd.Series, total: int, start: dt.date | None = None) -> str:
     ...                    "reached_month": math.nan, "needed_per_month": 11 / 6}), 24)
     'not at this pace: about 36 of 40 by M24; 1.8 a month needed from now'
     """
-    when = (lambda m: f"M{int(m)}" + (f" ({month_date(int(m), start):%B %Y})" if start else ""))
+    def when(month: float) -> str:
+        return f"M{int(month)}" + (f" ({month_date(int(month), start):%B %Y})" if start else "")
+
     if row["target"] != row["target"]:
         return f"no target; about {row['projected']:.0f} by M{total} at this pace"
     if row["reached_month"] == 0:
