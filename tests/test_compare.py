@@ -41,18 +41,16 @@ def make_m24(m12_raw: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return m24, done
 
 
-def as_tracker(frame: pd.DataFrame) -> pd.DataFrame:
-    """A raw frame as read_tracker returns it: Excel rows from 2 (header in row 1)."""
-    out = frame.reset_index(drop=True).copy()
-    out.insert(0, "source_row", range(2, len(out) + 2))
-    for column in ("ho_country", "ho_city", "vo_country", "vo_city", "start_date", "end_date", "amount_eur"):
-        out[column] = None
-    return out
+def as_tracker(frame: pd.DataFrame, folder) -> pd.DataFrame:
+    """A raw frame written as a CSV tracker with the D5.1 headers and read back."""
+    path = folder / "m24.csv"
+    frame[RAW_COLUMNS].set_axis(HEADERS, axis=1).to_csv(path, index=False)
+    return read_tracker(path)
 
 
-def test_comparison_of_m12_and_m24_trackers(m12_raw):
+def test_comparison_of_m12_and_m24_trackers(m12_raw, tmp_path):
     m24_raw, done = make_m24(m12_raw)
-    before, after = clean(read_tracker(DEFAULT_INPUT)).table, clean(as_tracker(m24_raw)).table
+    before, after = clean(read_tracker(DEFAULT_INPUT)).table, clean(as_tracker(m24_raw, tmp_path)).table
     matches = compare.match_exchanges(before, after)
     # independently: completed counted from the status words of the raw rows
     completed_then = int(m12_raw["status"].str.startswith("Completed").sum())

@@ -101,13 +101,20 @@ def test_identical_findings_share_one_line(tmp_path):
     assert html.count("<tr>") == 2 and "<td class=\"\">4, 5, 9</td>" in html
 
 
-@pytest.mark.e2e
-def test_rule_warnings_are_grouped_in_the_bundled_report(bundled_report):
-    html = (bundled_report / "report.html").read_text(encoding="utf-8")
-    section = html.split('id="programme-rules"')[1].split('id="data-quality"')[0]
-    assert section.count("VO is a large company") == 1 and section.count("VO is a public authority") == 1
-    row = re.search(r"<tr>(?:(?!</tr>).)*VO is a large company.*?</tr>", section, re.S).group(0)
-    assert re.search(r"\d+, \d+, \d+, \d+, \d+, \d+", row)  # its six rows on one line
+def test_identical_rule_results_share_one_line():
+    import pandas as pd
+
+    from cxc_analysis.present import rule_failures_html
+
+    message = "warning: VO is a large company: visitors are ..."
+    fails = pd.DataFrame({"row": [9, 3, 5, 7], "rule": ["vo_type"] * 3 + ["cross_border"],
+                          "outcome": ["fail"] * 4, "severity": ["warning"] * 3 + [None],
+                          "message": [message] * 3 + ["host and visitor both in FR"]})
+    table = pd.DataFrame({"source_row": [3, 5, 7, 9], "host_org": ["H1", "H2", "H1", "H1"],
+                          "visiting_org": ["A", "B", "C", "A"]})
+    html = rule_failures_html(fails, table)
+    assert html.count("VO is a large company") == 1 and html.count("<tr>") == 3  # header + two lines
+    assert '<td class="">3, 5, 9</td><td class="">H1; H2</td><td class="">A; B</td>' in html
 
 
 @pytest.mark.e2e
