@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
     report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
     report.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
+    report.add_argument("--previous", type=Path, metavar="PATH",
+                        help="earlier tracker or report run folder: the report shows what changed since")
     report.add_argument("--deliverable", type=Path,
                         help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
@@ -246,7 +248,7 @@ def run_report(args: argparse.Namespace) -> int:
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
                          ("register", "register_path"), ("rules", "rules_path"), ("partnership", "partnership"),
-                       ("period", "period")):
+                         ("period", "period"), ("previous", "previous_path")):
         if getattr(args, option) is not None:
             params[name] = str(getattr(args, option))
     try:
