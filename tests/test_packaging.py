@@ -174,6 +174,9 @@ def installed(dist, tmp_path_factory) -> Path:
     proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(dist["wheel"])],
                           capture_output=True, text=True, timeout=1200, env=_clean_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
+    check = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "check"], capture_output=True, text=True,
+                           timeout=300, env=_clean_env())
+    assert check.returncode == 0, check.stdout + check.stderr  # every declared dependency installed, consistent
     return venv
 
 
