@@ -224,8 +224,8 @@ def runs(installed, tmp_path_factory) -> dict:
     repo_before, venv_before = snapshot(PROJECT_ROOT, frozenset({".git", ".venv"})), snapshot(installed)
     tracker = _tracker_csv(root / "my tracker.csv")  # prepared outside, so the folder starts empty
 
-    def run(*args: str, program: str = "cxc-analysis") -> subprocess.CompletedProcess:
-        return subprocess.run([str(installed / "bin" / program), *args], capture_output=True, text=True, cwd=work,
+    def run(*args: str, program: str = "cxc-analysis", cwd: Path = work) -> subprocess.CompletedProcess:
+        return subprocess.run([str(installed / "bin" / program), *args], capture_output=True, text=True, cwd=cwd,
                               env=env, timeout=900)
 
     done = {"where": run("-c", "import cxc_analysis, cxc_analysis.config as c; print(cxc_analysis.__file__, "
@@ -236,7 +236,10 @@ def runs(installed, tmp_path_factory) -> dict:
             "check by path": run("check", "--json", str(tracker)),
             "report": run("report"), "report by path": run("report", "--input", str(tracker), "--out", "reports/mine"),
             "clean": run("clean"), "notebooks": run("notebooks", "analysis")}
-    return {"done": done, "work": work, "home": home, "tmp": tmp, "venv": installed, "tracker": tracker,
+    copied = sorted(p.name for p in (work / "analysis").iterdir()) if (work / "analysis").is_dir() else []
+    done["copied notebook"] = run("-k", "python3", "--no-progress-bar", "01_clean_and_validate.ipynb", "run.ipynb",
+                                  program="papermill", cwd=work / "analysis")
+    return {"done": done, "copied": copied, "work": work, "home": home, "tmp": tmp, "venv": installed, "tracker": tracker,
             "repo_before": repo_before, "repo_after": snapshot(PROJECT_ROOT, frozenset({".git", ".venv"})),
             "venv_before": venv_before, "venv_after": snapshot(installed)}
 
@@ -303,8 +306,10 @@ def test_installed_clean_and_notebooks_write_into_the_working_folder(runs):
     work = runs["work"]
     assert {"exchanges.parquet", "exchanges.csv", "findings.csv"} <= {p.name for p in (work / "processed").iterdir()}
     shipped = sorted(NOTEBOOKS.glob("*.ipynb"))
-    assert sorted(p.name for p in (work / "analysis").iterdir()) == [p.name for p in shipped]
+    assert runs["copied"] == [p.name for p in shipped]
     assert all((work / "analysis" / p.name).read_bytes() == p.read_bytes() for p in shipped)
+    _output(runs, "copied notebook")  # run where it was copied: the bundled data in, ./processed/ out
+    assert {"exchanges.parquet", "findings.parquet"} <= {p.name for p in (work / "analysis" / "processed").iterdir()}
 
 
 @pytest.mark.packaging
