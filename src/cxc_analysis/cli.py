@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean = commands.add_parser("clean", help="clean a tracker: exchanges.parquet/.csv and findings.csv")
     _add_input(clean)
     clean.add_argument("--out", type=Path, help="output folder (default data/processed/)")
+    clean.add_argument("--annotate", action="store_true",
+                       help="also write tracker_annotated.xlsx: the tracker with every finding on its cell")
     clean.set_defaults(run=run_clean)
 
     kpis = commands.add_parser("kpis", help="print completed / pending / target per KPI")
@@ -86,15 +88,31 @@ def _add_input(parser: argparse.ArgumentParser, positional: bool = True) -> None
         parser.add_argument("input", nargs="?", type=Path, metavar="INPUT",
                             help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
     parser.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
+    _add_reading(parser)
 
 
-def load_clean(path: Path | None, sheet: str | None):
-    """Read and clean a tracker (the default input when ``path`` is None)."""
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--columns", type=Path, metavar="FILE.yaml",
+                        help="column map: canonical field -> the tracker's header (for headers no vocabulary knows)")
+    parser.add_argument("--vocabulary", type=Path, metavar="FILE.yaml",
+                        help="more header words and label synonyms, same format as the bundled vocabulary.yaml")
+
+
+def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None, vocabulary: Path | None = None):
+    """Read and clean a tracker (the default input when ``path`` is None), with an optional
+    column map and vocabulary file."""
     from .clean import clean
     from .config import DEFAULT_INPUT
-    from .load import read_tracker
+    from .load import read_column_map, read_tracker
+    from .vocabulary import load_vocabulary
 
-    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet))
+    words = load_vocabulary(str(vocabulary) if vocabulary else None)
+    column_map = read_column_map(columns) if columns else None
+    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet, columns=column_map, vocabulary=words), words)
+
+
+def _reading_args(args: argparse.Namespace) -> tuple:
+    return args.input, args.sheet, getattr(args, "columns", None), getattr(args, "vocabulary", None)
 
 
 def run_clean(args: argparse.Namespace) -> int:
@@ -105,9 +123,17 @@ def run_clean(args: argparse.Namespace) -> int:
     out = check_writable(args.out or DATA_PROCESSED)
     from .config import DEFAULT_INPUT
 
-    table, findings = result = load_clean(args.input, args.sheet)
+    table, findings = result = load_clean(*_reading_args(args))
     write_processed(result, out, args.input or DEFAULT_INPUT)
     errors = int((findings["severity"] == "error").sum())
+    ignored = table.attrs.get("ignored_columns") or []
+    if ignored:
+        print("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
+              + " (map one with --columns FILE.yaml if it holds a field)", file=sys.stderr)
+    if args.annotate:
+        from .annotate import annotate_tracker
+
+        annotate_tracker(table, findings, out / "tracker_annotated.xlsx")
     print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
           f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)
     return EXIT_OK
@@ -119,7 +145,7 @@ def run_kpis(args: argparse.Namespace) -> int:
     from .load import read_targets
 
     targets = read_targets(args.targets or DEFAULT_TARGETS)
-    table, findings = load_clean(args.input, args.sheet)
+    table, findings = load_clean(*_reading_args(args))
     frame = kpi_table(table, targets)
     if args.json:
         print(json.dumps(kpi_json(frame)))
@@ -138,7 +164,7 @@ def run_check(args: argparse.Namespace) -> int:
     from .rules import check_rules, failures, results_json, rule_summary
 
     register = read_register(args.register or DEFAULT_REGISTER)
-    table, _ = load_clean(args.input, args.sheet)
+    table, _ = load_clean(*_reading_args(args))
     results = check_rules(table, register)
     if args.json:
         print(results_json(results))
