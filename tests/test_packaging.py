@@ -24,6 +24,7 @@ import pytest
 from cxc_analysis import __version__, config
 from cxc_analysis.cli import main
 from cxc_analysis.config import DATA_RAW, NOTEBOOKS, PROJECT_ROOT
+from cxc_analysis.report import RUN_NOTEBOOKS
 
 GOLDEN_ACTUAL = {"exchanges": 42, "outside_partnership": 19, "cluster_organisation": 13, "sme": 18,
                  "scaling_up_support_organisation": 2, "large_company": 5, "public_authority": 4}
@@ -63,6 +64,7 @@ def test_inside_the_clone_the_project_folders_are_the_defaults():
     assert config.DEFAULT_INPUT == root / "data" / "raw" / "remobilise_d51_exchanges.xlsx"
 
 
+@pytest.mark.e2e
 def test_outside_a_clone_resources_come_from_the_package_and_outputs_go_to_the_working_folder(tmp_path):
     """The package imported from a folder that is not a clone (as a wheel installs it), with its
     bundle laid out as setup.py lays it out: inputs from the bundle, outputs in the cwd."""
@@ -112,8 +114,8 @@ def test_notebooks_command_copies_the_notebooks_and_nothing_else(tmp_path):
     folder = tmp_path / "analysis"
     assert main(["notebooks", str(folder)]) == 0
     shipped = sorted(NOTEBOOKS.glob("*.ipynb"))
-    assert [p.name for p in sorted(folder.iterdir())] == [p.name for p in shipped] == \
-        ["01_clean_and_validate.ipynb", "02_kpi_report.ipynb"]
+    assert [p.name for p in sorted(folder.iterdir())] == [p.name for p in shipped]
+    assert set(RUN_NOTEBOOKS) <= {p.name for p in shipped}
     assert all((folder / p.name).read_bytes() == p.read_bytes() for p in shipped)
 
 
@@ -125,7 +127,7 @@ def test_notebooks_command_keeps_an_analysts_edited_copy_unless_forced(tmp_path,
     assert "already there" in capsys.readouterr().err and edited.read_text() == "my work"
     assert main(["notebooks", "--force", str(tmp_path)]) == 0
     assert edited.read_bytes() == (NOTEBOOKS / edited.name).read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_clean_and_validate.ipynb", "02_kpi_report.ipynb"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_notebooks_command_refuses_data_raw_and_a_file(tmp_path, capsys):
@@ -186,6 +188,7 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_sdist_and_wheel_pass_twine_check(dist):
     proc = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(dist["sdist"]), str(dist["wheel"])],
                           capture_output=True, text=True, timeout=300)
@@ -194,6 +197,7 @@ def test_sdist_and_wheel_pass_twine_check(dist):
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_wheel_and_sdist_carry_the_repository_copies_byte_for_byte(dist):
     wanted = repository_bundle()
     prefix = f"cxc_analysis/{config.BUNDLE}/"
@@ -264,6 +268,7 @@ def _output(runs: dict, name: str) -> str:
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_installed_package_is_the_wheel_not_the_clone(runs):
     where, in_clone = _output(runs, "where").split()
     assert Path(where).is_relative_to(runs["venv"]) and "site-packages" in where and in_clone == "False"
@@ -271,6 +276,7 @@ def test_installed_package_is_the_wheel_not_the_clone(runs):
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_installed_kpis_and_check_give_the_golden_figures_on_the_sample_and_on_a_tracker_by_path(runs):
     for name in ("kpis json", "kpis by path"):
         kpis = json.loads(_output(runs, name))
@@ -285,6 +291,7 @@ def test_installed_kpis_and_check_give_the_golden_figures_on_the_sample_and_on_a
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_installed_report_writes_its_report_into_the_working_folder(runs):
     import pandas as pd
 
@@ -301,6 +308,7 @@ def test_installed_report_writes_its_report_into_the_working_folder(runs):
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_installed_clean_and_notebooks_write_into_the_working_folder(runs):
     _output(runs, "clean"), _output(runs, "notebooks")
     work = runs["work"]
@@ -313,6 +321,7 @@ def test_installed_clean_and_notebooks_write_into_the_working_folder(runs):
 
 
 @pytest.mark.packaging
+@pytest.mark.e2e
 def test_installed_commands_write_nothing_outside_the_working_folder(runs):
     """The repository and the installed environment are as they were, the temp folder is empty
     again, and the home folder holds no output (only the libraries' caches)."""

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check every exchange against the programme rules")
     _add_input(check)
     check.add_argument("--register", type=Path, help="organisation register CSV (default: the bundled register)")
+    check.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
     check.add_argument("--json", action="store_true", help='a JSON list of {"row", "rule", "outcome", "message"}')
     check.set_defaults(run=run_check)
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--partnership", help="partnership name shown in the report (default REMOBILISE)")
     report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
     report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
+    report.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
     report.add_argument("--deliverable", type=Path,
                         help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
@@ -161,16 +163,17 @@ def run_kpis(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from .config import DEFAULT_REGISTER
     from .geo import read_register
-    from .rules import check_rules, failures, results_json, rule_summary
+    from .rules import check_rules, failures, read_rule_set, results_json, rule_summary
 
     register = read_register(args.register or DEFAULT_REGISTER)
+    rule_set = read_rule_set(args.rules)
     table, _ = load_clean(*_reading_args(args))
-    results = check_rules(table, register)
+    results = check_rules(table, register, rule_set=rule_set)
     if args.json:
         print(results_json(results))
         return EXIT_OK
-    summary = rule_summary(results)
-    print(f"Programme rules, {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
+    summary = rule_summary(results, rule_set)
+    print(f"Programme rules ({rule_set.path.name}), {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
           "what it checks")
     for rule, line in summary.iterrows():
         print(f"{rule:<17} {line['pass']:>6} {line['fail']:>6} {line['cannot_check']:>13}  {line['description']}")
@@ -233,7 +236,8 @@ def run_report(args: argparse.Namespace) -> int:
     check_parameters(options, source="command line")
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
-                         ("register", "register_path"), ("partnership", "partnership"), ("period", "period")):
+                         ("register", "register_path"), ("rules", "rules_path"), ("partnership", "partnership"),
+                       ("period", "period")):
         if getattr(args, option) is not None:
             params[name] = str(getattr(args, option))
     try:

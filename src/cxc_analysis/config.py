@@ -86,9 +86,9 @@ def resource(name: str) -> Path:
 
 
 def notebook_files() -> list[Path]:
-    """The notebooks the tool ships (the ones ``report`` runs), in order.
+    """The notebooks the tool ships (the ones ``report`` runs and the exploration notebook), in order.
 
-    >>> [p.name for p in notebook_files()]
+    >>> [p.name for p in notebook_files()][:2]
     ['01_clean_and_validate.ipynb', '02_kpi_report.ipynb']
     """
     return sorted(NOTEBOOKS.glob("*.ipynb"))

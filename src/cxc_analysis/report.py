@@ -89,9 +89,10 @@ def effective_parameters(given: dict) -> dict:
 
 # --- runs ---------------------------------------------------------------------------------
 
-PATH_PARAMETERS = ("input_path", "targets_path", "register_path")
+PATH_PARAMETERS = ("input_path", "targets_path", "register_path", "rules_path")
 # Short names that settings and run files may use for the file parameters.
-PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path"}
+PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path",
+                     "rules": "rules_path"}
 
 
 def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
@@ -152,6 +153,9 @@ def check_inputs(params: dict, deliverable: str | Path | None, log) -> dict[str,
         files["targets"] = Path(params.get("targets_path") or DEFAULT_TARGETS)
     files["register"] = Path(params.get("register_path") or DEFAULT_REGISTER)
     read_register(files["register"])
+    from .rules import read_rule_set
+
+    files["rules"] = read_rule_set(params.get("rules_path") or None).path
     files["deliverable"] = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     return files
 
@@ -239,12 +243,10 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
 
     from .export import exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, \
         write_workbook
-    from .geo import read_register
     from .kpis import kpi_table
     from .load import targets_for
     from .output import write_atomic
     from .processed import read_processed, read_rules
-    from .rules import check_rules
 
     step = time.perf_counter()
     read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
@@ -272,9 +274,7 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     step = time.perf_counter()
     table, findings = read_processed(work / "data")
     kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
-    rules = read_rules(work / "data")
-    if rules is None:  # the notebook did not keep them: check again
-        rules = check_rules(table, read_register(files["register"]))
+    rules = read_rules(work / "data")  # notebook 02 always keeps them
     write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
                                           "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
     timings["xlsx"] = time.perf_counter() - step
