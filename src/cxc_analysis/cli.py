@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run every partnership listed in a run file, in parallel, with an index page")
     report.add_argument("--jobs", type=int, help="parallel runs with --batch (default: number of cores)")
     report.set_defaults(run=run_report)
+
+    notebooks = commands.add_parser("notebooks", help="copy the report notebooks into a folder, to open in JupyterLab")
+    notebooks.add_argument("folder", type=Path, metavar="DIR", help="folder to copy them into (created if missing)")
+    notebooks.add_argument("--force", action="store_true", help="replace notebooks of the same name already there")
+    notebooks.set_defaults(run=run_notebooks)
     return parser
 
 
@@ -256,6 +261,14 @@ def run_report(args: argparse.Namespace) -> int:
     except RunFailed as exc:
         print(f"cxc-analysis: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_notebooks(args: argparse.Namespace) -> int:
+    from .config import copy_notebooks
+
+    copies = copy_notebooks(args.folder, replace=args.force)
+    print(f"{len(copies)} notebooks -> {args.folder}: " + ", ".join(p.name for p in copies), file=sys.stderr)
     return EXIT_OK
 
 
