@@ -12,6 +12,9 @@ from cxc_analysis.config import NOTEBOOKS, PROJECT_ROOT
 from cxc_analysis.schema import TABLE
 
 
+CONDA_NAMES = {"build": "python-build"}  # PyPI name -> conda-forge name, where they differ
+
+
 def _name(spec: str) -> str:
     return re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
@@ -19,6 +22,7 @@ def _name(spec: str) -> str:
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(s) for s in project["dependencies"]} | {_name(s) for s in project["optional-dependencies"]["test"]}
+    wanted = {CONDA_NAMES.get(name, name) for name in wanted}
     env = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
     listed = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
     assert wanted == listed - {"python", "pip"}

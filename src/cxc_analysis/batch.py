@@ -31,8 +31,9 @@ from pathlib import Path
 from .config import REPORTS
 from .errors import InputError
 
-RUN_KEYS = {"name", "input", "sheet", "targets", "partnership", "period", "deliverable", "register", "rules"}
-PATH_KEYS = ("input", "targets", "deliverable", "register", "rules")
+RUN_KEYS = {"name", "input", "sheet", "targets", "partnership", "period", "deliverable", "register", "rules",
+            "previous"}
+PATH_KEYS = ("input", "targets", "deliverable", "register", "rules", "previous")
 def read_runs(path: str | Path) -> tuple[list[dict], Path | None]:
     """The runs of a run file, paths resolved; InputError naming the run and key when unusable."""
     from .load import read_yaml

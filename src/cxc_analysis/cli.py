@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+# C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and isolates
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    r"""Text for the terminal with control characters shown escaped, so a name cannot move the
+    cursor, clear the screen or retitle the window.
+
+    >>> print(visible("Evil\x1b]0;owned\x07 GmbH\u2028"))
+    Evil\x1b]0;owned\x07 GmbH\u2028
+    """
+    return CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
     report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
     report.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
+    report.add_argument("--previous", type=Path, metavar="PATH",
+                        help="earlier tracker or report run folder: the report shows what changed since")
     report.add_argument("--deliverable", type=Path,
                         help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
@@ -83,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run every partnership listed in a run file, in parallel, with an index page")
     report.add_argument("--jobs", type=int, help="parallel runs with --batch (default: number of cores)")
     report.set_defaults(run=run_report)
+
+    notebooks = commands.add_parser("notebooks", help="copy the report notebooks into a folder, to open in JupyterLab")
+    notebooks.add_argument("folder", type=Path, metavar="DIR", help="folder to copy them into (created if missing)")
+    notebooks.add_argument("--force", action="store_true", help="replace notebooks of the same name already there")
+    notebooks.set_defaults(run=run_notebooks)
     return parser
 
 
@@ -128,17 +148,18 @@ def run_clean(args: argparse.Namespace) -> int:
 
     table, findings = result = load_clean(*_reading_args(args))
     write_processed(result, out, args.input or DEFAULT_INPUT)
-    errors = int((findings["severity"] == "error").sum())
+    errors = findings["severity"] == "error"
+    rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
     ignored = table.attrs.get("ignored_columns") or []
     if ignored:
-        print("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
-              + " (map one with --columns FILE.yaml if it holds a field)", file=sys.stderr)
+        print(visible("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
+                      + " (map one with --columns FILE.yaml if it holds a field)"), file=sys.stderr)
     if args.annotate:
         from .annotate import annotate_tracker
 
         annotate_tracker(table, findings, out / "tracker_annotated.xlsx")
-    print(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
-          f"{len(findings) - errors} warnings -> {out}", file=sys.stderr)
+    print(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
+          f"{int((~errors).sum())} warnings -> {visible(str(out))}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -190,7 +211,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     messages = results.messages(position[shown], rule[shown])
     for row, index, message in zip(results.row[position[shown]], rule[shown], messages):
-        print(f"row {row:<6} {RULES[index]:<17} {message}")
+        print(f"row {row:<6} {RULES[index]:<17} {visible(message)}")  # names are data: no escape sequence reaches the terminal
     if len(position) > 500:
         print(f"... and {len(position) - 500} more (all of them with --json)")
     return EXIT_OK
@@ -244,7 +265,7 @@ def run_report(args: argparse.Namespace) -> int:
     params.update(options)
     for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
                          ("register", "register_path"), ("rules", "rules_path"), ("partnership", "partnership"),
-                       ("period", "period")):
+                         ("period", "period"), ("previous", "previous_path")):
         if getattr(args, option) is not None:
             params[name] = str(getattr(args, option))
     try:
@@ -255,13 +276,21 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_notebooks(args: argparse.Namespace) -> int:
+    from .config import copy_notebooks
+
+    copies = copy_notebooks(args.folder, replace=args.force)
+    print(f"{len(copies)} notebooks -> {args.folder}: " + ", ".join(p.name for p in copies), file=sys.stderr)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except InputError as exc:
-        print(f"cxc-analysis: error: {exc}", file=sys.stderr)
+        print(f"cxc-analysis: error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("cxc-analysis: interrupted", file=sys.stderr)

@@ -68,6 +68,54 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+def eu_emblem_svg(height: float = 60) -> str:
+    """The EU emblem drawn from its published geometry (nothing fetched): a 3:2 rectangle of
+    Reflex Blue, twelve upright five-pointed gold stars on a circle whose radius is a third of
+    the height, each star's points on a circle of a eighteenth of the height.
+
+    >>> svg = eu_emblem_svg(); svg.count("<polygon"), 'fill="#003399"' in svg
+    (12, True)
+    """
+    import math
+
+    width, centre_x, centre_y = height * 1.5, height * 0.75, height / 2
+    outer = height / 18
+    inner = outer * math.sin(math.radians(18)) / math.sin(math.radians(126))  # the pentagram's inner points
+
+    def star(x: float, y: float) -> str:
+        points = []
+        for k in range(10):
+            radius, angle = (outer if k % 2 == 0 else inner), math.radians(-90 + 36 * k)
+            points.append(f"{x + radius * math.cos(angle):.3f},{y + radius * math.sin(angle):.3f}")
+        return f'<polygon fill="#FFCC00" points="{" ".join(points)}"/>'
+
+    stars = "".join(star(centre_x + height / 3 * math.cos(math.radians(30 * i)),
+                         centre_y + height / 3 * math.sin(math.radians(30 * i))) for i in range(12))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
+            f'viewBox="0 0 {width:g} {height:g}"><title>Emblem of the European Union</title>'
+            f'<rect width="{width:g}" height="{height:g}" fill="#003399"/>{stars}</svg>')
+
+
+def about_rows(provenance: dict) -> list[tuple[str, str]]:
+    """What the "About this report" page shows: each file read by name with its SHA-256, and the
+    parameters that were given a value. Never a folder: local paths stay in provenance.json.
+
+    >>> about_rows({"files": {"input": {"file": "/home/ana/secret/tracker.xlsx", "sha256": "ab"}},
+    ...             "parameters": {"input_path": "/home/ana/secret/tracker.xlsx", "sheet": "", "period": "M6"}})
+    [('Input file', 'tracker.xlsx (SHA-256 ab)'), ('Parameter period', 'M6')]
+    """
+    from .report import PATH_PARAMETERS
+
+    rows = [(f"{role.capitalize()} file", f"{Path(str(f.get('file', ''))).name} (SHA-256 {f.get('sha256', '')})")
+            for role, f in provenance.get("files", {}).items()]
+    for name, value in provenance.get("parameters", {}).items():
+        if name in PATH_PARAMETERS or value in ("", None):
+            continue
+        text = str(value)
+        rows.append((f"Parameter {name}", Path(text).name if Path(text).is_absolute() else text))
+    return rows
+
+
 def notebook_to_html(nb) -> str:
     """The executed notebook (with ``metadata.cxc`` front matter) as one self-contained HTML page."""
     from nbconvert import HTMLExporter
@@ -75,27 +123,50 @@ def notebook_to_html(nb) -> str:
     exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name=TEMPLATE_NAME,
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     for name, function in (("report_headings", report_headings), ("report_markdown", report_markdown),
-                           ("svg_data_uri", svg_data_uri)):
+                           ("svg_data_uri", svg_data_uri), ("about_rows", about_rows)):
         exporter.register_filter(name, function)
+    exporter.environment.globals["eu_emblem"] = svg_data_uri(eu_emblem_svg())
     body, _ = exporter.from_notebook_node(nb)
     return body
 
 
-def html_to_pdf(html: str, path: str | Path) -> Path:
-    """Print the report HTML to an A4 PDF with WeasyPrint (page numbers, contents with pages)."""
+PDF_VARIANT = "pdf/a-3a"  # archival (ISO 19005-3), tagged for accessibility, files may be embedded
+ATTACHMENT_RELATIONSHIPS = {".xlsx": ("Data", "The report's tables as an Excel workbook"),
+                            ".csv": ("Data", "The cleaned exchange table"),
+                            ".json": ("Source", "Provenance: files read with their SHA-256, parameters, versions")}
+
+
+def html_to_pdf(html: str, path: str | Path, attachments: tuple[Path, ...] = ()) -> Path:
+    """Print the report HTML to an A4 PDF/A-3a with WeasyPrint (tagged; page numbers, contents
+    with pages; title, author, subject, keywords and language from the HTML head), with
+    ``attachments`` embedded as files, so the one PDF carries its data."""
     import logging
 
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(tmp))
+    files = [Attachment(filename=str(f), name=Path(f).name, relationship=ATTACHMENT_RELATIONSHIPS.get(
+        Path(f).suffix, ("Supplement", None))[0], description=ATTACHMENT_RELATIONSHIPS.get(Path(f).suffix, ("", None))[1])
+        for f in attachments]
+    return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(
+        tmp, pdf_variant=PDF_VARIANT, attachments=files, finisher=_each_attachment_once))
+
+
+def _each_attachment_once(document, pdf) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's /AF array: keep one."""
+    import pydyf
+
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
 
 
 # --- Excel --------------------------------------------------------------------------------
 
-def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
-    """One sheet per table: bold white-on-blue header, frozen header row, columns sized, filters on.
+def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame], properties: dict[str, str] | None = None) -> Path:
+    """One sheet per table: bold white-on-blue header, frozen header row, columns sized, filters on;
+    dates shown as dates; ``properties`` (title, subject, creator, keywords, description) set as
+    the workbook's document properties.
 
     Every text cell is stored as text (an inline string), so a name like ``=HYPERLINK(...)``
     never runs as a formula. The sheets' XML is built column by column with Arrow kernels and
@@ -110,6 +181,7 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as book:
             book.writestr("[Content_Types].xml", _content_types(len(sheets)))
             book.writestr("_rels/.rels", _ROOT_RELS)
+            book.writestr("docProps/core.xml", _core_xml(properties or {}))
             book.writestr("xl/workbook.xml", _workbook_xml(titles, list(sheets.values())))
             book.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(sheets)))
             book.writestr("xl/styles.xml", _STYLES)
@@ -125,19 +197,32 @@ _RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _ROOT_RELS = (f'{_XML}<Relationships xmlns="{_RELS}"><Relationship Id="rId1" Type="{_DOC_RELS}/officeDocument" '
-              'Target="xl/workbook.xml"/></Relationships>')
-# Styles: 0 plain, 1 a date (yyyy-mm-dd), 2 the header (bold white on EU blue, centred, wrapped).
-_STYLES = (f'{_XML}<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd"/>'
-           '</numFmts><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/>'
+              'Target="xl/workbook.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/'
+              '2006/relationships/metadata/core-properties" Target="docProps/core.xml"/></Relationships>')
+_CORE = {"title": "dc:title", "subject": "dc:subject", "creator": "dc:creator", "keywords": "cp:keywords",
+         "description": "dc:description", "lastModifiedBy": "cp:lastModifiedBy"}
+
+
+def _core_xml(properties: dict[str, str]) -> str:
+    """docProps/core.xml: the document properties given (title, subject, creator...)."""
+    fields = "".join(f"<{_CORE[k]}>{_xml_text(str(v))}</{_CORE[k]}>" for k, v in properties.items() if k in _CORE and v)
+    return (f'{_XML}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+            'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{fields}</cp:coreProperties>')
+# Styles: 0 plain, 1 a date (yyyy-mm-dd), 2 the header (bold white on EU blue, centred, wrapped), 3 a date and time.
+_STYLES = (f'{_XML}<styleSheet xmlns="{_MAIN}"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+           '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/></numFmts><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/>'
            '<color rgb="FFFFFFFF"/><name val="Calibri"/></font></fonts><fills count="3"><fill><patternFill '
            'patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill><fill><patternFill '
            'patternType="solid"><fgColor rgb="FF003399"/><bgColor indexed="64"/></patternFill></fill></fills>'
            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-           '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
            '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
            '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" '
-           'applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf></cellXfs><cellStyles count="1">'
+           'applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf>'
+           '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+           '<cellStyles count="1">'
            '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
 _BLOCK_ROWS = 50_000
 
@@ -165,7 +250,8 @@ def _content_types(count: int) -> str:
             '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-            f'spreadsheetml.styles+xml"/>{sheets}</Types>')
+            f'spreadsheetml.styles+xml"/><Override PartName="/docProps/core.xml" '
+            f'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>{sheets}</Types>')
 
 
 def _workbook_rels(count: int) -> str:
@@ -231,7 +317,7 @@ def _cells(values: pd.Series, letter: str, numbers):
 
     kind, text = _cell_values(values)
     attributes = {"str": '" t="inlineStr"><is><t xml:space="preserve">', "num": '"><v>',
-                  "date": '" s="1"><v>', "bool": '" t="b"><v>'}[kind]
+                  "date": '" s="1"><v>', "datetime": '" s="3"><v>', "bool": '" t="b"><v>'}[kind]
     close = "</t></is></c>" if kind == "str" else "</v></c>"
     return pc.binary_join_element_wise(f'<c r="{letter}', numbers, attributes, text, close, "")
 
@@ -254,7 +340,8 @@ def _cell_values(values: pd.Series):
     if pd.api.types.is_datetime64_any_dtype(dtype):
         days = (values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values) - pd.Timestamp("1899-12-30")
         serial = days.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan) / 86400
-        return "date", pa.array(np.char.mod("%.10g", np.nan_to_num(serial)), type=pa.string(), mask=missing)
+        timed = bool((np.nan_to_num(serial) % 1 != 0).any())
+        return "datetime" if timed else "date", pa.array(np.char.mod("%.10g", np.nan_to_num(serial)), type=pa.string(), mask=missing)
     objects = values.astype("object").to_numpy()
     if all(isinstance(v, str) for v in objects[~missing]):
         return "str", _xml_texts(pa.array(np.where(missing, None, objects), type=pa.string()))
@@ -322,6 +409,26 @@ def kpi_sheet(kpis: pd.DataFrame) -> pd.DataFrame:
     frame.insert(1, "Indicator", frame["kpi"].map(LABELS))
     return frame.rename(columns={"kpi": "KPI", "actual": "Completed", "pending": "Pending", "target": "Target",
                                  "pct_of_target": "% of target"})
+
+
+def about_sheet(provenance: dict, partnership: str, period: str) -> pd.DataFrame:
+    """The workbook's "About" sheet: partnership, period, when and by which version it was made,
+    and each file read (name and SHA-256; never a local folder)."""
+    rows = [("Partnership", partnership), ("Reporting period", period),
+            ("Generated", provenance.get("generated_at", "")),
+            ("cxc-analysis version", provenance.get("package_version", ""))]
+    rows += [(f"{role.capitalize()} file", Path(str(f.get("file", ""))).name)
+             for role, f in provenance.get("files", {}).items()]
+    rows += [(f"{role.capitalize()} SHA-256", f.get("sha256", "")) for role, f in provenance.get("files", {}).items()]
+    return pd.DataFrame(rows, columns=["Item", "Value"])
+
+
+def workbook_properties(title: str, partnership: str, period: str, version: str) -> dict[str, str]:
+    """Document properties of the workbook (instead of openpyxl's defaults)."""
+    return {"title": title, "subject": f"ClusterXchange exchanges and KPIs, {partnership}, {period}",
+            "creator": f"cxc-analysis {version}", "lastModifiedBy": f"cxc-analysis {version}",
+            "keywords": f"ClusterXchange; {partnership}; KPI; exchanges",
+            "description": "Generated by cxc-analysis from the partnership's exchange tracker."}
 
 
 def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:

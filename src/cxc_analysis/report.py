@@ -89,10 +89,10 @@ def effective_parameters(given: dict) -> dict:
 
 # --- runs ---------------------------------------------------------------------------------
 
-PATH_PARAMETERS = ("input_path", "targets_path", "register_path", "rules_path")
+PATH_PARAMETERS = ("input_path", "targets_path", "register_path", "rules_path", "previous_path")
 # Short names that settings and run files may use for the file parameters.
 PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path",
-                     "rules": "rules_path"}
+                     "rules": "rules_path", "previous": "previous_path"}
 
 
 def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
@@ -156,6 +156,10 @@ def check_inputs(params: dict, deliverable: str | Path | None, log) -> dict[str,
     from .rules import read_rule_set
 
     files["rules"] = read_rule_set(params.get("rules_path") or None).path
+    if params.get("previous_path"):  # an earlier tracker or run folder to compare with
+        from .compare import read_previous
+
+        files["previous"] = read_previous(params["previous_path"])[2]
     files["deliverable"] = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     return files
 
@@ -239,16 +243,20 @@ def _ipc_kernel_manager(socket_dir: str):
 
 
 def _export(work: Path, params: dict, files: dict[str, Path], started, front: dict, timings: dict) -> None:
+    """Workbook and provenance first, then the HTML, then the PDF/A-3 that embeds the workbook,
+    the exchange table and provenance.json (so provenance cannot hold the PDF's own hash, nor
+    the seconds the PDF took: those go to the log)."""
     import nbformat
 
-    from .export import exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, \
-        write_workbook
+    from .export import about_sheet, exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, \
+        rules_sheet, workbook_properties, write_workbook
     from .kpis import kpi_table
     from .load import targets_for
     from .output import write_atomic
     from .processed import read_processed, read_rules
 
-    step = time.perf_counter()
+    if "deliverable" not in front:  # the metadata file was not used: do not list it as read
+        files = {role: path for role, path in files.items() if role != "deliverable"}
     read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
     provenance = {
         "input_file": files["input"].name,
@@ -260,27 +268,34 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
         "python_version": platform.python_version(),
         "pandas_version": __import__("pandas").__version__,
     }
+    step = time.perf_counter()
+    table, findings = read_processed(work / "data")
+    kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
+    rules = read_rules(work / "data")  # notebook 02 always keeps them
+    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
+                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules),
+                                          "About": about_sheet(provenance, params["partnership"], params["period"])},
+                   properties=workbook_properties(front.get("title", ""), params["partnership"], params["period"],
+                                                  __version__))
+    timings["xlsx"] = time.perf_counter() - step
+
+    step = time.perf_counter()
     nb = nbformat.read(work / REPORT_NOTEBOOK, as_version=4)
     nb.metadata["cxc"] = {**front, "provenance": provenance, "partnership": params["partnership"],
                           "period": params["period"], "generated_date": f"{started:%d %B %Y}"}
     html = notebook_to_html(nb)
     write_atomic(work / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
     timings["html"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    html_to_pdf(html, work / "report.pdf")
-    timings["pdf"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    table, findings = read_processed(work / "data")
-    kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
-    rules = read_rules(work / "data")  # notebook 02 always keeps them
-    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
-                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
-    timings["xlsx"] = time.perf_counter() - step
     provenance["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     write_atomic(work / "provenance.json",
                  lambda tmp: tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"))
+
+    step = time.perf_counter()
+    html_to_pdf(html, work / "report.pdf", attachments=tuple(work / f for f in PDF_ATTACHMENTS))
+    timings["pdf"] = time.perf_counter() - step
+
+
+PDF_ATTACHMENTS = ("report.xlsx", "data/exchanges.csv", "provenance.json")  # embedded in report.pdf
 
 
 PROJECT_KEYS = ("grant_agreement", "acronym", "full_title", "project_url", "work_package")
