@@ -17,7 +17,7 @@ APPENDIX_COLUMNS = {"exchange_id": "Exchange no.", "host_org": "HO", "visiting_o
                     "vo_entity_type": "VO type of entity", "partnership": "Inside/outside partnership",
                     "event": "(Group) exchange", "status_text": "Status", "remarks": "Remarks"}
 # How many rows a listing shows in the HTML and PDF report (the workbook and the data folder hold all).
-APPENDIX_LIMIT = 300
+APPENDIX_LIMIT = 200
 LISTING_LIMIT = 100
 TOP_LIMIT = 15
 
