@@ -450,17 +450,41 @@ def spending_html(spent: dict[str, pd.DataFrame], table: pd.DataFrame, budget: f
 
 
 def rule_set_html(rule_set) -> str:
-    """Which rule set the programme rules were checked against, and every limit with its source
-    (and, where sources disagree, what the others say and which one was applied).
+    """Which rule set the programme rules were checked against, and every limit with its
+    sources (numbered, listed in full below the table) and, where sources disagree, what the
+    others say and which one was applied.
 
     >>> from cxc_analysis.rules import read_rule_set
-    >>> "clusterxchange_cosme.yaml" in rule_set_html(read_rule_set())
+    >>> page = rule_set_html(read_rule_set())
+    >>> "clusterxchange_cosme.yaml" in page and 'ol class="sources"' in page
     True
     """
     from .rules import limits_table
 
     limits = limits_table(rule_set)
-    frame = pd.DataFrame({"Rule": limits["rule"], "Limit": limits["limit"] + ": " + limits["value"],
-                          "Source": limits["source"], "Notes, and where sources disagree": limits["note"]})
+    numbers: dict[str, int] = {}
+    for keys in limits["source_keys"]:
+        for key in keys:
+            numbers.setdefault(key, len(numbers) + 1)
+    refs = limits["source_keys"].map(lambda keys: ", ".join(f"[{numbers[k]}]" for k in dict.fromkeys(keys)))
+    values = [_country_summary(rule_set) if (r, lim) == ("eligible_country", "country list") else v
+              for r, lim, v in zip(limits["rule"], limits["limit"], limits["value"])]
+    frame = pd.DataFrame({"Rule": limits["rule"], "Limit": limits["limit"] + ": " + pd.Series(values, index=limits.index),
+                          "Sources": refs, "Notes, and where sources disagree": limits["note"]})
+    sources = "".join(f"<li value=\"{n}\">{html.escape(' '.join(str(rule_set.sources[k]).split()))}</li>"
+                      for k, n in numbers.items())
     return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
-            + html_table(frame, css="rules"))
+            + html_table(frame, css="rules") + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
+
+
+def _country_summary(rule_set) -> str:
+    """The programme countries in a line: codes, with the joining date only where it differs
+    from the most common one (the generation's start)."""
+    dates = [d for d in rule_set.countries.values() if d]
+    usual = max(set(dates), key=dates.count) if dates else None
+    codes = [f"{c} (from {d:%Y-%m-%d})" if d and d != usual else c if d else f"{c}*"
+             for c, d in rule_set.countries.items()]
+    since = f"; the others from {usual:%Y-%m-%d}" if usual else ""
+    unknown = ("; * joined before this generation's exchanges began, date not in the sources"
+               if any(d is None for d in rule_set.countries.values()) else "")
+    return f"{len(codes)} countries: {', '.join(codes)}{since}{unknown}"

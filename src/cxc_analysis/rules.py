@@ -254,19 +254,26 @@ def limits_table(rule_set: RuleSet) -> pd.DataFrame:
             if entry.get("applied"):
                 notes.append(f"applied: {_value_text(entry['value'])}, {str(entry['applied']).strip()}")
             rows.append({"rule": rule, "limit": limit, "value": _value_text(entry["value"]),
-                         "source": _cited(rule_set, entry), "note": "; ".join(notes)})
+                         "source": _cited(rule_set, entry), "note": "; ".join(notes),
+                         "source_keys": _keys(entry) + [k for o in entry.get("other") or [] for k in _keys(o)]})
             if (rule, limit) == ("eligible_country", "countries"):
                 rows.append(_country_row(rule_set))
-    return pd.DataFrame(rows, columns=["rule", "limit", "value", "source", "note"])
+    return pd.DataFrame(rows, columns=["rule", "limit", "value", "source", "note", "source_keys"])
+
+
+def _keys(entry: dict) -> list[str]:
+    cited = entry.get("source") or []
+    return [cited] if isinstance(cited, str) else list(cited)
 
 
 def _country_row(rule_set: RuleSet) -> dict:
     """The country list as one row of ``limits_table``: codes, with the date where one is given."""
     codes = [f"{code} ({day:%Y-%m-%d})" if day else code for code, day in rule_set.countries.items()]
-    cited = list(dict.fromkeys(rule_set.country_sources.values()))
+    cited = list(dict.fromkeys(k for v in rule_set.country_sources.values() for k in _keys({"source": v})))
     return {"rule": "eligible_country", "limit": "country list", "value": ", ".join(codes),
             "source": _cited(rule_set, {"source": cited}),
-            "note": "date: joined the programme (without one: before this generation's exchanges began)"}
+            "note": "date: joined the programme (without one: before this generation's exchanges began)",
+            "source_keys": cited}
 
 
 def _cited(rule_set: RuleSet, entry: dict) -> str:
