@@ -107,7 +107,7 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
         wb.remove(wb.active)
         for title, frame in sheets.items():
             ws = wb.create_sheet(title[:31])
-            ws.append([str(c) for c in frame.columns])
+            ws.append([excel_text(str(c)) for c in frame.columns])
             for values in frame.itertuples(index=False):
                 ws.append([_excel_value(v) for v in values])
                 for cell in ws[ws.max_row]:
@@ -128,6 +128,19 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     return write_atomic(path, build)
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what an xlsx cannot hold
+
+
+def excel_text(text: str) -> str:
+    r"""Text an xlsx can hold: control characters (NUL, ESC, vertical tab, ...) shown as their
+    Unicode control pictures, so nothing is lost and nothing fails; tab and newlines stay.
+
+    >>> excel_text("A\x1b[2JB\x00")
+    'A␛[2JB␀'
+    """
+    return CONTROL_CHARACTERS.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
 def _excel_value(value):
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -136,8 +149,8 @@ def _excel_value(value):
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if hasattr(value, "item"):
-        return value.item()
-    return value
+        value = value.item()
+    return excel_text(value) if isinstance(value, str) else value
 
 
 EXCHANGE_SHEET_COLUMNS = {
