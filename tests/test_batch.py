@@ -29,6 +29,8 @@ def test_batch_of_three_with_one_broken(tmp_path):
     assert 'href="small/report.html"' in rows[0] and ">2 / 10<" in rows[0]  # 2 completed against 10
     assert "FAILED" in rows[1] and "broken.xlsx: cannot read workbook" in rows[1]
     assert "TINY &lt;b&gt;" in rows[2] and "TINY <b>" not in index
+    assert ">2<" in rows[2] and " / " not in rows[2]  # no targets, as in TINY's report: not REMOBILISE's 2 / 80
+    assert "KeyboardInterrupt" not in proc.stderr and "[IPKernelApp]" not in proc.stderr
 
 
 def test_batch_run_without_partnership_is_refused(tmp_path):

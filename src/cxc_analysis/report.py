@@ -67,7 +67,9 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
         settings = Settings.from_layers(layer(settings, base=Path.cwd(), origin="report parameters", notebook=True))
     extra = layer({k: str(v) for k, v in (("out", out), ("deliverable", deliverable)) if v},
                   base=Path.cwd(), origin="report parameters")
-    settings = Settings.from_layers(settings.values, extra).require_names()
+    settings = Settings.from_layers(settings.values, extra)
+    _check_input(settings.input)
+    settings.require_names()
     params = effective_parameters(settings.notebook_values())
     partnership, period = settings.partnership, settings.period
     files = check_inputs(settings)
@@ -104,9 +106,7 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     """Read every file the run will use, before anything runs; return them by role."""
     from .geo import read_register
 
-    files = {"input": settings.input}
-    if not files["input"].is_file():
-        raise InputError("file not found" if not files["input"].exists() else "not a file", file=files["input"])
+    files = {"input": _check_input(settings.input)}
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")
@@ -116,6 +116,12 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     read_register(files["register"])
     files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
     return files
+
+
+def _check_input(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    return path
 
 
 def prepare_out(final: Path) -> Path:

@@ -293,8 +293,12 @@ def _text(name: str, value: object, origin: str, kind: str = "str") -> str:
 def _notebook_value(name: str, value: object, origin: str, notebook: bool, extra: tuple[str, ...]) -> object:
     known = user_parameters() if notebook else {}
     if name not in known:
+        import difflib
+
         names = [key.name for key in KEYS] + list(extra) + sorted(known)
-        raise InputError(f"unknown setting {shown(name)} (known: {', '.join(names)})", file=origin)
+        close = difflib.get_close_matches(name[:MAX_SHOWN], names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise InputError(f"unknown setting {shown(name)} (known: {', '.join(names)}){hint}", file=origin)
     _check_type(name, value, known[name]["type"], origin)
     return value
 
