@@ -42,4 +42,4 @@ def test_batch_run_without_partnership_is_refused(tmp_path):
 def test_batch_run_file_errors_exit_2(tmp_path):
     (tmp_path / "runs.yaml").write_text("runs:\n  - {name: a, colour: blue}\n")
     proc = run_cli("report", "--batch", str(tmp_path / "runs.yaml"))
-    assert proc.returncode == 2 and "run 1: unknown key 'colour'" in proc.stderr and "runs.yaml" in proc.stderr
+    assert proc.returncode == 2 and "run 1: unknown setting 'colour'" in proc.stderr and "runs.yaml" in proc.stderr

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cxc_analysis.cli import main
-from cxc_analysis.config import DEFAULT_INPUT, DEFAULT_TARGETS
+from cxc_analysis.config import DEFAULT_TARGETS
 from cxc_analysis.errors import InputError
 from cxc_analysis.settings import (Settings, command_line_layer, file_layer, layer, processed_settings,
                                    read_targets, read_yaml, targets_for)

@@ -81,18 +81,30 @@ def run_batch(run_file: str | Path, *, jobs: int | None = None,
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(run_one, run, str(folder / run.get("name")), log.getEffectiveLevel()): run.get("name")
                    for run in runs}
-        for future in as_completed(futures):
-            name = futures[future]
-            try:
-                results[name] = future.result()
-            except Exception as exc:  # a worker that died: still report it, keep the others
-                results[name] = {"name": name, "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
-            result = results[name]
-            log.info(f"batch: {name}: {result['status']}" + (f" ({result['message']})" if result.get("message")
-                                                              else ""))
+        try:
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    results[name] = future.result()
+                except Exception as exc:  # a worker that died: still report it, keep the others
+                    results[name] = {"name": name, "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+                result = results[name]
+                log.info(f"batch: {name}: {result['status']}" + (f" ({result['message']})" if result.get("message")
+                                                                  else ""))
+        except BaseException:  # interrupted or terminated: stop the workers, each removes its temporary run
+            _stop_workers(pool)
+            raise
     ordered = [results[run.get("name")] for run in runs]
     write_index(folder, ordered)
     return folder, ordered
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Send SIGTERM to the pool's worker processes (ProcessPoolExecutor has no public way before 3.14)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def run_one(run: Settings, out: str, level: int = logging.INFO) -> dict:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .config import (DEFAULT_DELIVERABLE, DEFAULT_INPUT, DEFAULT_PARTNERSHIP, DEFAULT_PERIOD, DEFAULT_REGISTER,
+from .config import (DEFAULT_INPUT, DEFAULT_PARTNERSHIP, DEFAULT_PERIOD, DEFAULT_REGISTER,
                      DEFAULT_TARGETS, NOTEBOOKS)
 from .errors import InputError
 
@@ -420,9 +420,11 @@ class Settings:
     def notebook_values(self) -> dict:
         """The notebook parameters of this run: keys under their notebook names, files resolved."""
         out = {name: value for name, value in self.values.items() if name not in BY_NAME and name not in RUN_ONLY}
-        out.update({"input_path": str(self.input), "sheet": self.sheet or "",
-                    "targets_path": str(self.targets_file or ""), "register_path": str(self.register),
-                    "partnership": self.partnership or "", "period": self.period or ""})
+        resolved = {"input": str(self.input), "sheet": self.sheet or "", "targets": str(self.targets_file or ""),
+                    "register": str(self.register), "partnership": self.partnership or "",
+                    "period": self.period or ""}
+        out.update({key.notebook: resolved.get(key.name, self.values.get(key.name, ""))
+                    for key in KEYS if key.notebook})
         return out
 
     def source_facts(self) -> dict:
