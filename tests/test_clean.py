@@ -4,7 +4,11 @@ from hypothesis import given, strategies as st
 
 from cxc_analysis.clean import clean
 from cxc_analysis.load import read_tracker
-from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, COLUMNS, label_key, lookup_status, validate
+from cxc_analysis.schema import COLUMNS, validate
+from cxc_analysis.text import key
+from cxc_analysis.vocabulary import load_vocabulary
+
+ENTITY_LABELS = load_vocabulary().labels["vo_entity_type"]
 
 from conftest import HEADERS, exchange, write_xlsx
 
@@ -44,22 +48,57 @@ def test_entity_type_variants(tmp_path, text, code):
     assert table["vo_entity_type"].tolist() == [code] and findings.empty
 
 
-@given(st.sampled_from(sorted(ENTITY_TYPE_VOCABULARY)), st.sampled_from([str.upper, str.title, str.lower]),
+@given(st.sampled_from(sorted(ENTITY_LABELS)), st.sampled_from([str.upper, str.title, str.lower]),
        st.text(" \t", max_size=3), st.text(" ", max_size=3))
-def test_label_key_is_stable_under_case_and_spaces(key, case, left, right):
-    assert ENTITY_TYPE_VOCABULARY[label_key(left + case(key) + right)] == ENTITY_TYPE_VOCABULARY[key]
+def test_labels_are_stable_under_case_and_spaces(label, case, left, right):
+    assert load_vocabulary().label("vo_entity_type", left + case(label) + right) == ENTITY_LABELS[label]
 
 
 @given(st.text(max_size=40))
-def test_label_key_is_idempotent(text):
-    assert label_key(label_key(text)) == label_key(text)
+def test_key_is_idempotent(text):
+    assert key(key(text)) == key(text)
 
 
 def test_statuses():
-    assert lookup_status("Completed, but without the IT tool") == "completed"
-    assert lookup_status("COMPLETED") == "completed"
-    assert lookup_status("Waiting for Final Activity Report") == "pending"
-    assert lookup_status("cancelled") is None
+    status = load_vocabulary().status
+    assert status("Completed, but without the IT tool") == "completed"
+    assert status("COMPLETED") == "completed"
+    assert status("Waiting for Final Activity Report") == "pending"
+    assert status("cancelled") is None
+
+
+@pytest.mark.parametrize("text, code", [
+    ("PME", "sme"), ("KMU", "sme"), ("PYME", "sme"), ("PMI", "sme"), ("MKB", "sme"),
+    ("Organisation de cluster", "cluster_organisation"), ("Clusterorganisation", "cluster_organisation"),
+    ("Grande entreprise", "large_company"), ("Großunternehmen", "large_company"),
+    ("Autorité publique", "public_authority"), ("Pubblica amministrazione", "public_authority"),
+])
+def test_entity_types_in_the_partners_languages(tmp_path, text, code):
+    table, findings = cleaned(tmp_path, exchange(kind=text))
+    assert table["vo_entity_type"].tolist() == [code] and findings.empty
+
+
+def test_labels_in_several_languages_in_one_tracker(tmp_path):
+    table, findings = cleaned(
+        tmp_path,
+        exchange("A", side="innerhalb", status="Abgeschlossen, ohne IT-Tool"),
+        exchange("B", side="Hors partenariat", status="Terminé"),
+        exchange("C", side="Inside", status="En attente du rapport final"),
+        exchange("D", kind="Cluster organsation"))  # a typo: an unknown label, never guessed
+    assert table["partnership"].tolist()[:3] == ["inside", "outside", "inside"]
+    assert table["status"].tolist()[:3] == ["completed", "completed", "pending"]
+    assert not table["it_tool"].iloc[0] and pd.isna(table["it_tool"].iloc[1])  # said without; not said
+    assert findings[["row", "code"]].values.tolist() == [[5, "unknown_label"]]
+    assert "'Cluster organsation'" in findings["message"].item()
+
+
+def test_findings_name_the_trackers_own_headers(tmp_path):
+    headers = ["N° d'échange", "Organisation d'accueil", "Organisation visiteuse", "Type d'entité (VO)",
+               "Partenariat", "Événement", "Statut", "Remarques"]
+    path = write_xlsx(tmp_path / "t.xlsx", [headers, exchange("A", kind="Robot", eid="X1")])
+    _, findings = clean(read_tracker(path))
+    assert findings[["column", "code"]].values.tolist() == [["Type d'entité (VO)", "unknown_label"],
+                                                            ["N° d'échange", "malformed_id"]]
 
 
 def test_findings_rows_are_excel_rows_and_errors_exclude(tmp_path):

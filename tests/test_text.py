@@ -1,0 +1,108 @@
+"""The one text layer: keys, the amount parser and the date parser."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, strategies as st
+
+from cxc_analysis.text import fold, key, parse_amounts, parse_dates
+
+
+def test_one_fold_for_every_name():
+    assert fold("Łódź") == key("Łódź") == "lodz"
+    assert fold("Straße") == "strasse" and fold("Ærø") == "aero"
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1.500,00 €", 1500.0), ("1 500 €", 1500.0), ("1\u00a0500 €", 1500.0), ("1\u202f500,00 €", 1500.0),
+    ("€1,500.00", 1500.0), ("1500", 1500.0), ("EUR 1.100,50", 1100.5), ("1100.5", 1100.5), ("12,5", 12.5),
+    ("1.000.000", 1_000_000.0), ("1,000,000", 1_000_000.0), ("0,500", 0.5), ("-550", -550.0), (825.0, 825.0),
+])
+def test_amounts_that_say_how_they_are_written(text, value):
+    result = parse_amounts(pd.Series([text], dtype="object"))
+    assert result.values.tolist() == [value] and pd.isna(result.kind.iloc[0])
+
+
+@pytest.mark.parametrize("text", ["1.500 €", "€1,100", "1.100", "EUR 1,100"])
+def test_one_separator_and_three_digits_alone_is_ambiguous_not_a_guess(text):
+    result = parse_amounts(pd.Series([text, None], dtype="object"))
+    assert result.kind.tolist()[0] == "ambiguous" and pd.isna(result.values.iloc[0])
+    assert "cannot tell whether" in result.problem.iloc[0]
+
+
+def test_the_column_decides_the_decimal_separator():
+    european = parse_amounts(pd.Series(["1.500 €", "1.100,00 €", "550 €"], dtype="object"))
+    assert european.values.tolist() == [1500.0, 1100.0, 550.0]
+    english = parse_amounts(pd.Series(["€1,100", "€1,500.00"], dtype="object"))
+    assert english.values.tolist() == [1100.0, 1500.0]
+    mixed = parse_amounts(pd.Series(["1,100", "1.100,00", "1,500.00"], dtype="object"))
+    assert mixed.kind.tolist()[0] == "ambiguous" and mixed.values.tolist()[1:] == [1100.0, 1500.0]
+
+
+@pytest.mark.parametrize("text", ["lots", "1.2.3", "1,00,0", "12.5.3,1", "€", "--5"])
+def test_unreadable_amounts_are_reported(text):
+    result = parse_amounts(pd.Series([text], dtype="object"))
+    assert result.kind.tolist() == ["unreadable"] and pd.isna(result.values.iloc[0])
+
+
+STYLES = {  # how people write an amount: thousands separator, decimal separator, currency
+    "de": (".", ",", "{} €"), "fr": ("\u202f", ",", "{} €"), "fr-nbsp": ("\u00a0", ",", "{} €"),
+    "en": (",", ".", "€{}"), "plain-eu": ("", ",", "{}"), "plain-en": ("", ".", "EUR {}"), "ch": ("'", ".", "{}"),
+}
+
+
+def written(cents: int, style: str, decimals: bool) -> str:
+    thousands, decimal, currency = STYLES[style]
+    whole = f"{cents // 100:,}".replace(",", thousands)
+    return currency.format(whole + (f"{decimal}{cents % 100:02d}" if decimals else ""))
+
+
+@given(st.integers(0, 10**9), st.sampled_from(sorted(STYLES)), st.booleans(), st.integers(0, 10**7))
+def test_any_supported_style_reads_back_to_its_value_or_is_flagged(cents, style, decimals, other):
+    text = written(cents if decimals else cents - cents % 100, style, decimals)
+    alone = parse_amounts(pd.Series([text], dtype="object"))
+    expected = (cents if decimals else cents - cents % 100) / 100
+    if pd.isna(alone.values.iloc[0]):
+        assert alone.kind.iloc[0] == "ambiguous"
+    else:
+        assert alone.values.iloc[0] == pytest.approx(expected)
+    # beside a value of the same style that shows its decimal separator, it is never ambiguous
+    column = parse_amounts(pd.Series([text, written(other * 100 + 1, style, True)], dtype="object"))
+    assert column.values.iloc[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value, expected", [
+    (dt.datetime(2022, 9, 5), "2022-09-05"), (44809, "2022-09-05"), ("44809", "2022-09-05"),
+    ("2022-09-05", "2022-09-05"), ("2022-09-05 00:00:00", "2022-09-05"), ("05.09.2022", "2022-09-05"),
+    ("5/9/2022", "2022-09-05"), ("05-09-2022", "2022-09-05"), ("5. September 2022", "2022-09-05"),
+    ("5 sept. 2022", "2022-09-05"), ("5 de septiembre de 2022", "2022-09-05"), ("5 settembre 2022", "2022-09-05"),
+    ("5 september 2022", "2022-09-05"), ("5 de setembro de 2022", "2022-09-05"), ("September 5, 2022", "2022-09-05"),
+    ("1er mars 2023", "2023-03-01"), ("1 mars 2023", "2023-03-01"), ("3. März 2023", "2023-03-03"), ("05/09/22", "2022-09-05"),
+])
+def test_dates_in_their_usual_forms(value, expected):
+    result = parse_dates(pd.Series([value], dtype="object"))
+    got = result.values.iloc[0]
+    assert (got.strftime("%Y-%m-%d") if not pd.isna(got) else None) == expected
+
+
+def test_day_first_unless_the_column_proves_month_first():
+    assert parse_dates(pd.Series(["05/09/2022"])).values.dt.month.tolist() == [9]
+    month_first = parse_dates(pd.Series(["05/09/2022", "12/31/2022"]))
+    assert month_first.values.dt.strftime("%Y-%m-%d").tolist() == ["2022-05-09", "2022-12-31"]
+    both = parse_dates(pd.Series(["05/09/2022", "12/31/2022", "31/12/2022"]))
+    assert both.kind.iloc[0] == "ambiguous" and both.kind.iloc[1:].isna().all()
+    assert both.values.dt.strftime("%Y-%m-%d").tolist()[1:] == ["2022-12-31", "2022-12-31"]
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", 1e12, "2262-04-12", 2958465, "1899-12-30", -5])
+def test_out_of_range_dates_are_findings_not_crashes(value):
+    result = parse_dates(pd.Series([value], dtype="object"))
+    assert result.kind.tolist() == ["out_of_range"] and pd.isna(result.values.iloc[0])
+
+
+def test_each_distinct_value_once_and_missing_stays_missing():
+    result = parse_dates(pd.Series([None, "2022-09-05", None, "2022-09-05"], dtype="object"))
+    assert result.values.isna().tolist() == [True, False, True, False]
+    assert result.values.dtype == np.dtype("datetime64[ns]")
