@@ -62,7 +62,7 @@ INTERNAL = ("processed_dir",)  # notebook parameters set by the run itself, not 
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 MAX_SHOWN = 60  # characters of a user's value quoted in a message
 MAX_TEXT = 2000  # characters a text setting may hold
-MAX_NODES = 10_000  # values a settings file may hold, aliases expanded ("billion laughs")
+MAX_NODES = 100_000  # values a settings file may hold, aliases expanded ("billion laughs")
 MAX_DEPTH = 50  # nesting levels a settings file may have
 
 
