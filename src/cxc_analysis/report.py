@@ -24,8 +24,6 @@ from . import __version__
 from .config import DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from .errors import InputError
 from .output import current_umask, sha256
-from .processed import record_facts
-
 from .settings import INTERNAL, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
     notebook_parameters  # noqa: F401  (importable from here, as before)
 
@@ -82,6 +80,8 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     _mark(work)
     timings: dict[str, float] = {}
+    from .processed import record_facts
+
     try:
         run_params = {**params, "processed_dir": str(work / "data")}
         for name in RUN_NOTEBOOKS:
