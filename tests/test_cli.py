@@ -82,3 +82,39 @@ def test_unwritable_output_is_one_line_exit_2(tmp_path):
     (tmp_path / "afile").write_text("x")
     proc = run_cli("clean", "--out", str(tmp_path / "afile"))
     assert proc.returncode == 2 and "afile" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_clean_annotate_writes_findings_into_a_copy_of_the_tracker(tmp_path):
+    from openpyxl import load_workbook
+
+    from conftest import HEADERS, exchange, write_xlsx
+
+    source = write_xlsx(tmp_path / "t.xlsx", [["My tracker"], HEADERS, exchange("A", kind="Robot"),
+                                              exchange("B", eid="EG12")])
+    before = source.read_bytes()
+    assert run_cli("clean", str(source), "--out", str(tmp_path / "out"), "--annotate").returncode == 0
+    assert source.read_bytes() == before  # the original is never written
+    book = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")
+    assert book.sheetnames[0] == "Findings"
+    listing = [[c.value for c in row] for row in book["Findings"].iter_rows(min_row=2)]
+    assert [r[:4] for r in listing] == [[3, "VO Type of entity", "error", "unknown_label"],
+                                        [4, "Exchange no.", "warning", "malformed_id"]]
+    assert book["Findings"]["F2"].hyperlink.location == "'Exchanges'!D3" or \
+        book["Findings"]["F2"].hyperlink.target.endswith("D3")
+    sheet = book["Exchanges"]
+    assert sheet["D3"].value == "Robot" and "unknown label 'Robot'" in sheet["D3"].comment.text
+    assert sheet["D3"].fill.start_color.rgb.endswith("FFC7CE") and sheet["A4"].fill.start_color.rgb.endswith("FFEB9C")
+
+
+def test_clean_annotate_a_csv_gives_an_xlsx_of_the_same_rows(tmp_path):
+    from openpyxl import load_workbook
+
+    from conftest import HEADERS, exchange
+
+    source = tmp_path / "t.csv"
+    rows = [HEADERS, exchange("=1+2", kind="Robot"), exchange("B")]
+    source.write_text("\n".join(";".join(c or "" for c in r) for r in rows), encoding="cp1252")
+    assert run_cli("clean", str(source), "--out", str(tmp_path / "out"), "--annotate").returncode == 0
+    sheet = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")["Tracker"]
+    assert [c.value for c in sheet[2]][:4] == [None, "NextMove", "=1+2", "Robot"]
+    assert sheet["C2"].data_type == "s" and sheet["D2"].comment is not None

@@ -181,3 +181,15 @@ def test_csv_and_xlsx_agree_that_only_empty_cells_are_missing(tmp_path):
     from_xlsx = read_tracker(write_xlsx(tmp_path / "t.xlsx", [HEADERS, row]))
     for df in (from_csv, from_xlsx):
         assert df[["visiting_org", "remarks"]].iloc[0].tolist() == ["NA", "N/A"]
+
+
+def test_formula_cells_without_cached_values_keep_their_text(tmp_path):
+    """pandas' to_excel writes a name starting with "=" as a formula with no cached value."""
+    path = tmp_path / "t.xlsx"
+    pd.DataFrame([exchange("=1+2"), exchange('=HYPERLINK("http://x", "A & B")')], columns=HEADERS).to_excel(
+        path, index=False)
+    from cxc_analysis.clean import clean
+
+    table, findings = clean(read_tracker(path))
+    assert table["visiting_org"].tolist() == ["=1+2", '=HYPERLINK("http://x", "A & B")']
+    assert findings["code"].tolist() == ["formula_like_text"] * 2 and not (findings["severity"] == "error").any()

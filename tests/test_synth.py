@@ -12,7 +12,7 @@ from cxc_analysis.clean import clean
 from cxc_analysis.cli import main
 from cxc_analysis.kpis import kpi_json, kpi_table
 from cxc_analysis.load import read_tracker
-from cxc_analysis.schema import ENTITY_TYPE_VOCABULARY, PARTNERSHIP_VOCABULARY, label_key, lookup_status
+from cxc_analysis.vocabulary import load_vocabulary
 from cxc_analysis.synth import (COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL, ENTITY_TYPE_SPELLINGS, HEADERS,
                                 PARTNERSHIP_SPELLINGS, PENDING, write_synth)
 
@@ -79,12 +79,13 @@ def test_findings_are_the_planted_ones(tmp_path):
 
 
 def test_every_planted_label_is_in_the_vocabulary():
+    vocabulary = load_vocabulary()
     for code, spellings in ENTITY_TYPE_SPELLINGS.items():
-        assert {ENTITY_TYPE_VOCABULARY[label_key(s)] for s in spellings} == {code}
+        assert {vocabulary.label("vo_entity_type", s) for s in spellings} == {code}
     for code, spellings in PARTNERSHIP_SPELLINGS.items():
-        assert {PARTNERSHIP_VOCABULARY[label_key(s)] for s in spellings} == {code}
-    assert {lookup_status(s) for s in COMPLETED_WITH_TOOL + COMPLETED_WITHOUT_TOOL} == {"completed"}
-    assert {lookup_status(s) for s in PENDING} == {"pending"}
+        assert {vocabulary.label("partnership", s) for s in spellings} == {code}
+    assert {vocabulary.status(s) for s in COMPLETED_WITH_TOOL + COMPLETED_WITHOUT_TOOL} == {"completed"}
+    assert {vocabulary.status(s) for s in PENDING} == {"pending"}
 
 
 def test_same_seed_same_bytes(tmp_path):

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(clean)
     clean.add_argument("--out", type=Path, help="output folder (default data/processed/)")
     _add_settings(clean, "clean")
+    clean.add_argument("--annotate", action="store_true",
+                       help="also write tracker_annotated.xlsx: the tracker with every finding on its cell")
     clean.set_defaults(run=run_clean)
 
     kpis = commands.add_parser("kpis", parents=[common], help="print completed / pending / target per KPI")
@@ -92,6 +94,7 @@ def _add_input(parser: argparse.ArgumentParser, positional: bool = True) -> None
         parser.add_argument("input", nargs="?", type=Path, metavar="INPUT",
                             help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
     parser.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
+    _add_reading(parser)
 
 
 def _settings(args: argparse.Namespace, command: str):
@@ -103,13 +106,28 @@ def _settings(args: argparse.Namespace, command: str):
     return Settings.from_layers(command_line_layer(options, notebook=False))
 
 
-def load_clean(path: Path | None, sheet: str | None):
-    """Read and clean a tracker (the default input when ``path`` is None)."""
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--columns", type=Path, metavar="FILE.yaml",
+                        help="column map: canonical field -> the tracker's header (for headers no vocabulary knows)")
+    parser.add_argument("--vocabulary", type=Path, metavar="FILE.yaml",
+                        help="more header words and label synonyms, same format as the bundled vocabulary.yaml")
+
+
+def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None, vocabulary: Path | None = None):
+    """Read and clean a tracker (the default input when ``path`` is None), with an optional
+    column map and vocabulary file."""
     from .clean import clean
     from .config import DEFAULT_INPUT
-    from .load import read_tracker
+    from .load import read_column_map, read_tracker
+    from .vocabulary import load_vocabulary
 
-    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet))
+    words = load_vocabulary(str(vocabulary) if vocabulary else None)
+    column_map = read_column_map(columns) if columns else None
+    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet, columns=column_map, vocabulary=words), words)
+
+
+def _reading_args(args: argparse.Namespace, settings) -> tuple:
+    return settings.input, settings.sheet, getattr(args, "columns", None), getattr(args, "vocabulary", None)
 
 
 def run_clean(args: argparse.Namespace) -> int:
@@ -119,9 +137,18 @@ def run_clean(args: argparse.Namespace) -> int:
 
     settings = _settings(args, "clean")
     out = check_writable(args.out or DATA_PROCESSED)
-    table, findings = result = load_clean(settings.input, settings.sheet)
-    write_processed(result, out, settings.input, settings.source_facts())
+    table, findings = result = load_clean(*_reading_args(args, settings))
+    extra = {}
+    if args.annotate:
+        from .annotate import annotate_tracker
+
+        extra["tracker_annotated.xlsx"] = lambda path: annotate_tracker(table, findings, path)
+    write_processed(result, out, settings.input, settings.source_facts(), extra=extra)
     errors = int((findings["severity"] == "error").sum())
+    ignored = table.attrs.get("ignored_columns") or []
+    if ignored:
+        log.warning("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
+                    + " (map one with --columns FILE.yaml if it holds a field)")
     log.info(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
              f"{len(findings) - errors} warnings -> {out}")
     return EXIT_OK
@@ -132,7 +159,7 @@ def run_kpis(args: argparse.Namespace) -> int:
 
     settings = _settings(args, "kpis")
     targets = settings.targets  # read first: a bad targets file is refused before the tracker is read
-    table, findings = load_clean(settings.input, settings.sheet)
+    table, findings = load_clean(*_reading_args(args, settings))
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")
@@ -154,7 +181,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args, "check")
     register = read_register(settings.register)
-    table, _ = load_clean(settings.input, settings.sheet)
+    table, _ = load_clean(*_reading_args(args, settings))
     results = check_rules(table, register)
     if args.json:
         print(results_json(results))

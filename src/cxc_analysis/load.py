@@ -11,6 +11,7 @@ import contextvars
 import csv
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,8 @@ class _Reading:
         self.columns = dict(columns or {})
         self.vocabulary = vocabulary or load_vocabulary()
         self.headers: dict[str, str] = {}
+        self.positions: dict[str, int] = {}
+        self.header_row: int | None = None
         self.ignored: list[str] = []
 
 
@@ -156,6 +159,8 @@ def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict
                          file=file, sheet=sheet, row=index + 1, column=texts[1])
     texts = [_cell_header(c) for c in row]
     reading.headers = {field: texts[position] for position, field in mapping.items()}
+    reading.positions = {field: position for position, field in mapping.items()}
+    reading.header_row = index + 1
     reading.ignored = [t for p, t in enumerate(texts) if t and p not in mapping]
     return index, mapping
 
@@ -224,7 +229,8 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
             raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
     finally:
         _READING.reset(token)
-    frame.attrs.update(file=str(path), headers=reading.headers, ignored_columns=reading.ignored)
+    frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
+                       header_row=reading.header_row, ignored_columns=reading.ignored)
     return frame
 
 
@@ -247,6 +253,7 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:
             raise InputError(f"cannot read sheet ({_reason(exc)})", file=path, sheet=name) from None
+        rows = with_uncached_formulas(path, name, rows)
         try:
             index, mapping = find_header(rows, file=path, sheet=name)
         except InputError as exc:
@@ -260,6 +267,68 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
         raise first_error
     raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
                      "HO, VO, VO Type of entity, Inside/outside partnership, Status)", file=path)
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_FORMULA = re.compile(rb"<f\b[^>]*>(.*?)</f>", re.S)
+_VALUE = re.compile(rb"<v\b[^>]*>[^<]", re.S)
+
+
+def with_uncached_formulas(path: Path, sheet: str, rows: list[list]) -> list[list]:
+    """``rows`` (from A1) with the text of formula cells that have no cached value put back as
+    "=FORMULA" (a workbook written by a script, e.g. pandas' to_excel of a name starting with
+    "="), where the reader saw an empty cell: such text is kept and flagged, never lost.
+
+    Only .xlsx/.xlsm; other workbooks are returned as they are.
+    """
+    import html
+    import zipfile
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return rows
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            data = archive.read(part) if part else b""
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return rows
+    if b"<f" not in data:
+        return rows
+    for match in _CELL.finditer(data):
+        body = match.group(2) or b""
+        formula = _FORMULA.search(body)
+        ref = _REF.search(match.group(1))
+        if not formula or not ref or _VALUE.search(body) or not formula.group(1).strip():
+            continue
+        row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
+        if row < len(rows) and column < len(rows[row]) and rows[row][column] in (None, ""):
+            rows[row][column] = "=" + html.unescape(formula.group(1).decode("utf-8", "replace"))
+    return rows
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
+
+
+def _sheet_part(archive, sheet: str) -> str | None:
+    """The zip member holding a sheet, from workbook.xml and its relationships."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    workbook = ET.fromstring(archive.read("xl/workbook.xml"))
+    ids = {s.get("name"): s.get(rel) for s in workbook.iter(f"{main}sheet")}
+    rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    target = targets.get(ids.get(sheet))
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
 def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int) -> pd.DataFrame:

@@ -14,16 +14,17 @@ from .load import read_tracker
 from .output import atomic_folder, check_writable, sha256, write_csv, write_parquet
 
 PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
-STALE_FILES = ("rules.parquet",)  # results of the data a new clean replaces
+STALE_FILES = ("rules.parquet", "tracker_annotated.xlsx")  # of the data a new clean replaces
 
 
 def write_processed(result: CleanResult, folder: str | Path, source: str | Path | None = None,
-                    facts: dict | None = None) -> Path:
+                    facts: dict | None = None, extra: dict | None = None) -> Path:
     """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv and source.json in
     ``folder``, all written in a temporary folder first and put in place together (source.json
     last), so source.json never names another tracker than the files beside it. source.json
     names the tracker (with its SHA-256) and whose data it is (``facts``: partnership, period,
-    targets, as ``Settings.source_facts`` gives them; unknown ones are null)."""
+    targets, as ``Settings.source_facts`` gives them; unknown ones are null). ``extra`` maps more
+    file names to writers ``writer(path)`` (e.g. the annotated tracker), put in place with them."""
     folder = check_writable(folder)
     stale = STALE_FILES + (("source.json",) if source is None else ())
     with atomic_folder(folder, last=("source.json",), stale=stale) as tmp:
@@ -35,6 +36,8 @@ def write_processed(result: CleanResult, folder: str | Path, source: str | Path 
             record = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table),
                       "partnership": None, "period": None, "targets": None, **(facts or {})}
             (tmp / "source.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        for name, writer in (extra or {}).items():
+            writer(tmp / name)
     return folder
 
 
