@@ -362,3 +362,27 @@ def test_event_names_with_dollars_are_drawn_as_written_and_global_style_untouche
     assert all(not t.get_parse_math() for t in fig.axes[0].get_yticklabels())
     fig.savefig(io.StringIO(), format="svg")  # TeX parsing of "$\frac{$" would fail here
     assert dict(matplotlib.rcParams) == before
+
+
+# --- any settings file: a value or one InputError, never another exception -----------------
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+YAML_PIECES = st.sampled_from(["input: ", "targets: ", "out: ", "deliverable: ", "partnership: ", "period: ",
+                               "target: ", "targets_path: ", "sheet: ", "1: ", "? [a]\n: x\n", "&a ", "*a", "*b",
+                               "[", "]", "{", "}", "- ", "\n", "  ", "!!python/object:os.system ", "~", "12",
+                               "1e400", "100000000000000000000000000000", "'q'", '"\\x00"', "\x1b", "€", ":", ","])
+
+
+@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(YAML_PIECES, max_size=30).map("".join))
+def test_any_settings_or_targets_file_is_a_value_or_one_input_error(tmp_path, text):
+    path = tmp_path / "any.yaml"
+    path.write_text(text, encoding="utf-8")
+    for read in (lambda: file_layer(path, notebook=False), lambda: read_targets(path)):
+        try:
+            result = read()
+        except InputError as error:
+            assert "\n" not in str(error) and len(str(error)) < 1000
+        else:
+            assert isinstance(result, dict)
