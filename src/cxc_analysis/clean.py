@@ -18,12 +18,11 @@ from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, 
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .load import DISPLAY
 from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES
-from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates
+from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates, starts_like_formula
 from .vocabulary import Vocabulary, load_vocabulary
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 DATE_COLUMNS = ("start_date", "end_date")
-FORMULA_START = r"^[=+@]|^-[^\s\d-]"
 PARALLEL_ROWS = 100_000  # from this many rows, the checks run on threads
 
 
@@ -213,7 +212,7 @@ def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for names a spreadsheet would run as a formula; they stay plain text everywhere."""
     frames = []
     for field in (*NAME_COLUMNS, "remarks"):
-        risky = _contains(table[field], FORMULA_START)
+        risky = pd.Series(starts_like_formula(table[field]), index=table.index)
         if risky.any():
             frames.append(make_findings(table.loc[risky, "source_row"], column_name(table, field), "warning",
                                         "formula_like_text",
@@ -241,15 +240,12 @@ def find_unparsed_values(raw: pd.DataFrame, parsed: dict[str, Parsed]) -> pd.Dat
 def column_name(frame: pd.DataFrame, field: str) -> str:
     """How findings name a field's column: the tracker's own header, else the report's.
 
-    >>> column_name(pd.DataFrame(attrs={"headers": {"host_org": "Gastorganisation"}}), "host_org")
-    'Gastorganisation'
+    >>> frame = pd.DataFrame()
+    >>> frame.attrs["headers"] = {"host_org": "Gastorganisation"}
+    >>> column_name(frame, "host_org"), column_name(frame, "status")
+    ('Gastorganisation', 'Status')
     """
     return frame.attrs.get("headers", {}).get(field) or DISPLAY[field]
-
-
-def _contains(values: pd.Series, pattern: str) -> pd.Series:
-    found = flags(values, lambda u: u.str.contains(pattern, regex=True).fillna(False).astype(bool))
-    return pd.Series(found, index=values.index)
 
 
 def _said(values: pd.Series, says) -> np.ndarray:

@@ -102,6 +102,24 @@ def key(text: object) -> str:
     return str(keys([str(text)])[0] or "")
 
 
+# --- formulas -----------------------------------------------------------------------------
+
+# What a spreadsheet may run as a formula when a cell starts with it (OWASP's CSV-injection list):
+# such text is flagged by ``clean`` and neutralised in every CSV we write, the same list for both.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def starts_like_formula(values: pd.Series) -> np.ndarray:
+    """Which texts start like a spreadsheet formula (missing: false).
+
+    >>> starts_like_formula(pd.Series(["=1+2", "-2+3", "Axxor", None, "@SUM(A1)"])).tolist()
+    [True, True, False, False, True]
+    """
+    from .distinct import flags
+
+    return flags(values.astype("str"), lambda u: u.str.startswith(FORMULA_PREFIXES))
+
+
 # --- amounts ------------------------------------------------------------------------------
 
 class Parsed(NamedTuple):
