@@ -448,7 +448,10 @@ def processed_settings(folder: str | Path | None, partnership: str = "", period:
     if not partnership or not period:
         missing = " and ".join(n for n, v in (("partnership", partnership), ("period", period)) if not v)
         raise InputError(f"the processed data comes from {shown(str(source.get('file', 'an unrecorded tracker')))} "
-                         f"and does not say its {missing}: set the {missing} parameter", file=folder or "processed")
+                         f"and does not say its {missing}: set the {missing} parameter"
+                         + ("s" if " and " in missing else "") + " (or clean it with "
+                         + " and ".join(f"--{n}" for n in missing.split(" and ")) + ")",
+                         file=folder or "processed")
     if targets_path:
         return partnership, period, read_targets(targets_path)
     recorded = source.get("targets")
