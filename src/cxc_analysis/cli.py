@@ -207,8 +207,8 @@ def run_synth(args: argparse.Namespace) -> int:
     from .synth import write_synth
 
     truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates)
-    print(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
-          f"{truth.duplicate_exchanges} duplicates) -> {args.out}", file=sys.stderr)
+    log.info(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
+             f"{truth.duplicate_exchanges} duplicates) -> {args.out}")
     return EXIT_OK
 
 
