@@ -28,6 +28,7 @@ from .settings import INTERNAL, RUN_NOTEBOOKS, TYPES, Settings, check_parameters
     notebook_parameters  # noqa: F401  (importable from here, as before)
 
 CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS
+KERNEL_LOG = "kernel-stderr.log"
 RUN_MARK = ".cxc-analysis-run"  # in every folder this tool made: a run, or a failed run's notebooks
 log = logging.getLogger("cxc_analysis")
 
@@ -162,6 +163,7 @@ def made_here(folder: Path) -> bool:
 def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     known = notebook_parameters()
     wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
@@ -177,9 +179,22 @@ def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool)
             raise InputError(exc.evalue) from None
         raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}] ({_failing_line(work / name)}): "
                         f"{exc.ename}: {exc.evalue}") from None
+    except (DeadKernelError, CellTimeoutError) as exc:
+        last = _kernel_log(socket_dir).strip().splitlines()[-1:] or ["no message from the kernel"]
+        raise RunFailed(f"notebook {name}: the kernel stopped ({type(exc).__name__}): {last[0][:200]}") from None
     finally:
+        for line in _kernel_log(socket_dir).splitlines():
+            log.debug(f"kernel: {line}")
         shutil.rmtree(socket_dir, ignore_errors=True)
     timings[name.split("_")[0] + " notebook"] = time.perf_counter() - started
+
+
+def _kernel_log(socket_dir: str) -> str:
+    """What the kernel wrote on stderr (kept out of the run's own log; shown with --verbose)."""
+    try:
+        return (Path(socket_dir) / KERNEL_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _failing_line(path: Path) -> str:
@@ -208,7 +223,7 @@ def kernel_environment() -> dict[str, str]:
 def _ipc_kernel_manager(socket_dir: str):
     """A kernel manager talking over Unix sockets in a private folder: no TCP ports, so parallel
     runs cannot race for the same port (a known papermill failure). The kernel runs on this
-    interpreter, and is shut down without the SIGINT jupyter_client sends first (which makes an
+    interpreter, writes its stderr to a file beside its sockets (not into cron logs), and is shut down without the SIGINT jupyter_client sends first (which makes an
     idle kernel log "KeyboardInterrupt caught in kernel" after a successful run)."""
     from jupyter_client.manager import AsyncKernelManager
 
@@ -220,7 +235,9 @@ def _ipc_kernel_manager(socket_dir: str):
 
         async def start_kernel(self, **kw):
             kw.setdefault("env", kernel_environment())
-            return await super().start_kernel(**kw)
+            with open(os.path.join(socket_dir, KERNEL_LOG), "ab") as stderr:  # the kernel keeps its own copy
+                kw.setdefault("stderr", stderr)
+                return await super().start_kernel(**kw)
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
