@@ -386,3 +386,17 @@ def test_any_settings_or_targets_file_is_a_value_or_one_input_error(tmp_path, te
             assert "\n" not in str(error) and len(str(error)) < 1000
         else:
             assert isinstance(result, dict)
+
+
+def test_batch_run_entries_are_checked_like_settings_files(tmp_path):
+    from cxc_analysis.batch import read_runs
+
+    runs = tmp_path / "runs.yaml"
+    for text, expect in (("runs:\n  - {partnership: A, out: x}\n", "run 1: 'out' belongs to the whole run file"),
+                         ("runs:\n  - {partnership: A, targets: [1]}\n", "'targets' must be a file or folder path"),
+                         ("runs:\n  - {partnership: A, target: t.yaml}\n", "did you mean 'targets'"),
+                         ("runs: [{partnership: A}]\nrun: []\n", "unknown key 'run'")):
+        runs.write_text(text)
+        with pytest.raises(InputError) as error:
+            read_runs(runs)
+        assert expect in str(error.value) and "runs.yaml" in str(error.value)

@@ -56,6 +56,9 @@ def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
         if not isinstance(run, dict):
             raise InputError(f"run {number} must be a mapping of settings", file=path)
         settings = Settings.from_layers(layer(run, base=base, origin=f"{path}: run {number}", extra=RUN_ONLY))
+        if settings.get("out"):
+            raise InputError(f"run {number}: 'out' belongs to the whole run file (each run gets a folder in it)",
+                             file=path)
         if not settings.get("partnership"):
             raise InputError(f"run {number}: 'partnership' is missing (every report names its partnership)",
                              file=path)
