@@ -137,8 +137,8 @@ _NUMBER = re.compile(r"[+-]?[\d.,]+")
 
 
 def _amount_reading(value: object) -> tuple:
-    """How one cell can be read: ("number", x), ("either", x_if_dot_decimal, x_if_comma_decimal),
-    or ("none",); plus the decimal separator the cell proves ("." or "," or "")."""
+    """How one cell can be read: ("number", x), ("either", x_if_dot_decimal, x_if_comma_decimal,
+    separator) or ("none",); plus the decimal separator the cell proves ("." or "," or "")."""
     if isinstance(value, bool):
         return ("none",), ""
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -172,15 +172,18 @@ def _amount_reading(value: object) -> tuple:
     if len(fraction) != 3 or len(whole) > 3 or whole.startswith("0"):
         return ("number", as_decimal), separator  # cannot be a thousands separator
     as_thousands = sign * float(whole + fraction)
-    return (("either", as_decimal, as_thousands) if separator == "." else ("either", as_thousands, as_decimal)), ""
+    return (("either", as_decimal, as_thousands, separator) if separator == "." else
+            ("either", as_thousands, as_decimal, separator)), ""
 
 
 def parse_amounts(values: pd.Series) -> Parsed:
     """Amounts as numbers, the decimal separator decided per column from all its values.
 
     "1.500,00 €", "1 500 €" (any space), "€1,500.00", "EUR 1.100", "1500" and numeric cells
-    are read; "1.500" or "1,100" alone are ambiguous unless another value of the column shows
-    which separator is the decimal one.
+    are read. "1.500" or "1,100" (one separator, three digits after it) is a thousands separator
+    when another value of the column shows the other one as the decimal separator; otherwise it
+    is ambiguous: alone, beside both conventions, or in a column whose decimal separator it
+    uses (it would be an amount with three decimals, which euro amounts do not have).
 
     >>> parse_amounts(pd.Series(["1.500,00 €", "1.100", None, "abc"])).values.tolist()
     [1500.0, 1100.0, <NA>, <NA>]
@@ -195,13 +198,15 @@ def parse_amounts(values: pd.Series) -> Parsed:
         problem = kind = None
         if reading[0] == "number":
             number = reading[1]
-        elif reading[0] == "either" and len(proven) == 1:
-            number = reading[1] if proven == {"."} else reading[2]
+        elif reading[0] == "either" and proven and proven == {"." if reading[3] == "," else ","}:
+            number = reading[1] if proven == {"."} else reading[2]  # the column's thousands separator
         elif reading[0] == "either":
             number, kind = np.nan, "ambiguous"
-            problem = (f"cannot tell whether '{value}' means {reading[2]:,.2f} or {reading[1]:,.2f}: "
-                       + ("the column uses both '.' and ',' as the decimal separator" if proven else
-                          "no other value in the column shows which separator is the decimal one"))
+            thousands, decimal = (reading[1], reading[2]) if reading[3] == "," else (reading[2], reading[1])
+            why = ("the column uses both '.' and ',' as the decimal separator" if len(proven) == 2 else
+                   f"'{reading[3]}' is this column's decimal separator, but an amount in euro has no three decimals"
+                   if proven else "no other value in the column shows which separator is the decimal one")
+            problem = f"cannot tell whether '{value}' means {thousands:,.2f} or {decimal:g}: {why}"
         else:
             number, kind, problem = np.nan, "unreadable", f"cannot read '{value}' as an amount in EUR"
         numbers.append(number)
@@ -229,7 +234,7 @@ MONTHS = {
     1: "january jan janvier janv januar jaenner janner enero ene gennaio gen januari jan janeiro",
     2: "february feb fevrier fevr fev februar febrero febbraio febr februari fevereiro fever",
     3: "march mar mars maerz marz marzo maart marco mrt",
-    4: "april apr avril avr abril aprile",
+    4: "april apr avril avr abril abr aprile",
     5: "may mai mayo maggio mag mei maio",
     6: "june jun juin juni junio giugno giu junho",
     7: "july jul juillet juil juli julio luglio lug julho",

@@ -34,6 +34,7 @@ ENGLISH_STATUS_HEADS = ("completed", "waiting", "pending")  # "Completed (late)"
 WINDOW = 4  # words between "without" and "tool"
 STRONG_NEGATIONS = {"not", "nicht", "niet", "non", "pas", "nao", "never", "nunca", "jamais"}
 _NUMBER_SIGNS = re.compile(r"#|№|\bn[°º]|\bn\.º")
+_BRACKETS = re.compile(r"\(([^()]*)\)")
 
 
 @dataclass
@@ -111,11 +112,33 @@ class Vocabulary:
 
     # --- labels ---------------------------------------------------------------------------
 
+    def label_key(self, text: object) -> str:
+        """A label as the vocabulary compares it: ``text.key`` without stopwords ("within the
+        partnership" = "within partnership"), unless only stopwords are left ("in")."""
+        words = key(text).split()
+        kept = [w for w in words if self.words.get(w) != "stop"]
+        return " ".join(kept or words)
+
     def label(self, field_name: str, text: object) -> str | None:
-        """The code of a label ("KMU" -> sme), or None when the vocabulary does not know it."""
+        """The code of a label ("KMU" -> sme), or None when the vocabulary does not know it.
+        A remark in brackets is read only when the rest alone is not a label: "Organisation de
+        soutien à la croissance (scale-up)" is a scaling-up support organisation, but "SME
+        (large company)" says two things and is unknown.
+
+        >>> v = load_vocabulary()
+        >>> v.label("vo_entity_type", "Organisation de soutien à la croissance (scale-up)"), v.label("vo_entity_type", "SME (large company)")
+        ('scaling_up_support_organisation', None)
+        """
         if text is None:
             return None
-        return self.labels.get(field_name, {}).get(key(text))
+        table = self.labels.get(field_name, {})
+        found = table.get(self.label_key(text))
+        if found is None and "(" in str(text):
+            outside = _BRACKETS.sub(" ", str(text))
+            inside = " ".join(_BRACKETS.findall(str(text)))
+            base, aside = table.get(self.label_key(outside)), table.get(self.label_key(inside))
+            found = base if aside in (None, base) else None
+        return found
 
     def status(self, text: object) -> str | None:
         """completed / pending for a status text, also with a "without the IT tool" clause.
@@ -129,7 +152,7 @@ class Vocabulary:
         if text is None:
             return None
         statuses = self.labels.get("status", {})
-        words = key(text).split()
+        words = self.label_key(text).split()
         found = statuses.get(" ".join(words))
         if found is None:
             start = self._without_at(words)
@@ -267,7 +290,7 @@ def _merge(v: Vocabulary, data: object, source: str) -> None:
         table = v.labels.setdefault(name, {})
         for code, words in _sections(codes, f"labels.{name}"):
             for word in (code, *_entries(words, f"labels.{name}.{code}")):
-                label = key(word)
+                label = v.label_key(word)
                 if table.get(label, code) != code:
                     raise ValueError(f"labels.{name}: '{word}' means both {table[label]} and {code}")
                 table[label] = code
