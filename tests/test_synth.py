@@ -130,6 +130,7 @@ def test_zero_rows(tmp_path, capsys):
     assert set(kpis_json(capsys, path)["actual"].values()) == {0}
 
 
+@pytest.mark.e2e
 def test_synth_command(tmp_path):
     from cxc_analysis.config import PROJECT_ROOT
 

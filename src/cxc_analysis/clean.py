@@ -17,7 +17,7 @@ import pandas as pd
 from .distinct import factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .load import DISPLAY
-from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES
+from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
 from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates, starts_like_formula
 from .vocabulary import Vocabulary, load_vocabulary
 
@@ -57,7 +57,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
     findings = combine_findings(run(lambda check: check(), checks))
-    return CleanResult(mark_excluded(table, findings), findings)
+    return CleanResult(require_valid(mark_excluded(table, findings), findings), findings)
 
 
 # --- transforms ---------------------------------------------------------------------------

@@ -177,17 +177,18 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from .geo import read_register
-    from .rules import check_rules, failures, results_json, rule_summary
+    from .rules import check_rules, failures, read_rule_set, results_json, rule_summary
 
     settings = _settings(args, "check")
     register = read_register(settings.register)
+    rule_set = read_rule_set(settings.get("rules"))
     table, _ = load_clean(*_reading_args(args, settings))
-    results = check_rules(table, register)
+    results = check_rules(table, register, rule_set=rule_set)
     if args.json:
         print(results_json(results))
         return EXIT_OK
-    summary = rule_summary(results)
-    print(f"Programme rules, {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
+    summary = rule_summary(results, rule_set)
+    print(f"Programme rules ({rule_set.path.name}), {len(table)} exchanges\n\n{'rule':<17} {'pass':>6} {'fail':>6} {'cannot check':>13}  "
           "what it checks")
     for rule, line in summary.iterrows():
         print(f"{rule:<17} {line['pass']:>6} {line['fail']:>6} {line['cannot_check']:>13}  {line['description']}")

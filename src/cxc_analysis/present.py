@@ -139,3 +139,20 @@ def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame) -> str:
                         "Result": verdict,
                         "Details": frame["message"].str.replace(r"^warning:\s*", "", regex=True).to_numpy()})
     return html_table(out, numeric=("Row",), css="findings")
+
+
+def rule_set_html(rule_set) -> str:
+    """Which rule set the programme rules were checked against, and every limit with its source
+    (and, where sources disagree, what the others say and which one was applied).
+
+    >>> from cxc_analysis.rules import read_rule_set
+    >>> "clusterxchange_cosme.yaml" in rule_set_html(read_rule_set())
+    True
+    """
+    from .rules import limits_table
+
+    limits = limits_table(rule_set)
+    frame = pd.DataFrame({"Rule": limits["rule"], "Limit": limits["limit"] + ": " + limits["value"],
+                          "Source": limits["source"], "Notes, and where sources disagree": limits["note"]})
+    return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
+            + html_table(frame, css="rules"))

@@ -12,6 +12,7 @@ from .config import DATA_PROCESSED, DEFAULT_INPUT
 from .errors import InputError
 from .load import read_tracker
 from .output import atomic_folder, check_writable, sha256, write_csv, write_parquet
+from .schema import require_valid
 
 PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
 STALE_FILES = ("rules.parquet", "tracker_annotated.xlsx")  # of the data a new clean replaces
@@ -94,11 +95,14 @@ def require_exchanges(table: pd.DataFrame) -> pd.DataFrame:
 
 def read_processed(folder: str | Path | None = None) -> CleanResult:
     """The cleaned table and findings from a processed folder; if it holds none yet, clean the
-    bundled workbook into it first (so a notebook opened on a fresh clone just runs)."""
+    bundled workbook into it first (so a notebook opened on a fresh clone just runs). The table is
+    checked against the declaration (``schema.validate``): InputError naming the column and rows
+    of anything that does not match (a wrong dtype, an ID off the pattern that no finding flags)."""
     folder = Path(folder or DATA_PROCESSED)
     if not (folder / "exchanges.parquet").is_file():
         return clean_to_processed(DEFAULT_INPUT, None, folder)
+    if not (folder / "findings.parquet").is_file():
+        raise InputError("processed folder without findings.parquet: run `cxc-analysis clean` again", file=folder)
     table = pd.read_parquet(folder / "exchanges.parquet")
-    findings = pd.read_parquet(folder / "findings.parquet") if (folder / "findings.parquet").is_file() else \
-        pd.read_csv(folder / "findings.csv", encoding="utf-8-sig")
-    return CleanResult(table, findings)
+    findings = pd.read_parquet(folder / "findings.parquet")
+    return CleanResult(require_valid(table, findings, file=folder / "exchanges.parquet"), findings)

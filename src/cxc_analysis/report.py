@@ -115,6 +115,9 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
         files["targets"] = settings.targets_file
     files["register"] = settings.register
     read_register(files["register"])
+    from .rules import read_rule_set
+
+    files["rules"] = read_rule_set(settings.get("rules") or None).path
     files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
     return files
 
@@ -261,11 +264,9 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
 
     from .export import exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, \
         write_workbook
-    from .geo import read_register
     from .kpis import kpi_table
     from .output import write_atomic
     from .processed import read_processed, read_rules
-    from .rules import check_rules
 
     step = time.perf_counter()
     read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
@@ -293,9 +294,7 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
     step = time.perf_counter()
     table, findings = read_processed(work / "data")
     kpis = kpi_table(table, settings.targets)
-    rules = read_rules(work / "data")
-    if rules is None:  # the notebook did not keep them: check again
-        rules = check_rules(table, read_register(files["register"]))
+    rules = read_rules(work / "data")  # notebook 02 always keeps them
     write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
                                           "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
     timings["xlsx"] = time.perf_counter() - step

@@ -5,6 +5,11 @@ order), with the Excel row, the outcome and a message in plain words; ``rule_sum
 them per rule, ``failures`` lists what needs attention. "cannot_check" (a country, city, date or
 figure unknown) is its own outcome, counted and shown, never passed silently.
 
+Every limit (distances, days, types, amounts, countries) comes from a rule set: a YAML file per
+programme generation, each value with its source (``read_rule_set``; the bundled one is COSME's,
+REMOBILISE's generation, in data/raw/rulesets/). ``limits_table`` lists them for the report.
+A RuleSet is shared (cached per file): read it, never change it.
+
 Everything is vectorised: countries and cities are looked up once per distinct value, the
 register is joined through a map of normalised names, distances are numpy arrays. Knows
 nothing of charts or reports.
@@ -12,6 +17,9 @@ nothing of charts or reports.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,62 +34,264 @@ OUTCOMES = ("pass", "fail", "cannot_check")
 PASS, FAIL, CANNOT = 0, 1, 2
 WARNING = "warning"
 
-MIN_DISTANCE_KM = 200
-MIN_WORKING_DAYS = 3
-FULL_LUMP_SUM_WORKING_DAYS = 5
-MAX_SUPPORT_EUR = 1100
-VISITOR_TYPES = ("cluster_organisation", "sme", "scaling_up_support_organisation")
-# Recommendation 2003/361/EC: headcount below, and turnover or balance sheet at most.
-SME_LIMITS = (("micro", 10, 2e6, 2e6), ("small", 50, 10e6, 10e6), ("medium", 250, 50e6, 43e6))
-PROGRAMME_COUNTRIES = DATA_RAW / "programme_countries.csv"
-
-DESCRIPTIONS = {
-    "cross_border": "Host and visitor are in two different countries",
-    "eligible_country": "Host and visitor are both in programme countries",
-    "distance": f"Host and visitor are at least {MIN_DISTANCE_KM} km apart (closer: the lump sum is halved)",
-    "duration": f"The exchange lasts {MIN_WORKING_DAYS} working days to 1 month "
-                f"(under {FULL_LUMP_SUM_WORKING_DAYS} working days the lump sum is halved)",
-    "single_visit": "An organisation visits only once (it may host any number of times)",
-    "vo_type": "The visitor is a cluster organisation, an SME or a scaling-up support organisation",
-    "sme_category": "An SME visitor is within the SME limits of Recommendation 2003/361/EC",
-    "max_support": f"Financial support per visitor is at most €{MAX_SUPPORT_EUR:,}",
-}
+DEFAULT_RULES = DATA_RAW / "rulesets" / "clusterxchange_cosme.yaml"
+SME_CATEGORIES = ("micro", "small", "medium")
+SME_KEYS = ("headcount_under", "turnover_max_eur", "balance_sheet_max_eur")
+SHORTFALLS = ("halve", "fail")
 TYPE_WORDS = {"cluster_organisation": "a cluster organisation", "sme": "an SME",
               "scaling_up_support_organisation": "a scaling-up support organisation",
               "large_company": "a large company", "public_authority": "a public authority"}
-PLURALS = {"large_company": "large companies", "public_authority": "public authorities"}
-WARNING_DURATION_TEXT = f"under {FULL_LUMP_SUM_WORKING_DAYS} working days the lump sum is halved"
+PLURALS = {"cluster_organisation": "cluster organisations", "sme": "SMEs",
+           "scaling_up_support_organisation": "scaling-up support organisations",
+           "large_company": "large companies", "public_authority": "public authorities"}
 
 
-# --- the programme's countries ------------------------------------------------------------
+# --- the rule set: the limits of one programme generation, each with its source -------------
 
-def read_programme_countries(path: str | Path = PROGRAMME_COUNTRIES) -> frozenset[str]:
-    """The ISO alpha-2 codes of a programme's countries, from a CSV with a ``code`` column
-    (ISO codes or English names); the bundled file lists the COSME participants.
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
-    >>> "TR" in read_programme_countries() and "NO" not in read_programme_countries()  # doctest: +SKIP
-    True
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _types(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(v in TYPE_WORDS for v in value)
+
+
+def _sme(value) -> bool:
+    return (isinstance(value, dict) and set(value) == set(SME_CATEGORIES)
+            and all(isinstance(v, dict) and set(v) == set(SME_KEYS) and all(_number(x) for x in v.values())
+                    for v in value.values()))
+
+
+# Each rule's limits and what a valid value is (the rule set file must give every one).
+LIMITS = {
+    "cross_border": {"countries": ("a text", lambda v: isinstance(v, str))},
+    "eligible_country": {"countries": ("a text", lambda v: isinstance(v, str))},
+    "distance": {"min_km": ("a number of km", _number),
+                 "shortfall": ("halve or fail", lambda v: v in SHORTFALLS)},
+    "duration": {"min_working_days": ("a whole number >= 1", _whole),
+                 "full_lump_sum_working_days": ("a whole number >= 1", _whole),
+                 "max_months": ("a whole number >= 1", _whole)},
+    "single_visit": {"visits_per_generation": ("a whole number >= 1", _whole)},
+    "vo_type": {"visitor_types": (f"a list of {', '.join(TYPE_WORDS)}", _types),
+                "host_types": ("a list of texts", lambda v: isinstance(v, list)
+                               and all(isinstance(x, str) for x in v))},
+    "sme_category": {"limits": (f"micro, small and medium, each with {', '.join(SME_KEYS)}", _sme)},
+    "max_support": {"max_eur": ("a number of euros", _number)},
+}
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One programme generation's rules, read from a YAML rule set (``read_rule_set``).
+
+    ``rules[rule][limit]`` is a mapping with ``value``, ``source`` (a list of keys of
+    ``sources``) and optionally ``note``, ``other`` (what disagreeing sources say) and
+    ``applied`` (why ``value`` is the one checked). ``countries`` maps each ISO code to the date
+    it joined the programme (None: before this generation's exchanges began).
     """
+
+    name: str
+    path: Path
+    rules: dict
+    sources: dict
+    countries: dict
+    country_sources: dict
+
+    def value(self, rule: str, limit: str):
+        """The applied value of one limit.
+
+        >>> read_rule_set().value("distance", "min_km")
+        200
+        """
+        return self.rules[rule][limit]["value"]
+
+    @property
+    def sme_limits(self) -> tuple[tuple[str, int, float, float], ...]:
+        """(category, headcount under, turnover at most, balance sheet at most), smallest first."""
+        limits = self.value("sme_category", "limits")
+        return tuple((name, *(limits[name][key] for key in SME_KEYS)) for name in SME_CATEGORIES)
+
+
+def read_rule_set(path: str | Path | None = None) -> RuleSet:
+    """A programme generation's rule set from a YAML file (default: the bundled COSME one,
+    REMOBILISE's generation). InputError naming the file and the key of anything unusable: a
+    rule or limit missing, a value of the wrong kind, a source key not in ``sources``, an
+    unknown country code.
+
+    >>> rs = read_rule_set()
+    >>> rs.value("distance", "shortfall"), "NO" in rs.countries, len(rs.countries)
+    ('halve', False, 38)
+    """
+    path = Path(path) if path else DEFAULT_RULES
+    try:
+        stamp = path.stat()
+    except OSError:
+        raise InputError("file not found", file=path) from None
+    return _read_rule_set(path.resolve(), stamp.st_mtime_ns, stamp.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
+    from .load import read_yaml
+
+    data = read_yaml(path)
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise _bad(path, "sources", "expected a mapping of keys to where each fact comes from")
+    rules = data.get("rules")
+    if not isinstance(rules, dict):
+        raise _bad(path, "rules", f"expected a mapping of {', '.join(RULES)} to their limits")
+    for rule, limits in LIMITS.items():
+        for limit, (kind, valid) in limits.items():
+            key = f"rules.{rule}.{limit}"
+            entry = (rules.get(rule) or {}).get(limit) if isinstance(rules.get(rule) or {}, dict) else None
+            if not isinstance(entry, dict) or "value" not in entry:
+                raise _bad(path, key, "missing (expected a mapping with value and source)")
+            if not valid(entry["value"]):
+                raise _bad(path, key, f"{entry['value']!r} is not {kind}")
+            _check_sources(entry, sources, path, key)
+            for position, other in enumerate(entry.get("other") or []):
+                _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
+    countries, country_sources = _countries(data.get("countries"), sources, path)
+    return RuleSet(name=str(data.get("name") or path.stem), path=path, rules=rules, sources=sources,
+                   countries=countries, country_sources=country_sources)
+
+
+def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
+    cited = entry.get("source") if isinstance(entry, dict) else None
+    cited = [cited] if isinstance(cited, str) else cited
+    if not cited or not isinstance(cited, list):
+        raise _bad(path, key, "no source (every limit names where it comes from)")
+    unknown = [c for c in cited if c not in sources]
+    if unknown:
+        raise _bad(path, key, f"source '{unknown[0]}' is not in 'sources'")
+
+
+def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
     from .geo import country_code
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=path)
-    try:
-        frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read the country list ({' '.join(str(exc).split())[:120]})", file=path) from None
-    if "code" not in frame.columns:
-        raise InputError("required column missing: code (ISO 3166 alpha-2)", file=path, column="code")
-    codes = set()
-    for position, text in enumerate(frame["code"]):
-        if not text.strip():
-            continue
-        code = country_code(text)
+    if not isinstance(entries, list) or not entries:
+        raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
+    countries, cited = {}, {}
+    for position, entry in enumerate(entries, start=1):
+        key = f"countries[{position}]"
+        code = country_code(entry.get("code")) if isinstance(entry, dict) and entry.get("code") else None
         if code is None:
-            raise InputError(f"unknown country '{text}'", file=path, row=position + 2, column="code")
-        codes.add(code)
-    return frozenset(codes)
+            raise _bad(path, key, f"unknown country code {entry!r}")
+        _check_sources(entry, sources, path, key)
+        joined = entry.get("joined")
+        if joined is not None and not isinstance(joined, dt.date):
+            raise _bad(path, key, f"joined '{joined}' is not a date (YYYY-MM-DD) or null")
+        countries[code] = joined
+        cited[code] = entry["source"] if isinstance(entry["source"], str) else entry["source"][0]
+    return countries, cited
+
+
+def _bad(path: Path, key: str, message: str) -> InputError:
+    """A rule set's unusable value, naming the file and the key (``rules.distance.min_km``)."""
+    return InputError(f"{key}: {message}", file=path)
+
+
+def read_programme_countries(path: str | Path | None = None) -> frozenset[str]:
+    """The ISO alpha-2 codes of a rule set's countries (default: the bundled COSME participants).
+
+    >>> "TR" in read_programme_countries() and "NO" not in read_programme_countries()
+    True
+    """
+    return frozenset(read_rule_set(path).countries)
+
+
+def describe(rule_set: RuleSet) -> dict[str, str]:
+    """What each rule checks, in plain words, with the rule set's limits.
+
+    >>> describe(read_rule_set())["distance"]
+    'Host and visitor are at least 200 km apart (closer: the lump sum is halved)'
+    """
+    v = rule_set.value
+    visitors = v("vo_type", "visitor_types")
+    closer = "the lump sum is halved" if v("distance", "shortfall") == "halve" else "a fail"
+    months = v("duration", "max_months")
+    return {
+        "cross_border": "Host and visitor are in two different countries",
+        "eligible_country": "Host and visitor are both in programme countries",
+        "distance": f"Host and visitor are at least {v('distance', 'min_km'):,} km apart (closer: {closer})",
+        "duration": f"The exchange lasts {v('duration', 'min_working_days')} working days to {months} "
+                    f"month{'s' if months > 1 else ''} (under {v('duration', 'full_lump_sum_working_days')} "
+                    "working days the lump sum is halved)",
+        "single_visit": "An organisation visits only once (it may host any number of times)"
+                        if v("single_visit", "visits_per_generation") == 1 else
+                        f"An organisation visits at most {v('single_visit', 'visits_per_generation')} times "
+                        "(it may host any number of times)",
+        "vo_type": f"The visitor is {_words_or([TYPE_WORDS[t] for t in visitors])}",
+        "sme_category": "An SME visitor is within the SME limits of the rule set "
+                        "(Recommendation 2003/361/EC in the bundled one)",
+        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,}",
+    }
+
+
+def limits_table(rule_set: RuleSet) -> pd.DataFrame:
+    """Every limit of a rule set with where it comes from, one row each, in ``RULES`` order:
+    ``rule``, ``limit``, ``value`` (as text), ``source`` (the cited sources' texts), ``note``
+    (the file's note, what disagreeing sources say and which one is applied; else empty).
+
+    >>> t = limits_table(read_rule_set()).set_index(["rule", "limit"])
+    >>> t.loc[("distance", "shortfall"), "value"], "applied" in t.loc[("distance", "shortfall"), "note"]
+    ('halve', True)
+    """
+    rows = []
+    for rule, limits in LIMITS.items():
+        for limit in limits:
+            entry = rule_set.rules[rule][limit]
+            notes = [str(entry["note"]).strip()] if entry.get("note") else []
+            for other in entry.get("other") or []:
+                notes.append(f"{_cited(rule_set, other)} says {_value_text(other.get('value'))}"
+                             + (f" ({str(other['note']).strip()})" if other.get("note") else ""))
+            if entry.get("applied"):
+                notes.append(f"applied: {_value_text(entry['value'])}, {str(entry['applied']).strip()}")
+            rows.append({"rule": rule, "limit": limit, "value": _value_text(entry["value"]),
+                         "source": _cited(rule_set, entry), "note": "; ".join(notes)})
+            if (rule, limit) == ("eligible_country", "countries"):
+                rows.append(_country_row(rule_set))
+    return pd.DataFrame(rows, columns=["rule", "limit", "value", "source", "note"])
+
+
+def _country_row(rule_set: RuleSet) -> dict:
+    """The country list as one row of ``limits_table``: codes, with the date where one is given."""
+    codes = [f"{code} ({day:%Y-%m-%d})" if day else code for code, day in rule_set.countries.items()]
+    cited = list(dict.fromkeys(rule_set.country_sources.values()))
+    return {"rule": "eligible_country", "limit": "country list", "value": ", ".join(codes),
+            "source": _cited(rule_set, {"source": cited}),
+            "note": "date: joined the programme (without one: before this generation's exchanges began)"}
+
+
+def _cited(rule_set: RuleSet, entry: dict) -> str:
+    cited = entry.get("source")
+    cited = [cited] if isinstance(cited, str) else cited
+    return "; ".join(" ".join(str(rule_set.sources[key]).split()) for key in cited)
+
+
+def _value_text(value) -> str:
+    """A limit's value in plain words.
+
+    >>> _value_text({"micro": {"headcount_under": 10, "turnover_max_eur": 2e6, "balance_sheet_max_eur": 2e6}})
+    'micro: headcount under 10, turnover at most €2.0M or balance sheet at most €2.0M'
+    """
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{name}: headcount under {v['headcount_under']}, turnover at most "
+                         f"{_money(v['turnover_max_eur'])} or balance sheet at most "
+                         f"{_money(v['balance_sheet_max_eur'])}" for name, v in value.items())
+    return f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def _words_or(words: list[str]) -> str:
+    """Words joined as a sentence lists them: "a, b or c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 # --- locations from the register ------------------------------------------------------------
@@ -106,12 +316,14 @@ def _take(values: pd.Series, positions: np.ndarray) -> np.ndarray:
 
 
 def _locations(table: pd.DataFrame, register: pd.DataFrame | None,
-               positions: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+               positions: dict[str, np.ndarray] | None = None, filled: dict | None = None) -> dict[str, np.ndarray]:
     """Host and visitor country (ISO code where known, else the text) and city, as object arrays,
-    filled from the register where the tracker has none."""
+    filled from the register where the tracker has none; ``filled`` (if given) receives, per
+    column, where the value came from the register."""
     from .geo import country_codes, match_register
 
     out = {}
+    filled = {} if filled is None else filled
     for side, name in (("ho", "host_org"), ("vo", "visiting_org")):
         given = _column(table, f"{side}_country")
         country = _objects(country_codes(given).fillna(given.astype("str")))
@@ -121,6 +333,8 @@ def _locations(table: pd.DataFrame, register: pd.DataFrame | None,
             reg_country = _take(_column(register, "country"), where)
             reg_city = _take(_column(register, "city"), where)
             agrees = (country == None) | (country == reg_country)  # noqa: E711 (elementwise)
+            filled[f"{side}_country"] = (country == None) & (reg_country != None)  # noqa: E711
+            filled[f"{side}_city"] = (city == None) & agrees & (reg_city != None)  # noqa: E711
             country = np.where(country == None, reg_country, country)  # noqa: E711 (elementwise)
             city = np.where((city == None) & agrees, reg_city, city)  # noqa: E711
         out[f"{side}_country"], out[f"{side}_city"] = country, city
@@ -196,10 +410,12 @@ def _isin(values: np.ndarray, allowed) -> np.ndarray:
 class _Context:
     """The columns the rules read, as numpy arrays, with countries as ISO codes and the register joined."""
 
-    def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None):
+    def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
+                 eligible: frozenset[str]):
         from .geo import country_codes, match_register, org_keys
 
         self.n = len(table)
+        self.rule_set, self.eligible = rule_set, eligible
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
         self.vo_name = _objects(_column(table, "visiting_org"))
@@ -209,7 +425,10 @@ class _Context:
             positions = {"ho": match_register(_column(table, "host_org"), register),
                          "vo": match_register(None, register, keys=self.vo_key)}
         self.vo_pos = positions["vo"] if positions else np.full(self.n, -1, dtype=np.int64)
-        located = _locations(table, register, positions)
+        self.filled: dict[str, np.ndarray] = {}
+        located = _locations(table, register, positions, self.filled)
+        self.ref = {side: _register_refs(register, positions[side]) if positions else np.full(self.n, "", dtype=object)
+                    for side in ("ho", "vo")}
         self.ho_country, self.vo_country = located["ho_country"], located["vo_country"]
         self.ho_city, self.vo_city = located["ho_city"], located["vo_city"]
         self.ho_cc = _objects(country_codes(pd.Series(self.ho_country, dtype="object")))
@@ -222,8 +441,32 @@ class _Context:
         reg_type = (_take(_column(register, "entity_type"), self.vo_pos) if register is not None
                     else np.full(self.n, None, dtype=object))
         self.vo_type_from_register = (vo_type == None) & (reg_type != None)  # noqa: E711
+        self.filled["vo_type"] = self.vo_type_from_register
+        self.filled["vo_figures"] = self.vo_pos >= 0
+        self.filled["vo_identity"] = self.vo_pos >= 0
         self.vo_type = np.where(self.vo_type_from_register, reg_type, vo_type)
         self.nowhere = " (not in the tracker or the register)" if register is not None else " (not in the tracker)"
+
+
+    def from_register(self, side: str, *what: str) -> np.ndarray:
+        """A message part naming the register row and source where a side's ``what`` (country,
+        city, type, figures, identity) came from the register; "" elsewhere."""
+        word = "host" if side == "ho" else "visitor"
+        used = np.zeros(self.n, dtype=bool)
+        for name in what:
+            used |= self.filled.get(f"{side}_{name}", np.zeros(self.n, dtype=bool))
+        return np.where(used & (self.ref[side] != ""), f"; {word} {' and '.join(what)} from " + self.ref[side],
+                        "").astype(object)
+
+
+def _register_refs(register: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """'register row N (source: ...)' for each exchange's register entry; "" where none."""
+    rows = (_column(register, "register_row", "Int64") if "register_row" in register.columns
+            else pd.Series(np.arange(len(register)) + 2, index=register.index))
+    sources = _objects(_column(register, "source"))
+    entries = [f"register row {row} (source: {source})" if source else f"register row {row} (no source given)"
+               for row, source in zip(rows, sources)]
+    return np.array(entries + [""], dtype=object)[positions]
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
@@ -243,23 +486,37 @@ def _cross_border(c: _Context) -> _Result:
     both = ~_missing(c.ho_cc) & ~_missing(c.vo_cc)
     same = both & (c.ho_cc == c.vo_cc)
     r.set(both & ~same, PASS, "host in ", c.ho_cc, ", visitor in ", c.vo_cc)
-    r.set(same, FAIL, "host and visitor both in ", c.ho_cc)
+    r.set(same, FAIL, "host and visitor both in ", c.ho_cc, c.from_register("ho", "country"),
+          c.from_register("vo", "country"))
     _country_unknown(r, c, "vo")
     _country_unknown(r, c, "ho")
     return r
 
 
-def _eligible_country(c: _Context, eligible: frozenset[str]) -> _Result:
+def _joined(c: _Context, codes: np.ndarray) -> np.ndarray:
+    """The date each exchange's country joined the programme (NaT: before the generation, or unknown)."""
+    dates = {code: np.datetime64(day, "D") for code, day in c.rule_set.countries.items() if day is not None}
+    return pd.Series(codes, dtype="object").map(dates).to_numpy(dtype="datetime64[D]")
+
+
+def _eligible_country(c: _Context) -> _Result:
     r = _Result(c.n)
+    eligible = c.eligible
     ho_out = ~_missing(c.ho_cc) & ~_isin(c.ho_cc, eligible)
     vo_out = ~_missing(c.vo_cc) & ~_isin(c.vo_cc, eligible)
+    ho_reg, vo_reg = c.from_register("ho", "country"), c.from_register("vo", "country")
     r.set(~_missing(c.ho_cc) & ~_missing(c.vo_cc), PASS, c.ho_cc, " and ", c.vo_cc, " are programme countries")
     _country_unknown(r, c, "vo")
     _country_unknown(r, c, "ho")
-    r.set(vo_out, FAIL, "visitor country ", c.vo_cc, " is not a programme country")
-    r.set(ho_out, FAIL, "host country ", c.ho_cc, " is not a programme country")
+    for side, cc, out, ref in (("visitor", c.vo_cc, vo_out, vo_reg), ("host", c.ho_cc, ho_out, ho_reg)):
+        joined = _joined(c, cc)
+        late = ~out & ~_missing(cc) & ~np.isnat(joined) & ~np.isnat(c.start) & (c.start < joined)
+        r.set(late, FAIL, f"{side} country ", cc, " joined the programme on ", _fmt("{}", joined),
+              ", after the exchange's start on ", _fmt("{}", c.start), ref)
+    r.set(vo_out, FAIL, "visitor country ", c.vo_cc, " is not a programme country", vo_reg)
+    r.set(ho_out, FAIL, "host country ", c.ho_cc, " is not a programme country", ho_reg)
     r.set(ho_out & vo_out, FAIL, "host country ", c.ho_cc, " and visitor country ", c.vo_cc,
-          " are not programme countries")
+          " are not programme countries", ho_reg, vo_reg)
     return r
 
 
@@ -273,12 +530,18 @@ def _distance(c: _Context) -> _Result:
     km = np.full(c.n, np.nan)
     km[both] = haversine_km(ho_pt["lat"], ho_pt["lon"], vo_pt["lat"], vo_pt["lon"])
     measured = ~np.isnan(km)
-    far = measured & (np.round(np.nan_to_num(km), 3) >= MIN_DISTANCE_KM)
+    min_km, shortfall = c.rule_set.value("distance", "min_km"), c.rule_set.value("distance", "shortfall")
+    far = measured & (np.round(np.nan_to_num(km), 3) >= min_km)
     near = measured & ~far
     shown = np.where(near, np.floor(np.nan_to_num(km) * 10) / 10, np.round(np.nan_to_num(km), 1))
     between = (" km between ", _blank(c.ho_city), " and ", _blank(c.vo_city))
     r.set(far, PASS, _fmt("{:,.1f}", shown), *between)
-    r.set(near, FAIL, _fmt("{:,.1f}", shown), *between, f", under {MIN_DISTANCE_KM} km (the lump sum is halved)")
+    registered = (c.from_register("ho", "city"), c.from_register("vo", "city"))
+    if shortfall == "halve":
+        r.set(near, PASS, "warning: ", _fmt("{:,.1f}", shown), *between,
+              f", under {min_km:,} km: the lump sum is halved", *registered, warning=True)
+    else:
+        r.set(near, FAIL, _fmt("{:,.1f}", shown), *between, f", under the minimum of {min_km:,} km", *registered)
     for side, city, cc, points in (("visitor", c.vo_city, c.vo_cc, vo_pt), ("host", c.ho_city, c.ho_cc, ho_pt)):
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = points["lat"].isna().to_numpy()
@@ -292,21 +555,25 @@ def _distance(c: _Context) -> _Result:
 def _duration(c: _Context) -> _Result:
     r = _Result(c.n)
     start, end = c.start, c.end
+    min_days = c.rule_set.value("duration", "min_working_days")
+    full_days = c.rule_set.value("duration", "full_lump_sum_working_days")
+    months = c.rule_set.value("duration", "max_months")
     dated = ~np.isnat(start) & ~np.isnat(end)
     ordered = dated & (end >= start)
     working = np.zeros(c.n, dtype=np.int64)
     working[ordered] = np.busday_count(start[ordered], end[ordered] + np.timedelta64(1, "D"))
-    last_allowed = (pd.Series(start.astype("datetime64[ns]")) + pd.DateOffset(months=1)).to_numpy(
+    last_allowed = (pd.Series(start.astype("datetime64[ns]")) + pd.DateOffset(months=months)).to_numpy(
         dtype="datetime64[D]")
     too_long = ordered & (end > last_allowed)
-    short = ordered & ~too_long & (working < MIN_WORKING_DAYS)
-    halved = ordered & ~too_long & ~short & (working < FULL_LUMP_SUM_WORKING_DAYS)
+    short = ordered & ~too_long & (working < min_days)
+    halved = ordered & ~too_long & ~short & (working < full_days)
     span = (_fmt("{}", start), " to ", _fmt("{}", end))
     days = (_fmt("{}", working), " working days (Mon-Fri), ", *span)
     r.set(ordered, PASS, *days)
-    r.set(halved, PASS, "warning: ", *days, f"; {WARNING_DURATION_TEXT}", warning=True)
-    r.set(short, FAIL, *days, f": under the minimum of {MIN_WORKING_DAYS}")
-    r.set(too_long, FAIL, *span, ": longer than 1 month (it may end on ", _fmt("{}", last_allowed), " at the latest)")
+    r.set(halved, PASS, "warning: ", *days, f"; under {full_days} working days the lump sum is halved", warning=True)
+    r.set(short, FAIL, *days, f": under the minimum of {min_days}")
+    r.set(too_long, FAIL, *span, f": longer than {months} month{'s' if months > 1 else ''} (it may end on ",
+          _fmt("{}", last_allowed), " at the latest)")
     r.set(dated & ~ordered, FAIL, *span, ": the end date is before the start date")
     r.set(np.isnat(end), CANNOT, "no end date")
     r.set(np.isnat(start), CANNOT, "no start date")
@@ -327,12 +594,17 @@ def _single_visit(c: _Context) -> _Result:
     first[placed] = groups.transform("first").to_numpy()
     visits = np.zeros(c.n, dtype=np.int64)
     visits[placed] = groups.transform("size").to_numpy()
-    later = present & (first != np.arange(c.n))
+    rank = np.zeros(c.n, dtype=np.int64)
+    rank[placed] = groups.cumcount().to_numpy()
+    allowed = c.rule_set.value("single_visit", "visits_per_generation")
+    later = present & (rank >= allowed)
     name = _blank(c.vo_name)
     r.set(present & (visits == 1), PASS, name, " visits once")
-    r.set(present & (visits > 1) & ~later, PASS, "first of ", _fmt("{}", visits), " visits by ", name)
+    r.set(present & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
+          " by ", name)
+    limit = "only once" if allowed == 1 else f"at most {allowed} times"
     r.set(later, FAIL, name, " already visits on row ", _fmt("{}", c.row[first]),
-          " (an organisation visits only once)")
+          f" (an organisation visits {limit})", c.from_register("vo", "identity"))
     r.set(~present, CANNOT, "VO is empty")
     return r
 
@@ -340,14 +612,17 @@ def _single_visit(c: _Context) -> _Result:
 def _vo_type(c: _Context) -> _Result:
     r = _Result(c.n)
     source = np.where(c.vo_type_from_register, " (type from the register)", "").astype(object)
+    visitors = c.rule_set.value("vo_type", "visitor_types")
+    hosts = c.rule_set.value("vo_type", "host_types")
+    allowed = _words_or([PLURALS[t] for t in visitors])
     for code, words in TYPE_WORDS.items():
         mask = c.vo_type == code
-        if code in VISITOR_TYPES:
+        if code in visitors:
             r.set(mask, PASS, f"VO is {words}", source)
         else:
-            r.set(mask, FAIL, f"warning: VO is {words}: visitors are cluster organisations, SMEs or "
-                              f"scaling-up support organisations ({PLURALS[code]} may host); counted for the "
-                              "partnership's own target", source, warning=True)
+            may_host = f" ({PLURALS[code]} may host)" if code in hosts else ""
+            r.set(mask, FAIL, f"VO is {words}: visitors are {allowed}{may_host}", source,
+                  c.from_register("vo", "type"))
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
     return r
 
@@ -356,14 +631,14 @@ def _money(value: float) -> str:
     return f"€{value / 1e6:,.1f}M" if value >= 1e6 else f"€{value:,.0f}"
 
 
-def _sme_verdicts(register: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray, np.ndarray]:
     """Outcome and message of the SME check for each register row (and a last one: not in it)."""
     outcomes, messages = [], []
     if register is not None and len(register):
         staff = pd.array(_column(register, "headcount", "Int64"), dtype="Int64")
         turnover = pd.array(_column(register, "turnover_eur", "Float64"), dtype="Float64")
         balance = pd.array(_column(register, "balance_sheet_eur", "Float64"), dtype="Float64")
-        within = {name: (staff < s) & ((turnover <= t_) | (balance <= b)) for name, s, t_, b in SME_LIMITS}
+        within = {name: (staff < s) & ((turnover <= t_) | (balance <= b)) for name, s, t_, b in sme_limits}
         for i in range(len(register)):
             known = [staff[i] is not pd.NA, turnover[i] is not pd.NA, balance[i] is not pd.NA]
             figures = ", ".join([f"headcount {staff[i]}" if known[0] else "headcount unknown",
@@ -377,14 +652,16 @@ def _sme_verdicts(register: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray
                 outcomes.append(CANNOT)
                 messages.append(f"register figures incomplete ({figures})")
             elif medium:
-                category = next(name for name, *_ in SME_LIMITS
+                category = next(name for name, *_ in sme_limits
                                 if within[name][i] is not pd.NA and bool(within[name][i]))
                 outcomes.append(PASS)
                 messages.append(f"within the {category}-enterprise limits ({figures})")
             else:
                 outcomes.append(FAIL)
+                _, staff_max, turnover_max, balance_max = sme_limits[-1]
                 messages.append(f"declared an SME but over the SME limits ({figures}; an SME has a headcount "
-                                "under 250 and turnover at most €50M or balance sheet at most €43M)")
+                                f"under {staff_max} and turnover at most {_money(turnover_max)} or balance sheet "
+                                f"at most {_money(balance_max)})")
     outcomes.append(CANNOT)
     messages.append("VO not in the register: no headcount, turnover or balance sheet")
     return np.array(outcomes, dtype=np.int8), np.array(messages, dtype=object)
@@ -393,9 +670,10 @@ def _sme_verdicts(register: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray
 def _sme_category(c: _Context) -> _Result:
     r = _Result(c.n)
     is_sme = c.vo_type == "sme"
-    outcomes, messages = _sme_verdicts(c.register)
+    outcomes, messages = _sme_verdicts(c.register, c.rule_set.sme_limits)
     for outcome in (PASS, FAIL, CANNOT):
-        r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, messages[c.vo_pos])
+        r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, messages[c.vo_pos],
+              c.from_register("vo", "figures") if outcome == FAIL else "")
     r.set(~_missing(c.vo_type) & ~is_sme, PASS, "not declared an SME (the rule applies to SMEs only)")
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
     return r
@@ -406,8 +684,9 @@ def _max_support(c: _Context) -> _Result:
     known = ~np.isnan(c.amount)
     values = np.nan_to_num(c.amount)
     paid = _fmt("€{:,.2f}", values)
-    r.set(known & (values <= MAX_SUPPORT_EUR), PASS, paid, f" paid, within the €{MAX_SUPPORT_EUR:,} maximum")
-    r.set(known & (values > MAX_SUPPORT_EUR), FAIL, paid, f" paid, over the €{MAX_SUPPORT_EUR:,} maximum per visitor")
+    most = c.rule_set.value("max_support", "max_eur")
+    r.set(known & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    r.set(known & (values > most), FAIL, paid, f" paid, over the €{most:,} maximum per visitor")
     r.set(known & (values < 0), FAIL, paid, ": a negative amount")
     r.set(~known, CANNOT, "no amount")
     return r
@@ -415,7 +694,7 @@ def _max_support(c: _Context) -> _Result:
 
 # --- the public API -----------------------------------------------------------------------
 
-def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
+def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *, rule_set: RuleSet | None = None,
                 programme_countries: frozenset[str] | set[str] | None = None) -> pd.DataFrame:
     """Every exchange against every rule: columns ``row`` (the Excel row, ``source_row``),
     ``rule`` (``RULES``), ``outcome`` (pass / fail / cannot_check), ``severity`` ("warning"
@@ -424,8 +703,10 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
 
     With a ``register`` (``geo.read_register``) missing countries and cities are filled from it
     (``fill_locations``), a missing VO type is taken from it, and its headcount / turnover /
-    balance sheet decide ``sme_category``. ``programme_countries`` (ISO codes) defaults to the
-    bundled COSME list. Rows with ``excluded`` true are checked like any other (no rule depends
+    balance sheet decide ``sme_category``; a fail that rests on the register names its row and
+    source. ``rule_set`` (``read_rule_set``) gives every limit and the programme's countries;
+    it defaults to the bundled COSME rule set; ``programme_countries`` (ISO codes) overrides its
+    countries. Rows with ``excluded`` true are checked like any other (no rule depends
     on the findings); filter on ``row`` to drop them. Working days are Monday to Friday, public
     holidays not counted. ``table`` is not changed.
 
@@ -434,9 +715,10 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     >>> check_rules(t).set_index("rule").loc["cross_border", ["outcome", "message"]].tolist()
     ['pass', 'host in FR, visitor in NL']
     """
-    eligible = frozenset(programme_countries) if programme_countries is not None else read_programme_countries()
-    c = _Context(table, register)
-    results = [_cross_border(c), _eligible_country(c, eligible), _distance(c), _duration(c), _single_visit(c),
+    rule_set = rule_set or read_rule_set()
+    eligible = frozenset(programme_countries) if programme_countries is not None else frozenset(rule_set.countries)
+    c = _Context(table, register, rule_set, eligible)
+    results = [_cross_border(c), _eligible_country(c), _distance(c), _duration(c), _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
     outcome = np.stack([r.outcome for r in results], axis=1).ravel()
     warning = np.stack([r.warning for r in results], axis=1).ravel()
@@ -451,9 +733,9 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     })
 
 
-def rule_summary(results: pd.DataFrame) -> pd.DataFrame:
+def rule_summary(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.DataFrame:
     """Counts per rule (index, in ``RULES`` order): ``pass``, ``fail``, ``cannot_check`` and a
-    plain-words ``description`` of what the rule checks.
+    plain-words ``description`` of what the rule checks under ``rule_set`` (default: the bundled one).
 
     >>> r = pd.DataFrame({"row": [4], "rule": ["distance"], "outcome": ["fail"], "severity": [None],
     ...                   "message": ["12 km"]})
@@ -465,7 +747,8 @@ def rule_summary(results: pd.DataFrame) -> pd.DataFrame:
     counts = pd.crosstab(rule, outcome, dropna=False).reindex(index=list(RULES), columns=list(OUTCOMES),
                                                                fill_value=0).astype("int64")
     counts.index.name, counts.columns.name = "rule", None
-    counts["description"] = [DESCRIPTIONS[r] for r in RULES]
+    descriptions = describe(rule_set or read_rule_set())
+    counts["description"] = [descriptions[r] for r in RULES]
     return counts
 
 

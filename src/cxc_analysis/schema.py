@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 ENTITY_TYPES = ("cluster_organisation", "sme", "scaling_up_support_organisation",
@@ -51,7 +52,13 @@ def percent(part: float, whole: float) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """One column of the canonical table."""
+    """One column of the canonical table.
+
+    ``pattern``: the form every value must have, except on rows where a finding of code
+    ``flagged_by`` says it has not (a malformed exchange number is kept as written, never
+    repaired, and flagged). So a table with its findings is checked: a value off the pattern
+    that no finding flags is an error (e.g. a processed table edited after ``clean``).
+    """
 
     name: str
     dtype: str  # "string", "category", "boolean", "Int64", "int64", "Float64", "datetime"
@@ -59,12 +66,13 @@ class Field:
     nullable: bool = True
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
+    flagged_by: str | None = None
 
 
 TABLE = (
     Field("source_row", "int64", "Row number as a person sees it in Excel or the CSV file", nullable=False),
     Field("exchange_id", "string", "IT-tool exchange ID (EG + 3 digits + 2 letters + 1 digit); empty if none",
-          pattern=EXCHANGE_ID_PATTERN),
+          pattern=EXCHANGE_ID_PATTERN, flagged_by="malformed_id"),
     Field("host_org", "string", "Host organisation (HO), spaces normalised"),
     Field("visiting_org", "string", "Visiting organisation (VO), spaces normalised"),
     Field("vo_entity_type", "category", "Type of entity of the VO", allowed=ENTITY_TYPES),
@@ -88,23 +96,84 @@ COLUMNS = tuple(f.name for f in TABLE)
 FIELDS = {f.name: f for f in TABLE}
 
 
-def validate(table: pd.DataFrame) -> list[str]:
-    """Check a table against the declaration; every failure, each with its rows.
+def _dtype_ok(values: pd.Series, dtype: str) -> bool:
+    """Whether a column has the declared dtype (any datetime unit; nullable or numpy booleans)."""
+    actual = values.dtype
+    if dtype == "string":
+        return isinstance(actual, pd.StringDtype)
+    if dtype == "category":
+        return isinstance(actual, pd.CategoricalDtype)
+    if dtype == "boolean":
+        return pd.api.types.is_bool_dtype(actual)
+    if dtype == "datetime":
+        return pd.api.types.is_datetime64_dtype(actual)
+    return str(actual) == dtype
+
+
+def _off_pattern(values: pd.Series, pattern: str) -> np.ndarray:
+    """Rows whose value is present and not of the pattern."""
+    return (values.notna() & ~values.str.fullmatch(pattern).fillna(True)).to_numpy(dtype=bool)
+
+
+def _not_allowed(values: pd.Series, allowed: tuple[str, ...]) -> np.ndarray:
+    """Rows whose value is present and not allowed (for a category: only if a category is not)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and set(values.cat.categories) <= set(allowed):
+        return np.zeros(len(values), dtype=bool)
+    return (values.notna() & ~values.astype("object").isin(allowed)).to_numpy(dtype=bool)
+
+
+def validate(table: pd.DataFrame, findings: pd.DataFrame | None = None) -> list[str]:
+    """Check a table against the declaration: every column present, of its dtype, non-null where
+    declared, within its allowed values, and of its pattern unless ``findings`` flag the row
+    (``Field.flagged_by``; without findings nothing is flagged). Every failure, each with its
+    rows (the first 20).
 
     >>> validate(pd.DataFrame({"source_row": [2]}))[0]
     'missing column: exchange_id'
+    >>> t = pd.DataFrame({"source_row": [2, 3], "exchange_id": pd.Series(["EG927FA8", "X1"], dtype="str")})
+    >>> [f.split(" at ")[1][:8] for f in validate(t) if f.startswith("exchange_id: not of the pattern")]
+    ['rows [3]']
     """
     failures = [f"missing column: {name}" for name in COLUMNS if name not in table.columns]
+    rows = table["source_row"] if "source_row" in table.columns else pd.Series(range(len(table)), index=table.index)
     for field in TABLE:
         if field.name not in table.columns:
             continue
         values = table[field.name]
-        rows = table["source_row"] if "source_row" in table.columns else pd.Series(range(len(table)))
-        bad = pd.Series(False, index=table.index)
+        if not _dtype_ok(values, field.dtype):
+            failures.append(f"{field.name}: dtype {values.dtype}, declared {field.dtype}")
+            continue
+        bad = np.zeros(len(table), dtype=bool)
         if not field.nullable:
-            bad |= values.isna()
+            bad |= values.isna().to_numpy(dtype=bool)
         if field.allowed is not None:
-            bad |= values.notna() & ~values.astype("object").isin(field.allowed)
+            bad |= _not_allowed(values, field.allowed)
         if bad.any():
             failures.append(f"{field.name}: invalid at rows {rows[bad].tolist()[:20]}")
+        if field.pattern is not None:
+            off = _off_pattern(values, field.pattern)
+            if findings is not None and field.flagged_by and off.any():
+                flagged = findings.loc[findings["code"] == field.flagged_by, "row"].to_numpy()
+                where = np.flatnonzero(off)  # few rows: look only at them
+                off = np.zeros(len(table), dtype=bool)
+                off[where[~np.isin(rows.to_numpy()[where], flagged)]] = True
+            if off.any():
+                failures.append(f"{field.name}: not of the pattern {field.pattern} at rows {rows[off].tolist()[:20]}"
+                                + (f" (and no '{field.flagged_by}' finding says so)" if field.flagged_by else ""))
     return failures
+
+
+def require_valid(table: pd.DataFrame, findings: pd.DataFrame | None = None, *, file=None) -> pd.DataFrame:
+    """The table, or InputError naming the first failing column and its rows (``validate``).
+
+    >>> require_valid(pd.DataFrame({"source_row": [2]}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cxc_analysis.errors.InputError: the table does not match the declared columns: missing column: exchange_id (and ...)
+    """
+    from .errors import InputError
+
+    failures = validate(table, findings)
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise InputError(f"the table does not match the declared columns: {failures[0]}{more}", file=file)
+    return table

@@ -52,6 +52,8 @@ KEYS: tuple[Key, ...] = (
     Key("period", "text", "period", 'reporting-period label, e.g. "M24 (January 2024)"', (REPORT, CLEAN)),
     Key("register", "path", "register_path", "organisation register CSV for the programme rules "
         "(default: the bundled register)", (REPORT, CHECK)),
+    Key("rules", "path", "rules_path", "programme rule set YAML (default: the bundled COSME rule set)",
+        (REPORT, CHECK)),
     Key("deliverable", "path", None, "deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)"),
     Key("out", "path", None, "run folder (default: reports/<partnership>_<period>_<time>/)"),
 )

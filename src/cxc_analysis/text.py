@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import NamedTuple
 
 import numpy as np
