@@ -81,6 +81,7 @@ def test_parameter_name_is_checked_before_its_value_is_parsed():
     assert command_line_layer({}, [("period", "[unclosed")])["period"] == "[unclosed"
 
 
+@pytest.mark.e2e
 def test_report_params_file_with_wrong_types_is_exit_2_one_line(tmp_path):
     for text in ("out: 123\n", "deliverable: [1, 2]\n"):
         (tmp_path / "run.yaml").write_text(text)
@@ -107,6 +108,7 @@ def test_billion_laughs_is_refused_before_it_is_expanded(tmp_path, tail):
     assert peak < 50 * 2 ** 20
 
 
+@pytest.mark.e2e
 def test_laughs_as_deliverable_targets_and_params_end_in_one_line(tmp_path):
     (tmp_path / "d.yaml").write_text(LAUGHS + "deliverable:\n  acronym: *i\n")
     (tmp_path / "t.yaml").write_text(LAUGHS + "targets:\n  exchanges: *i\n")
@@ -127,6 +129,7 @@ def test_deep_nesting_is_an_input_error_not_a_recursion_error(tmp_path, text):
         read_targets(path)
 
 
+@pytest.mark.e2e
 def test_deep_nesting_on_the_command_line_is_exit_2(tmp_path):
     (tmp_path / "deep.yaml").write_text("targets: " + "[" * 20000 + "]" * 20000 + "\n")
     proc = run_cli("kpis", "--targets", str(tmp_path / "deep.yaml"))
@@ -134,6 +137,7 @@ def test_deep_nesting_on_the_command_line_is_exit_2(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_absurd_target_is_refused(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_text("targets:\n  exchanges: 100000000000000000000000000000\n")
@@ -206,6 +210,7 @@ def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
     assert " / " not in rows[0] and ">2 / 9<" in rows[1]
 
 
+@pytest.mark.e2e
 def test_report_on_another_tracker_must_name_its_partnership(tmp_path):
     tracker = other_tracker(tmp_path)
     proc = run_cli("report", "--input", str(tracker), "--out", str(tmp_path / "r"))
@@ -276,6 +281,7 @@ sys.exit(main(["clean", "--out", sys.argv[1]]))
 """
 
 
+@pytest.mark.e2e
 def test_sigterm_during_clean_leaves_no_temporary_files(tmp_path):
     out = tmp_path / "p"
     proc = subprocess.Popen([sys.executable, "-c", SLOW_CLEAN, str(out)], stdout=subprocess.PIPE,
