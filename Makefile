@@ -1,11 +1,11 @@
 # cxc-analysis: `make report` sets up and runs the main job; `make test` sets up, lints (ruff) and runs the
-# tests and the docstring examples (doctests) of src/.
+# tests and the docstring examples (doctests) of src/; `make lab` opens the notebooks in JupyterLab.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: setup report test bench clean-outputs
+.PHONY: setup report test bench lab clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,11 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py $(ARGS)
+
+# The .venv's jupyter and python3 kernel (JUPYTER_PREFER_ENV_PATH: before any user-level kernelspec).
+lab: setup
+	JUPYTER_PREFER_ENV_PATH=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 clean-outputs:
 	rm -rf data/processed/* reports/*/ && touch data/processed/.gitkeep

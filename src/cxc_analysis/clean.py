@@ -72,15 +72,18 @@ def normalise_names(df: pd.DataFrame) -> pd.DataFrame:
                         for c in NAME_COLUMNS if c in df.columns})
 
 
-def map_labels(values: pd.Series, lookup, categories: tuple[str, ...]) -> pd.Categorical:
-    """Map free-text labels onto codes, looking up each distinct text once.
+def map_labels(values: pd.Series, lookup, categories: tuple[str, ...],
+               vocabulary: Vocabulary | None = None) -> pd.Categorical:
+    """Map free-text labels onto codes, looking up each distinct text once (through
+    ``vocabulary.each`` when given: the distinct texts keyed in one batch).
 
     >>> list(map_labels(pd.Series(["SME's", "x", None]), {"SME's": "sme"}.get, ENTITY_TYPES))
     ['sme', nan, nan]
     """
     codes, uniques = factorize(values)
     position = {c: i for i, c in enumerate(categories)}
-    table = np.array([position.get(lookup(u), -1) for u in uniques] + [-1], dtype=np.int16)
+    found = vocabulary.each(lookup, uniques) if vocabulary is not None else [lookup(u) for u in uniques]
+    table = np.array([position.get(code, -1) for code in found] + [-1], dtype=np.int16)
     return pd.Categorical.from_codes(table[codes], categories=list(categories))
 
 
@@ -92,28 +95,29 @@ def map_entity_types(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> 
     """
     vocabulary = vocabulary or load_vocabulary()
     lookup = partial(vocabulary.label, "vo_entity_type")
-    return df.assign(vo_entity_type=map_labels(df["vo_entity_type"], lookup, ENTITY_TYPES))
+    return df.assign(vo_entity_type=map_labels(df["vo_entity_type"], lookup, ENTITY_TYPES, vocabulary))
 
 
 def map_partnership(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``partnership`` as inside / outside ("Inside", "innerhalb", "Hors partenariat", ...)."""
     vocabulary = vocabulary or load_vocabulary()
     lookup = partial(vocabulary.label, "partnership")
-    return df.assign(partnership=map_labels(df["partnership"], lookup, PARTNERSHIP_VALUES))
+    return df.assign(partnership=map_labels(df["partnership"], lookup, PARTNERSHIP_VALUES, vocabulary))
 
 
 def map_status(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``status`` as completed / pending; the tracker's text kept as ``status_text``."""
     vocabulary = vocabulary or load_vocabulary()
     return df.assign(status_text=df["status"],
-                     status=map_labels(df["status"], vocabulary.status, STATUS_VALUES))
+                     status=map_labels(df["status"], vocabulary.status, STATUS_VALUES, vocabulary))
 
 
 def derive_it_tool(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``it_tool``: false where status or remarks say "without (the) IT tool" (in any of the
     vocabulary's languages), true where the exchange has an IT-tool ID, unknown otherwise."""
-    says = (vocabulary or load_vocabulary()).says_without_it_tool
-    said_without = _said(df["status_text"], says) | _said(df["remarks"], says)
+    vocabulary = vocabulary or load_vocabulary()
+    says, needs = vocabulary.says_without_it_tool, vocabulary.tools
+    said_without = _said(df["status_text"], says, vocabulary, needs) | _said(df["remarks"], says, vocabulary, needs)
     has_id = df["exchange_id"].notna().to_numpy()
     known = has_id | said_without
     it_tool = pd.arrays.BooleanArray(has_id & ~said_without, ~known)
@@ -122,8 +126,9 @@ def derive_it_tool(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd
 
 def derive_lump_sum(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``lump_sum_used``: false where the remarks say the lump sum was not used, else true."""
-    says = (vocabulary or load_vocabulary()).says_lump_sum_not_used
-    return df.assign(lump_sum_used=pd.Series(~_said(df["remarks"], says), index=df.index, dtype="boolean"))
+    vocabulary = vocabulary or load_vocabulary()
+    said = _said(df["remarks"], vocabulary.says_lump_sum_not_used, vocabulary, vocabulary.lump_sums)
+    return df.assign(lump_sum_used=pd.Series(~said, index=df.index, dtype="boolean"))
 
 
 def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -248,6 +253,8 @@ def column_name(frame: pd.DataFrame, field: str) -> str:
     return frame.attrs.get("headers", {}).get(field) or DISPLAY[field]
 
 
-def _said(values: pd.Series, says) -> np.ndarray:
-    """``says(text)`` for each distinct text once; false where missing."""
-    return flags(values, lambda uniques: uniques.map(says).astype(bool))
+def _said(values: pd.Series, says, vocabulary: Vocabulary, needs: set[str]) -> np.ndarray:
+    """``says(text)`` for each distinct text holding one of the words ``needs`` (keyed in one
+    batch); false elsewhere and where missing."""
+    return flags(values, lambda uniques: pd.Series(vocabulary.each(says, uniques, needs=needs, otherwise=False),
+                                                   dtype=bool))

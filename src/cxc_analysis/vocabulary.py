@@ -14,6 +14,7 @@ A header is read by meaning, not by a list of exact names: its words say whose c
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import functools
 import re
@@ -21,8 +22,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import pandas as pd
+
 from .errors import InputError
-from .text import key
+from .text import key as _text_key, keys
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
             "lump_sum_not_used")
@@ -35,6 +38,39 @@ WINDOW = 4  # words between "without" and "tool"
 STRONG_NEGATIONS = {"not", "nicht", "niet", "non", "pas", "nao", "never", "nunca", "jamais"}
 _NUMBER_SIGNS = re.compile(r"#|№|\bn[°º]|\bn\.º")
 _BRACKETS = re.compile(r"\(([^()]*)\)")
+
+
+_KEYS: dict[str, str] = {}  # text -> text.key(text) for the vocabulary's own words (bounded)
+_BATCH: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("cxc_vocabulary_batch", default={})
+
+
+def key(text: object) -> str:
+    """``text.key``, remembered: the vocabulary's words are keyed once per process, in one batch;
+    a tracker's texts once per ``Vocabulary.each`` call, in one batch."""
+    if not isinstance(text, str):
+        return _text_key(text)
+    found = _KEYS.get(text)
+    if found is None:
+        found = _BATCH.get().get(text)
+    return found if found is not None else _text_key(text)
+
+
+def _key_all(texts: list[str]) -> None:
+    """Key many texts in one vectorised call (loading a vocabulary file keys ~1,500 words)."""
+    todo = sorted({t for t in texts if t not in _KEYS})
+    if todo:
+        _KEYS.update(zip(todo, (k or "" for k in keys(todo))))
+
+
+def _strings(value: object) -> list[str]:
+    """Every string (and mapping key) in a parsed YAML document."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 @dataclass
@@ -50,6 +86,47 @@ class Vocabulary:
     negations: set[str] = field(default_factory=set)
     lump_sums: set[str] = field(default_factory=set)
     sources: tuple[str, ...] = ()
+
+    def each(self, method, texts, *, needs: set[str] | None = None, otherwise=None) -> list:
+        """``method`` (e.g. ``self.status``) on many texts, keyed in one vectorised call. With
+        ``needs``, only texts holding one of those words are looked at (the rest get
+        ``otherwise``): free-text remarks, distinct on every row, cost an Arrow scan, not Python.
+
+        >>> load_vocabulary().each(load_vocabulary().status, ["Terminé", "Lost"])
+        ['completed', None]
+        """
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if isinstance(texts, pd.Series):
+            strings = pa.array(texts.astype("object").where(texts.notna(), None), type=pa.string())
+        else:
+            strings = pa.array([t if isinstance(t, str) else None for t in texts], type=pa.string())
+        wanted = np.ones(len(strings), dtype=bool)
+        if needs is not None:  # an ASCII text without any of the words cannot say it: no need to key it
+            pattern = "(?i)(?:" + "|".join(sorted(re.escape(w) for w in needs)) + ")"
+            maybe = pc.or_(pc.invert(pc.string_is_ascii(strings)), pc.match_substring_regex(strings, pattern))
+            wanted = pc.fill_null(maybe, False).to_numpy(zero_copy_only=False)
+        chosen = pc.filter(strings, pa.array(wanted)).to_pylist()
+        keyed = keys(chosen) if chosen else np.array([], dtype=object)
+        if needs is not None and chosen:
+            pattern = r"\b(?:" + "|".join(sorted(re.escape(w) for w in needs)) + r")\b"
+            hit = pc.fill_null(pc.match_substring_regex(pa.array(keyed, type=pa.string()), pattern), False)
+            hit = hit.to_numpy(zero_copy_only=False)
+            chosen, keyed = [t for t, h in zip(chosen, hit) if h], keyed[hit]
+            wanted[np.flatnonzero(wanted)[~hit]] = False
+        batch = {t: k or "" for t, k in zip(chosen, keyed) if isinstance(t, str)}
+        extra = [t for t in set(batch) if "(" in t]  # the parts a bracketed remark is read in
+        parts = [p for t in extra for p in (_BRACKETS.sub(" ", t), " ".join(_BRACKETS.findall(t)))]
+        batch.update(zip(parts, (k or "" for k in keys(parts))) if parts else {})
+        out = np.full(len(strings), otherwise, dtype=object)
+        token = _BATCH.set(batch)
+        try:
+            out[wanted] = [method(t) for t in chosen] if chosen else []
+        finally:
+            _BATCH.reset(token)
+        return out.tolist()
 
     # --- headers --------------------------------------------------------------------------
 
@@ -252,6 +329,7 @@ def _add(v: Vocabulary, data: object, source: str) -> None:
 def _merge(v: Vocabulary, data: object, source: str) -> None:
     if not isinstance(data, dict):
         raise ValueError("expected a mapping with any of: " + ", ".join(SECTIONS))
+    _key_all(_strings(data))
     unknown = [k for k in data if k not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown section '{str(unknown[0])[:60]}' (known: {', '.join(SECTIONS)})")
