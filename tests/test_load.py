@@ -183,6 +183,95 @@ def test_csv_and_xlsx_agree_that_only_empty_cells_are_missing(tmp_path):
         assert df[["visiting_org", "remarks"]].iloc[0].tolist() == ["NA", "N/A"]
 
 
+# --- issue 13: rows counted as records, encodings decided per file ------------------------------
+
+def write_csv(path, rows, encoding="utf-8", delimiter=","):
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("title", ["My\x0btracker", "My\x0ctracker", "My\u2028tracker", "My\x1ctracker",
+                                   "My\x85tracker", "two\nlines", "two\r\nlines", "three\n\nlines"])
+def test_csv_title_row_keeps_the_first_exchange_and_excel_rows(tmp_path, title):
+    path = write_csv(tmp_path / "t.csv", [[title, "x"], HEADERS, exchange("First"), exchange("Second")])
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["First", "Second"]
+    assert df["source_row"].tolist() == [3, 4]  # the title is one row, as Excel shows it
+
+
+def test_csv_header_found_behind_a_70_kb_title_row(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["title " * 3000] * 4, HEADERS, exchange("A")])
+    assert path.stat().st_size > 70_000
+    assert read_tracker(path)["source_row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le"])
+def test_csv_unicode_text_as_excel_writes_it(tmp_path, encoding):
+    path = write_csv(tmp_path / "t.txt", [HEADERS, exchange("Zoë Ltd"), exchange("Łódź sp. z o.o.")], encoding, "\t")
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["Zoë Ltd", "Łódź sp. z o.o."] and df["source_row"].tolist() == [2, 3]
+
+
+def test_csv_windows_1252_decided_for_the_whole_file(tmp_path):
+    """Plain ASCII for the first 64 KiB, then Windows-1252 names: read as Windows-1252, nothing garbled."""
+    rows = [HEADERS] + [exchange(f"Org {i}") for i in range(2000)] + [exchange("Société Générale")]
+    path = write_csv(tmp_path / "t.csv", rows, "cp1252", ";")
+    assert path.read_bytes()[:1 << 16].isascii()
+    assert read_tracker(path)["visiting_org"].iloc[-1] == "Société Générale"
+
+
+def test_csv_cut_utf16_is_refused_with_its_row(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [HEADERS, exchange("A"), exchange("B")], "utf-16", "\t")
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(InputError, match=r"row 4: cannot decode as UTF-16"):
+        read_tracker(path)
+
+
+def test_csv_quoted_newline_in_a_data_cell_and_a_title_cell(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["title\nover two lines"], HEADERS, exchange("two\nlines"), exchange("B")])
+    df = read_tracker(path)
+    assert df["visiting_org"].tolist() == ["two\nlines", "B"] and df["source_row"].tolist() == [3, 4]
+
+
+def test_workbook_header_found_from_the_first_rows_only(tmp_path, monkeypatch):
+    """A sheet without the header is looked at in its first rows, never converted whole."""
+    import python_calamine
+
+    asked = []
+    original = python_calamine.CalamineSheet.to_python
+
+    class Spy:
+        def __init__(self, sheet):
+            self.sheet = sheet
+
+        def to_python(self, skip_empty_area=True, nrows=None):
+            asked.append((self.sheet.name, nrows))
+            return original(self.sheet, skip_empty_area=skip_empty_area, nrows=nrows)
+
+    real = python_calamine.CalamineWorkbook
+
+    class Workbook:
+        @classmethod
+        def from_path(cls, path):
+            self = cls()
+            self.book = real.from_path(path)
+            self.sheet_names = self.book.sheet_names
+            return self
+
+        def get_sheet_by_name(self, name):
+            return Spy(self.book.get_sheet_by_name(name))
+
+    path = write_xlsx(tmp_path / "t.xlsx", [HEADERS, exchange("A")], extra_sheets=("Notes",))
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Workbook)
+    assert read_tracker(path)["visiting_org"].tolist() == ["A"]
+    assert asked == [("Notes", 30), ("Exchanges", 30), ("Exchanges", None)]
+
+
 def test_formula_cells_without_cached_values_keep_their_text(tmp_path):
     """pandas' to_excel writes a name starting with "=" as a formula with no cached value."""
     path = tmp_path / "t.xlsx"

@@ -61,7 +61,7 @@ def test_html_has_kpis_charts_front_matter_and_no_code(bundled_run):
     cells = re.findall(r'<td class="num">([\d.]+)</td>', table)
     assert cells[:4] == ["42", "5", "80", "52.5"]  # exchanges: completed, pending, target, %
     assert [cells[i] for i in range(0, 28, 4)] == ["42", "19", "13", "18", "2", "5", "4"]
-    assert html.count('src="data:image/svg+xml;base64,') == 5
+    assert html.count('src="data:image/svg+xml;base64,') == 8  # 7 charts (with projection and flows) + EU emblem
     assert "Document information" in html and "101037876" in html and "COSME" in html
     assert "Contents" in html and 'href="#appendix-all-exchanges"' in html and 'id="appendix-all-exchanges"' in html
     # no code, no scripts, nothing loaded from outside

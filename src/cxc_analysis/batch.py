@@ -130,7 +130,9 @@ def run_one(run: Settings, out: str, level: int = logging.INFO) -> dict:
 def _worker_logging(name: str, level: int) -> None:
     """A worker's log lines, timestamped and prefixed with its run's name, on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(f"%(asctime)s cxc-analysis: {name}: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    from .cli import VisibleFormatter
+
+    handler.setFormatter(VisibleFormatter(f"%(asctime)s cxc-analysis: {name}: %(message)s", "%Y-%m-%d %H:%M:%S"))
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(level)

@@ -10,12 +10,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
+# C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and isolates
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    r"""Text for the terminal with control characters shown escaped, so a name cannot move the
+    cursor, clear the screen or retitle the window.
+
+    >>> print(visible("Evil\x1b]0;owned\x07 GmbH\u2028"))
+    Evil\x1b]0;owned\x07 GmbH\u2028
+    """
+    return CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,13 +157,14 @@ def run_clean(args: argparse.Namespace) -> int:
 
         extra["tracker_annotated.xlsx"] = lambda path: annotate_tracker(table, findings, path)
     write_processed(result, out, settings.input, settings.source_facts(), extra=extra)
-    errors = int((findings["severity"] == "error").sum())
+    errors = findings["severity"] == "error"
+    rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
     ignored = table.attrs.get("ignored_columns") or []
     if ignored:
         log.warning("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
                     + " (map one with --columns FILE.yaml if it holds a field)")
-    log.info(f"{len(table)} exchanges, {errors} with errors (excluded from KPIs), "
-             f"{len(findings) - errors} warnings -> {out}")
+    log.info(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
+             f"{int((~errors).sum())} warnings -> {out}")
     return EXIT_OK
 
 
@@ -198,7 +212,7 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"\n{int(fail.sum())} fails ({int((fail & warning).sum())} of them warnings), "
           f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(shown) else "."))
     for row, rule, message in zip(shown["row"], shown["rule"], shown["message"]):
-        print(f"row {row:<6} {rule:<17} {message}")
+        print(f"row {row:<6} {rule:<17} {visible(message)}")  # names are data: no escape sequence reaches the terminal
     if len(attention) > len(shown):
         print(f"... and {len(attention) - len(shown)} more (all of them with --json)")
     return EXIT_OK
@@ -246,7 +260,7 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> logging.Han
     """Log lines on stderr with a timestamp (for scheduled runs' logs); ``quiet`` keeps notes,
     warnings and errors, ``verbose`` adds every step, papermill's included."""
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s cxc-analysis: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s cxc-analysis: %(message)s", "%Y-%m-%d %H:%M:%S"))
     for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
         log.removeHandler(old)
     log.addHandler(handler)
@@ -256,6 +270,14 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> logging.Han
         logging.getLogger("papermill").addHandler(handler)
         logging.getLogger("papermill").setLevel(logging.INFO)
     return handler
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines with control characters shown escaped (``visible``): names are data, and no escape
+    sequence in one reaches the terminal or splits a log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -24,3 +24,6 @@ DEFAULT_PARTNERSHIP = "REMOBILISE"
 DEFAULT_PERIOD = "M12 (January 2023)"
 
 HEADER_SCAN_ROWS = 30  # title rows a tracker may have above its header row
+MAX_CELL_CHARS = 32_767  # characters a cell may hold, in a tracker (CSV or workbook) and a register: Excel's own limit
+MAX_SHEET_CELLS = 4_000_000  # rows x columns to a sheet's last filled cell (200,000 rows of 20): read in < 1 GB
+MAX_SHEET_TEXT = 200_000_000  # bytes of text a sheet's cells may hold once shared strings are repeated into them

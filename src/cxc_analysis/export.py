@@ -3,6 +3,7 @@ code), A4 PDF (WeasyPrint, paged-media CSS) and an Excel workbook of the tables.
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 import re
 from pathlib import Path
@@ -67,6 +68,54 @@ def svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
+def eu_emblem_svg(height: float = 60) -> str:
+    """The EU emblem drawn from its published geometry (nothing fetched): a 3:2 rectangle of
+    Reflex Blue, twelve upright five-pointed gold stars on a circle whose radius is a third of
+    the height, each star's points on a circle of a eighteenth of the height.
+
+    >>> svg = eu_emblem_svg(); svg.count("<polygon"), 'fill="#003399"' in svg
+    (12, True)
+    """
+    import math
+
+    width, centre_x, centre_y = height * 1.5, height * 0.75, height / 2
+    outer = height / 18
+    inner = outer * math.sin(math.radians(18)) / math.sin(math.radians(126))  # the pentagram's inner points
+
+    def star(x: float, y: float) -> str:
+        points = []
+        for k in range(10):
+            radius, angle = (outer if k % 2 == 0 else inner), math.radians(-90 + 36 * k)
+            points.append(f"{x + radius * math.cos(angle):.3f},{y + radius * math.sin(angle):.3f}")
+        return f'<polygon fill="#FFCC00" points="{" ".join(points)}"/>'
+
+    stars = "".join(star(centre_x + height / 3 * math.cos(math.radians(30 * i)),
+                         centre_y + height / 3 * math.sin(math.radians(30 * i))) for i in range(12))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
+            f'viewBox="0 0 {width:g} {height:g}"><title>Emblem of the European Union</title>'
+            f'<rect width="{width:g}" height="{height:g}" fill="#003399"/>{stars}</svg>')
+
+
+def about_rows(provenance: dict) -> list[tuple[str, str]]:
+    """What the "About this report" page shows: each file read by name with its SHA-256, and the
+    parameters that were given a value. Never a folder: local paths stay in provenance.json.
+
+    >>> about_rows({"files": {"input": {"file": "/home/ana/secret/tracker.xlsx", "sha256": "ab"}},
+    ...             "parameters": {"input_path": "/home/ana/secret/tracker.xlsx", "sheet": "", "period": "M6"}})
+    [('Input file', 'tracker.xlsx (SHA-256 ab)'), ('Parameter period', 'M6')]
+    """
+    from .report import PATH_PARAMETERS
+
+    rows = [(f"{role.capitalize()} file", f"{Path(str(f.get('file', ''))).name} (SHA-256 {f.get('sha256', '')})")
+            for role, f in provenance.get("files", {}).items()]
+    for name, value in provenance.get("parameters", {}).items():
+        if name in PATH_PARAMETERS or value in ("", None):
+            continue
+        text = str(value)
+        rows.append((f"Parameter {name}", Path(text).name if Path(text).is_absolute() else text))
+    return rows
+
+
 def notebook_to_html(nb) -> str:
     """The executed notebook (with ``metadata.cxc`` front matter) as one self-contained HTML page."""
     from nbconvert import HTMLExporter
@@ -74,27 +123,50 @@ def notebook_to_html(nb) -> str:
     exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name=TEMPLATE_NAME,
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     for name, function in (("report_headings", report_headings), ("report_markdown", report_markdown),
-                           ("svg_data_uri", svg_data_uri)):
+                           ("svg_data_uri", svg_data_uri), ("about_rows", about_rows)):
         exporter.register_filter(name, function)
+    exporter.environment.globals["eu_emblem"] = svg_data_uri(eu_emblem_svg())
     body, _ = exporter.from_notebook_node(nb)
     return body
 
 
-def html_to_pdf(html: str, path: str | Path) -> Path:
-    """Print the report HTML to an A4 PDF with WeasyPrint (page numbers, contents with pages)."""
+PDF_VARIANT = "pdf/a-3a"  # archival (ISO 19005-3), tagged for accessibility, files may be embedded
+ATTACHMENT_RELATIONSHIPS = {".xlsx": ("Data", "The report's tables as an Excel workbook"),
+                            ".csv": ("Data", "The cleaned exchange table"),
+                            ".json": ("Source", "Provenance: files read with their SHA-256, parameters, versions")}
+
+
+def html_to_pdf(html: str, path: str | Path, attachments: tuple[Path, ...] = ()) -> Path:
+    """Print the report HTML to an A4 PDF/A-3a with WeasyPrint (tagged; page numbers, contents
+    with pages; title, author, subject, keywords and language from the HTML head), with
+    ``attachments`` embedded as files, so the one PDF carries its data."""
     import logging
 
-    from weasyprint import HTML
+    from weasyprint import HTML, Attachment
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(tmp))
+    files = [Attachment(filename=str(f), name=Path(f).name, relationship=ATTACHMENT_RELATIONSHIPS.get(
+        Path(f).suffix, ("Supplement", None))[0], description=ATTACHMENT_RELATIONSHIPS.get(Path(f).suffix, ("", None))[1])
+        for f in attachments]
+    return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(
+        tmp, pdf_variant=PDF_VARIANT, attachments=files, finisher=_each_attachment_once))
+
+
+def _each_attachment_once(document, pdf) -> None:
+    """WeasyPrint 70 lists each PDF/A-3 attachment twice in the catalog's /AF array: keep one."""
+    import pydyf
+
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
 
 
 # --- Excel --------------------------------------------------------------------------------
 
-def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
-    """One sheet per table: bold white-on-blue header, frozen header row, columns sized, filters on.
+def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame], properties: dict[str, str] | None = None) -> Path:
+    """One sheet per table: bold white-on-blue header, frozen header row, columns sized, filters on;
+    dates shown as dates; ``properties`` (title, subject, creator, keywords, description) set as
+    the workbook's document properties.
 
     Every text cell is stored as text, so a name like ``=HYPERLINK(...)`` never runs as a formula.
     """
@@ -113,6 +185,8 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
                 for cell in ws[ws.max_row]:
                     if isinstance(cell.value, str):
                         cell.data_type = "s"  # text, never a formula
+                    elif isinstance(cell.value, dt.datetime):
+                        cell.number_format = "yyyy-mm-dd" if cell.value.time() == dt.time() else "yyyy-mm-dd hh:mm"
             for cell in ws[1]:
                 cell.font = Font(bold=True, color="FFFFFF")
                 cell.fill = PatternFill("solid", fgColor="003399")
@@ -123,6 +197,8 @@ def write_workbook(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
             for index, column in enumerate(frame.columns, start=1):
                 sample = [str(column)] + [str(v) for v in frame[column].head(500).tolist()]
                 ws.column_dimensions[get_column_letter(index)].width = min(max(len(s) for s in sample) + 2, 60)
+        for key, value in (properties or {}).items():
+            setattr(wb.properties, key, value)
         wb.save(tmp)
 
     return write_atomic(path, build)
@@ -186,6 +262,26 @@ def kpi_sheet(kpis: pd.DataFrame) -> pd.DataFrame:
     frame.insert(1, "Indicator", frame["kpi"].map(LABELS))
     return frame.rename(columns={"kpi": "KPI", "actual": "Completed", "pending": "Pending", "target": "Target",
                                  "pct_of_target": "% of target"})
+
+
+def about_sheet(provenance: dict, partnership: str, period: str) -> pd.DataFrame:
+    """The workbook's "About" sheet: partnership, period, when and by which version it was made,
+    and each file read (name and SHA-256; never a local folder)."""
+    rows = [("Partnership", partnership), ("Reporting period", period),
+            ("Generated", provenance.get("generated_at", "")),
+            ("cxc-analysis version", provenance.get("package_version", ""))]
+    rows += [(f"{role.capitalize()} file", Path(str(f.get("file", ""))).name)
+             for role, f in provenance.get("files", {}).items()]
+    rows += [(f"{role.capitalize()} SHA-256", f.get("sha256", "")) for role, f in provenance.get("files", {}).items()]
+    return pd.DataFrame(rows, columns=["Item", "Value"])
+
+
+def workbook_properties(title: str, partnership: str, period: str, version: str) -> dict[str, str]:
+    """Document properties of the workbook (instead of openpyxl's defaults)."""
+    return {"title": title, "subject": f"ClusterXchange exchanges and KPIs, {partnership}, {period}",
+            "creator": f"cxc-analysis {version}", "lastModifiedBy": f"cxc-analysis {version}",
+            "keywords": f"ClusterXchange; {partnership}; KPI; exchanges",
+            "description": "Generated by cxc-analysis from the partnership's exchange tracker."}
 
 
 def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:

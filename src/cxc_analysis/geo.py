@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import MAX_CELL_CHARS
 from .errors import InputError
+from .load import cell_too_long, decode_csv
 from .text import fold, fold_many, key as text_key, keys, parse_amounts
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
@@ -280,15 +282,7 @@ def read_register(path: str | Path) -> pd.DataFrame:
         raise InputError("file not found" if not path.exists() else "not a file", file=path)
     if path.suffix.lower() not in (".csv", ".txt"):
         raise InputError(f"the register must be a .csv file, not '{path.suffix}'", file=path)
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - cp1252 decodes almost anything
-        raise InputError("cannot decode (expected UTF-8 or Windows-1252)", file=path)
+    text = decode_csv(path.read_bytes(), path)  # as a tracker: UTF-8, UTF-16, Windows-1252, or refused with the row
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -296,6 +290,8 @@ def read_register(path: str | Path) -> pd.DataFrame:
         header = next(reader, None)
         records = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise cell_too_long(None, file=path, row=reader.line_num) from None
         raise InputError(f"cannot parse CSV ({exc})", file=path, row=reader.line_num) from None
     if not header:
         raise InputError("empty file (expected a header row with a 'name' column)", file=path)
@@ -312,6 +308,9 @@ def read_register(path: str | Path) -> pd.DataFrame:
     rows = []
     for line, record in records:
         cells = {f: (record[p].strip() if p < len(record) else "") for f, p in positions.items()}
+        long = next((f for f, v in cells.items() if len(v) > MAX_CELL_CHARS), None)
+        if long is not None:  # one limit for every cell read, tracker or register
+            raise cell_too_long(len(cells[long]), file=path, row=line, column=long)
         if not any(cells.values()):
             continue
         if not cells["name"]:

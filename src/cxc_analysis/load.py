@@ -7,17 +7,19 @@ row number a person sees in Excel or in the CSV file. Knows nothing of what labe
 
 from __future__ import annotations
 
+import codecs
 import contextvars
 import csv
 import datetime as dt
 import io
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .config import HEADER_SCAN_ROWS
+from .config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
 from .distinct import parallel_map, remember
 from .errors import InputError
 
@@ -224,6 +226,9 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
         if suffix in EXCEL_SUFFIXES:
             frame = _read_workbook(path, sheet)
         elif suffix in CSV_SUFFIXES:
+            if sheet:
+                raise InputError(f"a CSV file has no sheets (sheet '{sheet}' was asked for; leave the sheet out)",
+                                 file=path)
             frame = _read_csv(path)
         else:
             raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
@@ -236,37 +241,233 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
 
 # --- workbooks ---------------------------------------------------------------------------
 
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE container: an old .xls, or an encrypted .xlsx
+
+
+class SheetSize(NamedTuple):
+    """A sheet's extent up to its last filled cell, and the bytes of text its cells would hold."""
+    rows: int
+    columns: int
+    text: int
+
+
 def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     from python_calamine import CalamineWorkbook
 
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several types for corrupt files
-        raise InputError(f"cannot read workbook ({_reason(exc)})", file=path) from None
+    _refuse_ole_container(path)
+    sizes = _sheet_sizes(path)
+    if path.suffix.lower() == ".ods":  # the reader loads every table of an .ods when it opens it
+        for name, size in sizes.items():
+            _check_sheet_size(size, file=path, sheet=name)
+    workbook = _calamine(lambda: CalamineWorkbook.from_path(str(path)), "cannot read workbook", file=path)
     names = workbook.sheet_names
     if sheet is not None and sheet not in names:
         raise InputError(f"no sheet named '{sheet}' (sheets: {', '.join(names)})", file=path)
     candidates = [sheet] if sheet is not None else names
     first_error: InputError | None = None
     for name in candidates:
+        _check_sheet_size(sizes.get(name, sizes.get(None)), file=path, sheet=name)
+        loaded = _calamine(lambda: workbook.get_sheet_by_name(name), "cannot read sheet", file=path, sheet=name)
+        head = _calamine(lambda: loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS),
+                         "cannot read sheet", file=path, sheet=name)  # the header is found in the first rows
         try:
-            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise InputError(f"cannot read sheet ({_reason(exc)})", file=path, sheet=name) from None
-        rows = with_uncached_formulas(path, name, rows)
-        try:
-            index, mapping = find_header(rows, file=path, sheet=name)
+            index, mapping = find_header(head, file=path, sheet=name)
         except InputError as exc:
             if sheet is not None or (first_error is None and exc.column is not None):
                 first_error = exc
             continue
-        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2)
+        _check_cell_sizes(head[:index + 1], first_row=1, file=path, sheet=name)  # rows below: in _frame_from_rows
+        rows = _calamine(lambda: loaded.to_python(skip_empty_area=False), "cannot read sheet", file=path, sheet=name)
+        rows = with_uncached_formulas(path, name, rows)
+        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2, header=head[index], file=path,
+                                 sheet=name)
         frame.attrs["sheet"] = name
         return frame
     if first_error is not None:
         raise first_error
     raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
                      "HO, VO, VO Type of entity, Inside/outside partnership, Status)", file=path)
+
+
+def _calamine(call, failure: str, *, file: Path, sheet: str | None = None):
+    """Run a python-calamine call; what it raises, a Rust panic included, becomes one InputError."""
+    try:
+        return call()
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # calamine raises several types; a panic is pyo3's PanicException, a BaseException
+        if type(exc).__name__ == "PasswordError":
+            reason = "password-protected: encrypted, save an unprotected copy"
+        elif not isinstance(exc, Exception):
+            reason = "encrypted or not a workbook: the reader gave up on it"
+        else:
+            reason = _reason(exc)
+        raise InputError(f"{failure} ({reason})", file=file, sheet=sheet) from None
+
+
+def _refuse_ole_container(path: Path) -> None:
+    """An .xlsx that is an OLE container is encrypted (password-protected) or an old .xls renamed."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xlsb"):
+        with path.open("rb") as handle:
+            if handle.read(len(OLE_MAGIC)) == OLE_MAGIC:
+                raise InputError("cannot read workbook (encrypted or not a workbook: an OLE container, as a "
+                                 "password-protected workbook or an old .xls is; save an unprotected .xlsx)", file=path)
+
+
+def _check_sheet_size(size: SheetSize | None, *, file: Path, sheet: str) -> None:
+    """Refuse a sheet too large to read in bounded memory, before it is loaded."""
+    if size is None:
+        return
+    cells = size.rows * size.columns
+    if cells > MAX_SHEET_CELLS:
+        raise InputError(f"sheet too large to read: it spans {size.rows:,} rows x {size.columns:,} columns up to its "
+                         f"last filled cell ({cells:,} cells; at most {MAX_SHEET_CELLS:,}); delete stray cells far "
+                         "from the table, save the sheet as CSV, or name the exchange sheet if it is another one",
+                         file=file, sheet=sheet)
+    if size.text > MAX_SHEET_TEXT:
+        raise InputError(f"sheet too large to read: its cells hold about {size.text // 1_000_000:,} MB of text "
+                         f"(at most {MAX_SHEET_TEXT // 1_000_000:,} MB); save the sheet as CSV", file=file, sheet=sheet)
+
+
+def _sheet_sizes(path: Path) -> dict[str | None, SheetSize]:
+    """Each sheet's size, measured from the workbook's XML without loading it (key None: a sheet not mapped
+    to its name). .xlsx, .xlsm and .ods are measured; .xls and .xlsb are not (an .xls sheet is bounded by its
+    format, 65,536 x 256 cells)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+    import zlib
+
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm", ".ods"):
+        return {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if suffix == ".ods":
+                return _ods_sizes(archive)
+            shared = _shared_string_sizes(archive)
+            return {name: _measure_sheet(archive, part, shared) for name, part in _sheet_parts(archive).items()}
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError, ValueError,
+            KeyError, ET.ParseError) as exc:
+        raise InputError(f"cannot read workbook ({_reason(exc)})", file=path) from None
+
+
+def _sheet_parts(archive) -> dict[str | None, str]:
+    """Sheet name -> worksheet XML part; every worksheet under None if the workbook does not say."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    names = set(archive.namelist())
+    if {"xl/workbook.xml", "xl/_rels/workbook.xml.rels"} <= names:
+        relationships = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        targets = {el.get("Id"): el.get("Target", "") for el in relationships.iter() if el.tag.endswith("Relationship")}
+        parts = {}
+        for el in ET.fromstring(archive.read("xl/workbook.xml")).iter():
+            if el.tag.endswith("}sheet"):
+                rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+                target = targets.get(rid, "")
+                part = posixpath.normpath(target[1:] if target.startswith("/") else "xl/" + target)
+                if part in names:
+                    parts[el.get("name")] = part
+        if parts:
+            return parts
+    worksheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    return {None: max(worksheets, key=lambda n: archive.getinfo(n).file_size)} if worksheets else {}
+
+
+SHARED_STRING_LIMIT = 1 << 27  # bytes of xl/sharedStrings.xml read to measure its strings
+_SI_START = re.compile(rb"<(?:\w+:)?si[\s>]")
+_COLUMN_REF = re.compile(rb' r="([A-Z]{1,3})[0-9]')  # literal prefixes keep these scans fast
+_ROW_REF = re.compile(rb' r="[A-Z]{0,3}([0-9]{1,9})"')
+_SHARED_CELL = re.compile(rb't="s"[^>]*>\s*<(?:\w+:)?v>([0-9]{1,9})<')
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _shared_string_sizes(archive) -> list[int]:
+    """Bytes of each shared string (an upper bound of its text), in order."""
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    with archive.open("xl/sharedStrings.xml") as handle:
+        data = handle.read(SHARED_STRING_LIMIT + 1)
+    if len(data) > SHARED_STRING_LIMIT:
+        raise ValueError(f"shared strings over {SHARED_STRING_LIMIT // (1 << 20)} MiB")
+    starts = [m.start() for m in _SI_START.finditer(data)] + [len(data)]
+    return [b - a for a, b in zip(starts, starts[1:])]
+
+
+def _measure_sheet(archive, part: str, shared: list[int]) -> SheetSize:
+    """Rows, columns and text bytes of a worksheet part, read in blocks (never whole)."""
+    from collections import Counter
+
+    rows = columns = row_tags = text = 0
+    used: Counter = Counter()
+    count_shared = max(shared, default=0) * MAX_SHEET_CELLS > MAX_SHEET_TEXT  # long shared strings, repeated
+    carry = b""
+    with archive.open(part) as handle:
+        while block := handle.read(1 << 22):
+            text += len(block)  # inline strings and numbers are at most their XML
+            block = carry + block
+            cut = block.rfind(b">") + 1
+            block, carry = block[:cut], block[cut:]
+            letters = _COLUMN_REF.findall(block)
+            if letters:
+                columns = max(columns, _column_number(max(set(letters), key=lambda t: (len(t), t))))
+            numbers = _ROW_REF.findall(block)
+            if numbers:
+                rows = max(rows, int(max(set(numbers), key=lambda t: (len(t), t))))
+            row_tags += block.count(b"<row")
+            if block.count(b"<c") > len(letters):  # cells without a reference (or <col>): count them per row
+                columns = max(columns, *(len(_CELL_TAG.findall(r)) for r in _ROW_TAG.split(block)))
+            if count_shared:
+                used.update(_SHARED_CELL.findall(block))
+    text += sum(count * shared[int(i)] for i, count in used.items() if int(i) < len(shared))
+    return SheetSize(max(rows, row_tags), columns, text)
+
+
+ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def _ods_sizes(archive) -> dict[str | None, SheetSize]:
+    """Each table's extent up to its last filled cell, repeated rows and cells counted as the reader
+    expands them (a tiny .ods may ask for a billion cells), read as a stream."""
+    import xml.etree.ElementTree as ET
+
+    sizes: dict[str | None, SheetSize] = {}
+    row = rows = columns = text = 0
+    with archive.open("content.xml") as handle:
+        for event, element in ET.iterparse(handle, events=("start", "end")):
+            if element.tag == ODS_TABLE + "table":
+                if event == "start":
+                    row = rows = columns = text = 0
+                else:
+                    sizes[element.get(ODS_TABLE + "name")] = SheetSize(rows, columns, text)
+                    element.clear()
+            elif event == "end" and element.tag == ODS_TABLE + "table-row":
+                repeat, column, last = int(element.get(ODS_TABLE + "number-rows-repeated", "1")), 0, 0
+                for cell in element:
+                    width = int(cell.get(ODS_TABLE + "number-columns-repeated", "1"))
+                    if cell.get(ODS_OFFICE + "value-type") or len(cell):
+                        last = column + width
+                        text += width * repeat * sum(len(t) for t in cell.itertext())
+                    column += width
+                if last:
+                    rows, columns = row + repeat, max(columns, last)
+                row += repeat
+                element.clear()
+    return sizes
+
+
+def _column_number(letters: bytes) -> int:
+    """The number of a column from its letters.
+
+    >>> _column_number(b"XFD")
+    16384
+    """
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -331,10 +532,17 @@ def _sheet_part(archive, sheet: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
-def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int) -> pd.DataFrame:
+def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, *, header: list | None = None,
+                     file: Path | None = None, sheet: str | None = None,
+                     numbers: list[int] | None = None) -> pd.DataFrame:
     columns = {}
     for position, field in mapping.items():
         cells = [row[position] if position < len(row) else None for row in rows]
+        long = next((i for i, c in enumerate(cells) if isinstance(c, str) and len(c) > MAX_CELL_CHARS), None)
+        if long is not None:
+            row = numbers[long] if numbers else first_row + long
+            raise cell_too_long(len(cells[long]), file=file, sheet=sheet, row=row,
+                                column=str(header[position]) if header else field)
         if field in RAW_VALUE_FIELDS:
             columns[field] = pd.Series([_blank_to_none(c) for c in cells], dtype="object")
         else:
@@ -363,48 +571,108 @@ def _blank_to_none(cell: object) -> object:
 
 # --- csv ---------------------------------------------------------------------------------
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    encoding = _guess_encoding(head)
-    lines = head.decode(encoding, errors="replace").splitlines()[:HEADER_SCAN_ROWS]
-    delimiter = _sniff_delimiter(lines)
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    index, mapping = find_header(rows, file=path)
-    try:
-        return _read_csv_arrow(path, index, mapping, delimiter, len(rows[index]), encoding)
-    except _Fallback:
-        return _read_csv_python(path, index, mapping, delimiter)
+HEAD_BYTES = 1 << 16  # bytes that decide the encoding (when they can) and the delimiter
+HEADER_SCAN_CHARS = 1 << 24  # characters read at most while looking for the header row
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 class _Fallback(Exception):
     pass
 
 
-def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.DataFrame:
+class _NotUtf8(Exception):
+    pass
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    encoding = _guess_encoding(head)
+    delimiter = _sniff_delimiter(head.decode(encoding or "latin-1", errors="replace").split("\n")[:HEADER_SCAN_ROWS])
+    if encoding is None:  # not UTF-8 from the start: the whole file decides
+        encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
+    try:
+        rows, lines = _header_rows(path, encoding, delimiter)
+    except UnicodeDecodeError:  # a byte that is not UTF-8 after the sample
+        if encoding not in ("utf-8", "utf-8-sig"):
+            _utf8_bytes(path, encoding, delimiter)  # raises InputError with the row
+            raise
+        encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
+        rows, lines = _header_rows(path, encoding, delimiter)
+    index, mapping = find_header(rows, file=path)
+    _check_cell_sizes(rows[:index + 1], first_row=1, file=path)  # rows below: where they are read
+    read = dict(index=index, skip=lines[index], mapping=mapping, delimiter=delimiter, header=rows[index])
+    try:
+        try:
+            return _read_csv_arrow(path, encoding=encoding, **read)
+        except _NotUtf8:
+            encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
+            if encoding == "utf-8":  # the file is UTF-8 after all: let the careful reader say what is wrong
+                raise _Fallback from None
+            return _read_csv_arrow(path, encoding=encoding, **read)
+    except _Fallback:
+        return _read_csv_python(path, encoding=encoding, **read)
+
+
+def _header_rows(path: Path, encoding: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first CSV records (as many as a header may sit below) and, for each, the physical lines
+    read up to its end: the header's record index is its row, its line count what the fast reader skips."""
+    rows, lines = [], []
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.reader(_bounded_lines(handle, HEADER_SCAN_CHARS), delimiter=delimiter)
+        try:
+            for row in reader:
+                rows.append(row)
+                lines.append(reader.line_num)
+                if len(rows) == HEADER_SCAN_ROWS:
+                    break
+        except csv.Error as exc:
+            raise _csv_error(exc, file=path, row=len(rows) + 1) from None
+    return rows, lines
+
+
+def _bounded_lines(handle, budget: int):
+    """The file's lines while their total length stays within the budget (a hostile first line is not read whole)."""
+    while budget > 0:
+        line = handle.readline(budget)
+        if not line or (len(line) == budget and not line.endswith(("\n", "\r"))):
+            return
+        budget -= len(line)
+        yield line
+
+
+def _csv_error(exc: csv.Error, **where) -> InputError:
+    if "field larger than field limit" in str(exc):
+        return cell_too_long(None, **where)
+    return InputError(f"cannot parse CSV ({exc})", **where)
+
+
+def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    names = [f"c{i}" for i in range(width)]
+    names = [f"c{i}" for i in range(len(header))]
     wanted = [names[i] for i in mapping]
     # Read as dictionaries: a tracker's columns repeat few texts, so trimming and blanking
     # work on each distinct text once, and the codes go on to ``clean`` (see distinct.py).
     text = pa.dictionary(pa.int32(), pa.large_string())
-    for attempt in ("utf8", "cp1252") if encoding != "cp1252" else ("cp1252",):
-        try:
-            table = pacsv.read_csv(
-                path,
-                read_options=pacsv.ReadOptions(skip_rows=index + 1, column_names=names, encoding=attempt,
-                                               block_size=CSV_BLOCK_SIZE),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=wanted, column_types={n: text for n in wanted}, null_values=[""],
-                    strings_can_be_null=True, quoted_strings_can_be_null=True))  # only empty cells are missing
-            break
-        except pa.ArrowInvalid as exc:
-            if "UTF8" in str(exc) and attempt == "utf8":
-                continue
-            raise _Fallback from None
+    utf8 = encoding in ("utf-8", "utf-8-sig")  # others are decoded here, so Arrow only ever reads UTF-8
+    source = path if utf8 else pa.BufferReader(_utf8_bytes(path, encoding, delimiter))
+    try:
+        table = pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names, encoding="utf8",
+                                           block_size=CSV_BLOCK_SIZE),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted, column_types={n: text for n in wanted}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True))  # only empty cells are missing
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) and utf8:
+            raise _NotUtf8 from None
+        raise _Fallback from None
     first_row, rows = index + 2, table.num_rows
     parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
     found = list(parallel(_decode, [table.column(f"c{position}") for position in mapping]))
@@ -412,6 +680,7 @@ def _read_csv_arrow(path, index, mapping, delimiter, width, encoding) -> pd.Data
     pa.default_memory_pool().release_unused()  # the parser's buffers
     codes = {field: c for field, (c, _, _) in zip(mapping.values(), found)}
     uniques = {field: u for field, (_, u, _) in zip(mapping.values(), found)}
+    _check_arrow_sizes(codes, uniques, header, mapping, first_row, path)
     texts = {field: t for field, (_, _, t) in zip(mapping.values(), found)}
     del found
     source_row = np.arange(first_row, first_row + rows, dtype="int64")
@@ -472,9 +741,26 @@ def _str_dtype(arrow_type):
     return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type in (pa.string(), pa.large_string()) else None
 
 
-def _read_csv_python(path: Path, index: int, mapping: dict[int, str], delimiter: str) -> pd.DataFrame:
+def _check_arrow_sizes(codes: dict, uniques: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
+    """Refuse a cell longer than Excel allows, looking at each distinct text once."""
+    import pyarrow.compute as pc
+
+    for position, field in mapping.items():
+        lengths = pc.utf8_length(uniques[field]).to_numpy(zero_copy_only=False)
+        if len(lengths) and np.nanmax(lengths) > MAX_CELL_CHARS:
+            unique = int(np.nanargmax(lengths))
+            row = first_row + int(np.argmax(codes[field] == unique))
+            raise cell_too_long(int(lengths[unique]), file=path, row=row, column=str(header[position]))
+
+
+def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, encoding) -> pd.DataFrame:
     raw = path.read_bytes()
-    text = raw.decode(_guess_encoding(raw))
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:  # a byte that is not UTF-8 in a column the fast reader did not read
+        text = raw.decode(_legacy_encoding(raw, path, delimiter))
+    del raw
+    text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows, numbers = [], []
     try:
@@ -483,21 +769,93 @@ def _read_csv_python(path: Path, index: int, mapping: dict[int, str], delimiter:
                 rows.append(row)
                 numbers.append(number)  # the record, as Excel numbers rows (a quoted newline stays in its row)
     except csv.Error as exc:
-        raise InputError(f"cannot parse CSV ({exc})", file=path, row=reader.line_num) from None
-    frame = _frame_from_rows(rows, mapping, first_row=0)
+        raise _csv_error(exc, file=path, row=len(numbers) + index + 2) from None
+    frame = _frame_from_rows(rows, mapping, first_row=0, header=header, file=path, numbers=numbers)
     frame["source_row"] = pd.Series(numbers, dtype="int64").loc[frame.index].to_numpy()
     return frame
 
 
-def _guess_encoding(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            data.decode(encoding)
+def _utf8_bytes(path: Path, encoding: str, delimiter: str) -> bytes:
+    """The file re-encoded as UTF-8 (for UTF-16/32 and Windows-1252 files)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot decode as {encoding.upper()}: byte {exc.start:,} is cut or invalid; save the "
+                         "file as UTF-8", file=path, row=_record_number(raw, exc.start, delimiter, encoding)) from None
+
+
+def _guess_encoding(head: bytes) -> str | None:
+    """The encoding the first bytes show: a byte-order mark, UTF-16 without one, or UTF-8; None
+    when they are not UTF-8 (then :func:`_legacy_encoding` looks at the whole file).
+
+    >>> _guess_encoding("Zoë".encode("utf-16")), _guess_encoding(b"caf\\xc3\\xa9"), _guess_encoding(b"caf\\xe9")
+    ('utf-16', 'utf-8', None)
+    """
+    for bom, encoding in BOMS:
+        if head.startswith(bom):
             return encoding
+    zeros = (head[0::2].count(0), head[1::2].count(0))
+    if max(zeros) > len(head) // 8:  # ASCII text in UTF-16: every other byte is zero
+        return "utf-16-be" if zeros[0] > zeros[1] else "utf-16-le"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
+    """A whole CSV file's text, decoded as :func:`read_tracker` decodes a tracker (BOMs, UTF-16/32,
+    UTF-8, else Windows-1252 when certain); InputError with the row otherwise.
+
+    >>> decode_csv("name\\nZoë".encode("cp1252"), Path("r.csv"))
+    'name\\nZoë'
+    """
+    encoding = _guess_encoding(data[:HEAD_BYTES]) or _legacy_encoding(data, path, delimiter)
+    try:
+        return data.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        if encoding in ("utf-8", "utf-8-sig"):
+            return data.decode(_legacy_encoding(data, path, delimiter))
+        raise InputError(f"cannot decode as {encoding.upper()}; save the file as UTF-8", file=path,
+                         row=_record_number(data, exc.start, delimiter, encoding)) from None
+
+
+def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
+    """UTF-8 if the whole file is; Windows-1252 if the file is that and holds no UTF-8 character at all;
+    otherwise InputError with the row of the first byte that cannot be read with certainty."""
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    if UTF8_SEQUENCE.search(data) is None:
+        try:
+            data.decode("cp1252")
+            return "cp1252"
         except UnicodeDecodeError as exc:
-            if encoding == "utf-8-sig" and exc.start > len(data) - 4 and len(data) == 1 << 16:
-                return encoding  # a multi-byte character cut at the end of the sample
-    return "latin-1"
+            bad = exc.start
+            why = (f"byte 0x{data[bad]:02X} is no character in UTF-8 or Windows-1252 (saved in another encoding, "
+                   "such as DOS or Mac?)")
+    else:
+        why = f"byte 0x{data[bad]:02X} is not UTF-8, though the rest of the file is (edited in two programs?)"
+    raise InputError(f"cannot decode: {why}; save the file as UTF-8", file=path,
+                     row=_record_number(data, bad, delimiter))
+
+
+def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "latin-1") -> int:
+    """The CSV record (row as Excel numbers it) holding the byte at ``offset``.
+
+    >>> _record_number(b'a,"b\\nc"\\nd,\\xe9', 11, ",")
+    2
+    """
+    prefix = data[:offset].decode(encoding, errors="replace")
+    try:
+        records = sum(1 for _ in csv.reader(io.StringIO(prefix, newline=""), delimiter=delimiter))
+    except csv.Error:
+        records = prefix.count("\n")
+    return records + 1 if not prefix or prefix.endswith(("\n", "\r")) else max(records, 1)
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -506,6 +864,34 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 # --- shared ------------------------------------------------------------------------------
+
+def _check_cell_sizes(rows: list[list], first_row: int, *, file: Path, sheet: str | None = None) -> None:
+    """Refuse a cell longer than Excel allows, in the rows read to find the header."""
+    for number, row in enumerate(rows, start=first_row):
+        for position, cell in enumerate(row):
+            if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                raise cell_too_long(len(cell), file=file, sheet=sheet, row=number, column=_column_letters(position))
+
+
+def cell_too_long(length: int | None, **where) -> InputError:
+    """The one message for a cell over the limit, CSV or workbook, tracker or register."""
+    size = f"{length:,} characters" if length else f"over {MAX_CELL_CHARS:,} characters"
+    return InputError(f"cell too long: {size}, a cell may hold at most {MAX_CELL_CHARS:,} (Excel's limit)", **where)
+
+
+def _column_letters(position: int) -> str:
+    """Excel's letters for a 0-based column position.
+
+    >>> _column_letters(0), _column_letters(27), _column_letters(16383)
+    ('A', 'AB', 'XFD')
+    """
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
 
 def _finish(frame: pd.DataFrame, blank_rows: bool = True) -> pd.DataFrame:
     """Drop blank rows (unless the caller did); add the optional fields the tracker lacks, as empty columns."""

@@ -118,6 +118,10 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     from .rules import read_rule_set
 
     files["rules"] = read_rule_set(settings.get("rules") or None).path
+    if settings.get("previous"):  # an earlier tracker or run folder to compare with
+        from .compare import read_previous
+
+        files["previous"] = read_previous(settings.get("previous"))[2]
     files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
     return files
 
@@ -260,15 +264,19 @@ def _ipc_kernel_manager(socket_dir: str):
 
 def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path], started, front: dict,
             timings: dict) -> None:
+    """Workbook and provenance first, then the HTML, then the PDF/A-3 that embeds the workbook,
+    the exchange table and provenance.json (so provenance cannot hold the PDF's own hash, nor
+    the seconds the PDF took: those go to the log)."""
     import nbformat
 
-    from .export import exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, rules_sheet, \
-        write_workbook
+    from .export import about_sheet, exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, \
+        rules_sheet, workbook_properties, write_workbook
     from .kpis import kpi_table
     from .output import write_atomic
     from .processed import read_processed, read_rules
 
-    step = time.perf_counter()
+    if "deliverable" not in front:  # the metadata file was not used: do not list it as read
+        files = {role: path for role, path in files.items() if role != "deliverable"}
     read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
     provenance = {
         "input_file": files["input"].name,
@@ -280,27 +288,34 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
         "python_version": platform.python_version(),
         "pandas_version": __import__("pandas").__version__,
     }
+    step = time.perf_counter()
+    table, findings = read_processed(work / "data")
+    kpis = kpi_table(table, settings.targets)
+    rules = read_rules(work / "data")  # notebook 02 always keeps them
+    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
+                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules),
+                                          "About": about_sheet(provenance, params["partnership"], params["period"])},
+                   properties=workbook_properties(front.get("title", ""), params["partnership"], params["period"],
+                                                  __version__))
+    timings["xlsx"] = time.perf_counter() - step
+
+    step = time.perf_counter()
     nb = nbformat.read(work / REPORT_NOTEBOOK, as_version=4)
     nb.metadata["cxc"] = {**front, "provenance": provenance, "partnership": params["partnership"],
                           "period": params["period"], "generated_date": f"{started:%d %B %Y}"}
     html = notebook_to_html(nb)
     write_atomic(work / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
     timings["html"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    html_to_pdf(html, work / "report.pdf")
-    timings["pdf"] = time.perf_counter() - step
-
-    step = time.perf_counter()
-    table, findings = read_processed(work / "data")
-    kpis = kpi_table(table, settings.targets)
-    rules = read_rules(work / "data")  # notebook 02 always keeps them
-    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
-                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules)})
-    timings["xlsx"] = time.perf_counter() - step
     provenance["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     write_atomic(work / "provenance.json",
                  lambda tmp: tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"))
+
+    step = time.perf_counter()
+    html_to_pdf(html, work / "report.pdf", attachments=tuple(work / f for f in PDF_ATTACHMENTS))
+    timings["pdf"] = time.perf_counter() - step
+
+
+PDF_ATTACHMENTS = ("report.xlsx", "data/exchanges.csv", "provenance.json")  # embedded in report.pdf
 
 
 PROJECT_KEYS = ("grant_agreement", "acronym", "full_title", "project_url", "work_package")

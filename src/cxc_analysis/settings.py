@@ -54,6 +54,8 @@ KEYS: tuple[Key, ...] = (
         "(default: the bundled register)", (REPORT, CHECK)),
     Key("rules", "path", "rules_path", "programme rule set YAML (default: the bundled COSME rule set)",
         (REPORT, CHECK)),
+    Key("previous", "path", "previous_path",
+        "earlier tracker or report run folder: the report shows what changed since"),
     Key("deliverable", "path", None, "deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)"),
     Key("out", "path", None, "run folder (default: reports/<partnership>_<period>_<time>/)"),
 )
