@@ -211,10 +211,11 @@ def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
 
 
 @pytest.mark.e2e
-def test_report_on_another_tracker_must_name_its_partnership(tmp_path):
+def test_report_on_another_tracker_without_partnership_says_so(tmp_path):
     tracker = other_tracker(tmp_path)
-    proc = run_cli("report", "--input", str(tracker), "--out", str(tmp_path / "r"))
-    assert proc.returncode == 2 and "name the partnership and period of this tracker" in proc.stderr
+    proc = run_cli("report", "--input", str(tracker), "--deliverable", str(tmp_path / "none.yaml"),
+                   "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "no --partnership or --period for mine.xlsx" in proc.stderr
     assert not (tmp_path / "r").exists()
 
 
@@ -318,7 +319,7 @@ def test_a_failed_run_never_deletes_a_failed_folder_a_person_made(tmp_path):
 
 
 def test_log_lines_have_timestamps_and_quiet_hides_progress(tmp_path, capsys):
-    assert main(["clean", "--out", str(tmp_path / "p")]) == 0
+    assert main(["clean", "--timestamps", "--out", str(tmp_path / "p")]) == 0
     line = capsys.readouterr().err.strip()
     assert line[:4].isdigit() and line[4] == "-" and "47 exchanges" in line
     assert main(["clean", "--quiet", "--out", str(tmp_path / "p")]) == 0

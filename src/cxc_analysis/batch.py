@@ -82,8 +82,10 @@ def run_batch(run_file: str | Path, *, jobs: int | None = None,
     log.info(f"batch: {len(runs)} runs, {jobs} at a time -> {folder}")
     results: dict[str, dict] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, run, str(folder / run.get("name")), log.getEffectiveLevel()): run.get("name")
-                   for run in runs}
+        fmt = next((h.formatter._fmt for h in log.handlers if h.formatter), "%(message)s").replace(
+            "%(message)s", "{name}: %(message)s")
+        futures = {pool.submit(run_one, run, str(folder / run.get("name")), log.getEffectiveLevel(),
+                               fmt.format(name=run.get("name"))): run.get("name") for run in runs}
         try:
             for future in as_completed(futures):
                 name = futures[future]
@@ -110,13 +112,13 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
-def run_one(run: Settings, out: str, level: int = logging.INFO) -> dict:
+def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(message)s") -> dict:
     """One report run in a worker process; never raises for a failed run, returns its status.
     The headline KPIs use the targets the report used (none where it has none)."""
     from .output import terminate_as_exception
     from .report import RunFailed, run_report
 
-    _worker_logging(run.get("name"), level)
+    _worker_logging(run.get("name"), level, fmt)
     run = Settings.from_layers(run.values, {"out": out})
     result = {"name": run.get("name"), "partnership": run.partnership or "", "period": run.period or ""}
     try:
@@ -127,12 +129,12 @@ def run_one(run: Settings, out: str, level: int = logging.INFO) -> dict:
     return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, run)}
 
 
-def _worker_logging(name: str, level: int) -> None:
+def _worker_logging(name: str, level: int, fmt: str = "%(message)s") -> None:
     """A worker's log lines, timestamped and prefixed with its run's name, on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    from .cli import VisibleFormatter
+    from .cli import TIME_FORMAT, VisibleFormatter
 
-    handler.setFormatter(VisibleFormatter(f"%(asctime)s cxc-analysis: {name}: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(VisibleFormatter(fmt, TIME_FORMAT))
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(level)

@@ -97,7 +97,6 @@ def _note(ax, x, y, text: str) -> None:
     ax.annotate(text, (x, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
 
 
-@styled
 def _whole_numbers(*axes, axis: str = "x") -> None:
     """Counts get whole-number ticks (never 2.5 exchanges)."""
     from matplotlib.ticker import MaxNLocator
@@ -127,6 +126,7 @@ def alt_text(fig: Figure) -> str:
     return getattr(fig, "alt_text", "") or "Chart: " + "; ".join(ax.get_title(loc="left") for ax in fig.axes)
 
 
+@styled
 def progress_chart(kpis: pd.DataFrame) -> Figure:
     """Completed and pending exchanges per KPI, stacked, with the grant-agreement target marked.
 

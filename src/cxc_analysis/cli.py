@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     noise = common.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true", help="log only notes, warnings and errors")
     noise.add_argument("-v", "--verbose", action="store_true", help="log every step, papermill's too")
+    common.add_argument("--timestamps", action="store_true", help="start every log line with the date and time "
+                                                                  "(for scheduled runs' logs)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     clean = commands.add_parser("clean", parents=[common],
@@ -248,7 +250,7 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         run(settings, progress=args.progress)
     except RunFailed as exc:
-        log.error(f"error: {exc}")
+        log.error(f"cxc-analysis: error: {exc}")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -256,11 +258,14 @@ def run_report(args: argparse.Namespace) -> int:
 log = logging.getLogger("cxc_analysis")
 
 
-def configure_logging(quiet: bool = False, verbose: bool = False) -> logging.Handler:
-    """Log lines on stderr with a timestamp (for scheduled runs' logs); ``quiet`` keeps notes,
-    warnings and errors, ``verbose`` adds every step, papermill's included."""
+LOG_FORMAT, TIME_FORMAT = "%(message)s", "%Y-%m-%d %H:%M:%S"
+
+
+def configure_logging(quiet: bool = False, verbose: bool = False, timestamps: bool = False) -> logging.Handler:
+    """Log lines on stderr, with the date and time first if ``timestamps`` (scheduled runs' logs);
+    ``quiet`` keeps notes, warnings and errors, ``verbose`` adds every step, papermill's included."""
     handler = _StderrHandler()
-    handler.setFormatter(VisibleFormatter("%(asctime)s cxc-analysis: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(VisibleFormatter(("%(asctime)s " if timestamps else "") + LOG_FORMAT, TIME_FORMAT))
     for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
         log.removeHandler(old)
     log.addHandler(handler)
@@ -297,18 +302,19 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    configure_logging(getattr(args, "quiet", False), getattr(args, "verbose", False),
+                      getattr(args, "timestamps", False))
     try:
         with terminate_as_exception():
             return args.run(args)
     except InputError as exc:
-        log.error(f"error: {exc}")
+        log.error(f"cxc-analysis: error: {exc}")
         return EXIT_INPUT
     except KeyboardInterrupt:
-        log.error("interrupted")
+        log.error("cxc-analysis: interrupted")
         return 130
     except Terminated:
-        log.error("terminated")
+        log.error("cxc-analysis: terminated")
         return 143
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         import os
@@ -317,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # cannot write an output: say where, in one line
         where = f"{exc.filename}: " if exc.filename else ""
-        log.error(f"error: {where}{exc.strerror or exc}")
+        log.error(f"cxc-analysis: error: {where}{exc.strerror or exc}")
         return EXIT_INPUT
 
 

@@ -24,7 +24,7 @@ from . import __version__
 from .config import DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from .errors import InputError
 from .output import current_umask, sha256
-from .settings import INTERNAL, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
+from .settings import INTERNAL, PATH_PARAMETERS, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
     notebook_parameters  # noqa: F401  (importable from here, as before)
 
 CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS
@@ -68,7 +68,7 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
                   base=Path.cwd(), origin="report parameters")
     settings = Settings.from_layers(settings.values, extra)
     _check_input(settings.input)
-    settings.require_names()
+    settings = settings.with_report_names()
     params = effective_parameters(settings.notebook_values())
     partnership, period = settings.partnership, settings.period
     files = check_inputs(settings)

@@ -61,6 +61,7 @@ KEYS: tuple[Key, ...] = (
 )
 BY_NAME = {key.name: key for key in KEYS}
 BY_NOTEBOOK = {key.notebook: key for key in KEYS if key.notebook}
+PATH_PARAMETERS = tuple(key.notebook for key in KEYS if key.kind == "path" and key.notebook)  # file parameters
 RUN_ONLY = ("name",)  # keys a batch run entry may add: its folder name
 INTERNAL = ("processed_dir",)  # notebook parameters set by the run itself, not by users
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
@@ -355,6 +356,12 @@ class Settings:
     def get(self, name: str, default=None):
         return self.values.get(name, default)
 
+    def __getitem__(self, name: str):
+        return self.values[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
     @property
     def input(self) -> Path:
         return Path(self.values.get("input") or DEFAULT_INPUT)
@@ -410,6 +417,22 @@ class Settings:
     @property
     def out(self) -> Path | None:
         return Path(self.values["out"]) if self.values.get("out") else None
+
+    def with_report_names(self) -> Settings:
+        """The settings with a partnership and period for a report: as given, else REMOBILISE's
+        defaults, with a warning when the tracker is not the bundled one (kpis and clean show no
+        targets there; a report keeps its documented default)."""
+        missing = [name for name in ("partnership", "period") if getattr(self, name) is None]
+        if not missing:
+            return self
+        import logging
+
+        logging.getLogger("cxc_analysis").warning(
+            f"note: no --{' or --'.join(missing)} for {self.input.name}: the report uses "
+            + " and ".join({"partnership": DEFAULT_PARTNERSHIP, "period": DEFAULT_PERIOD}[m] for m in missing)
+            + "; name them for another partnership's tracker")
+        return Settings({**self.values, **{m: {"partnership": DEFAULT_PARTNERSHIP, "period": DEFAULT_PERIOD}[m]
+                                           for m in missing}})
 
     def require_names(self) -> Settings:
         """The settings, or InputError when a report would not know whose data it shows."""
