@@ -33,6 +33,8 @@ def test_batch_of_three_with_one_broken(tmp_path):
     assert 'href="small/report.html"' in rows[0] and ">2 / 10<" in rows[0]  # 2 completed against 10
     assert "FAILED" in rows[1] and "broken.xlsx: cannot read workbook" in rows[1]
     assert "TINY &lt;b&gt;" in rows[2] and "TINY <b>" not in index
+    assert ">2<" in rows[2] and " / " not in rows[2]  # no targets, as in TINY's report: not REMOBILISE's 2 / 80
+    assert "KeyboardInterrupt" not in proc.stderr and "[IPKernelApp]" not in proc.stderr
 
 
 def test_batch_run_without_partnership_is_refused(tmp_path):
@@ -44,4 +46,4 @@ def test_batch_run_without_partnership_is_refused(tmp_path):
 def test_batch_run_file_errors_exit_2(tmp_path):
     (tmp_path / "runs.yaml").write_text("runs:\n  - {name: a, colour: blue}\n")
     proc = run_cli("report", "--batch", str(tmp_path / "runs.yaml"))
-    assert proc.returncode == 2 and "run 1: unknown key 'colour'" in proc.stderr and "runs.yaml" in proc.stderr
+    assert proc.returncode == 2 and "run 1: unknown setting 'colour'" in proc.stderr and "runs.yaml" in proc.stderr

@@ -123,11 +123,11 @@ def test_parameters_reach_the_notebooks_and_names_stay_text(hostile_run):
 @pytest.mark.e2e
 def test_unknown_parameter_and_wrong_type_are_refused(tmp_path):
     proc = run_cli("report", "-p", "colour", "blue", "--out", str(tmp_path / "r"))
-    assert proc.returncode == 2 and "unknown parameter 'colour'" in proc.stderr
+    assert proc.returncode == 2 and "unknown setting 'colour'" in proc.stderr
     settings = tmp_path / "run.yaml"
     settings.write_text("partnership: X\nperiod: 12\n")
     proc = run_cli("report", "--params", str(settings), "--out", str(tmp_path / "r"))
-    assert proc.returncode == 2 and "parameter 'period' must be str" in proc.stderr and "run.yaml" in proc.stderr
+    assert proc.returncode == 2 and "'period' must be text (str), not 12" in proc.stderr and "run.yaml" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
 
 
@@ -137,11 +137,11 @@ def test_bad_input_is_exit_2(tmp_path):
     assert proc.returncode == 2 and "none.xlsx: file not found" in proc.stderr
     empty = tmp_path / "empty.csv"
     empty.write_text(",".join(HEADERS) + "\n")
-    proc = run_cli("report", "--input", str(empty), "--out", str(tmp_path / "e"))
+    proc = run_cli("report", "--input", str(empty), "--partnership", "X", "--period", "M1", "--out", str(tmp_path / "e"))
     assert proc.returncode == 2 and "no exchanges to report" in proc.stderr and not (tmp_path / "e").exists()
     bad = tmp_path / "t.csv"
     bad.write_text("a,b\n1,2\n")
-    proc = run_cli("report", "--input", str(bad), "--out", str(tmp_path / "r"))
+    proc = run_cli("report", "--input", str(bad), "--partnership", "X", "--period", "M1", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "t.csv" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r").exists() and (tmp_path / "r_FAILED" / "01_clean_and_validate.ipynb").exists()
 

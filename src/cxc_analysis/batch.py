@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import logging
 import os
 import re
 import sys
@@ -30,13 +31,15 @@ from pathlib import Path
 
 from .config import REPORTS
 from .errors import InputError
+from .settings import RUN_ONLY, Settings
 
-RUN_KEYS = {"name", "input", "sheet", "targets", "partnership", "period", "deliverable", "register", "rules",
-            "previous"}
-PATH_KEYS = ("input", "targets", "deliverable", "register", "rules", "previous")
-def read_runs(path: str | Path) -> tuple[list[dict], Path | None]:
-    """The runs of a run file, paths resolved; InputError naming the run and key when unusable."""
-    from .load import read_yaml
+log = logging.getLogger("cxc_analysis")
+
+
+def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
+    """The runs of a run file as settings (paths relative to the file's folder) and the file's
+    ``out``; InputError naming the run and key when unusable."""
+    from .settings import layer, read_yaml
 
     path = Path(path)
     data = read_yaml(path)
@@ -44,34 +47,31 @@ def read_runs(path: str | Path) -> tuple[list[dict], Path | None]:
     if not isinstance(runs, list) or not runs:
         raise InputError("expected a list 'runs' with one entry per partnership", file=path)
     base = path.resolve().parent
-    out, names = None, set()
-    if data.get("out"):
-        out = (base / str(data["out"])).resolve()
-    resolved = []
+    top = layer({k: v for k, v in data.items() if k == "out"}, base=base, origin=str(path))
+    unknown = sorted(str(k)[:60] for k in data if k not in ("out", "runs"))
+    if unknown:
+        raise InputError(f"unknown key '{unknown[0]}' (known: out, runs)", file=path)
+    names, resolved = set(), []
     for number, run in enumerate(runs, start=1):
         if not isinstance(run, dict):
             raise InputError(f"run {number} must be a mapping of settings", file=path)
-        unknown = sorted(set(run) - RUN_KEYS)
-        if unknown:
-            raise InputError(f"run {number}: unknown key '{unknown[0]}' (known: {', '.join(sorted(RUN_KEYS))})",
+        settings = Settings.from_layers(layer(run, base=base, origin=f"{path}: run {number}", extra=RUN_ONLY))
+        if settings.get("out"):
+            raise InputError(f"run {number}: 'out' belongs to the whole run file (each run gets a folder in it)",
                              file=path)
-        run = {k: v for k, v in run.items() if v is not None}
-        if not run.get("partnership"):
+        if not settings.get("partnership"):
             raise InputError(f"run {number}: 'partnership' is missing (every report names its partnership)",
                              file=path)
-        for key in PATH_KEYS:
-            if key in run:
-                run[key] = str((base / str(run[key])).resolve())
-        name = _folder_name(str(run.get("name") or run.get("partnership") or f"run-{number}"))
+        name = _folder_name(str(settings.get("name") or settings.partnership))
         if name in names:
             raise InputError(f"run {number}: name '{name}' is used twice", file=path)
         names.add(name)
-        resolved.append({**run, "name": name})
-    return resolved, out
+        resolved.append(Settings.from_layers(settings.values, {"name": name}))
+    return resolved, Path(top["out"]) if top.get("out") else None
 
 
-def run_batch(run_file: str | Path, *, jobs: int | None = None, out: str | Path | None = None,
-              log=lambda message: print(message, file=sys.stderr)) -> tuple[Path, list[dict]]:
+def run_batch(run_file: str | Path, *, jobs: int | None = None,
+              out: str | Path | None = None) -> tuple[Path, list[dict]]:
     """Run every report of the run file; return the batch folder and one result per run."""
     from .output import check_writable
 
@@ -79,45 +79,73 @@ def run_batch(run_file: str | Path, *, jobs: int | None = None, out: str | Path 
     folder = check_writable(Path(out) if out else file_out or REPORTS / f"batch_{dt.datetime.now():%Y%m%d-%H%M%S}")
     folder.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(runs)))
-    log(f"batch: {len(runs)} runs, {jobs} at a time -> {folder}")
+    log.info(f"batch: {len(runs)} runs, {jobs} at a time -> {folder}")
     results: dict[str, dict] = {}
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(run_one, run, str(folder / run["name"])): run["name"] for run in runs}
-        for future in as_completed(futures):
-            name = futures[future]
-            try:
-                results[name] = future.result()
-            except Exception as exc:  # a worker that died: still report it, keep the others
-                results[name] = {"name": name, "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
-            result = results[name]
-            log(f"batch: {name}: {result['status']}" + (f" ({result['message']})" if result.get("message") else ""))
-    ordered = [results[run["name"]] for run in runs]
+        fmt = next((h.formatter._fmt for h in log.handlers if h.formatter), "%(message)s").replace(
+            "%(message)s", "{name}: %(message)s")
+        futures = {pool.submit(run_one, run, str(folder / run.get("name")), log.getEffectiveLevel(),
+                               fmt.format(name=run.get("name"))): run.get("name") for run in runs}
+        try:
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    results[name] = future.result()
+                except Exception as exc:  # a worker that died: still report it, keep the others
+                    results[name] = {"name": name, "status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+                result = results[name]
+                log.info(f"batch: {name}: {result['status']}" + (f" ({result['message']})" if result.get("message")
+                                                                  else ""))
+        except BaseException:  # interrupted or terminated: stop the workers, each removes its temporary run
+            _stop_workers(pool)
+            raise
+    ordered = [results[run.get("name")] for run in runs]
     write_index(folder, ordered)
     return folder, ordered
 
 
-def run_one(run: dict, out: str) -> dict:
-    """One report run in a worker process; never raises for a failed run, returns its status."""
-    from .report import PARAMETER_ALIASES, RunFailed, run_report
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Send SIGTERM to the pool's worker processes (ProcessPoolExecutor has no public way before 3.14)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
-    params = {PARAMETER_ALIASES.get(k, k): v for k, v in run.items() if k not in ("name", "deliverable")}
-    result = {"name": run["name"], "partnership": run.get("partnership", ""), "period": run.get("period", "")}
-    messages: list[str] = []
+
+def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(message)s") -> dict:
+    """One report run in a worker process; never raises for a failed run, returns its status.
+    The headline KPIs use the targets the report used (none where it has none)."""
+    from .output import terminate_as_exception
+    from .report import RunFailed, run_report
+
+    _worker_logging(run.get("name"), level, fmt)
+    run = Settings.from_layers(run.values, {"out": out})
+    result = {"name": run.get("name"), "partnership": run.partnership or "", "period": run.period or ""}
     try:
-        folder = run_report(params, out=out, deliverable=run.get("deliverable"), log=messages.append)
+        with terminate_as_exception():
+            folder = run_report(run)
     except (InputError, RunFailed) as exc:
         return {**result, "status": "failed", "message": str(exc)}
-    return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, params)}
+    return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, run)}
 
 
-def _headline(folder: Path, params: dict) -> dict:
-    from .config import DEFAULT_TARGETS
+def _worker_logging(name: str, level: int, fmt: str = "%(message)s") -> None:
+    """A worker's log lines, timestamped and prefixed with its run's name, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    from .cli import TIME_FORMAT, VisibleFormatter
+
+    handler.setFormatter(VisibleFormatter(fmt, TIME_FORMAT))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(level)
+
+
+def _headline(folder: Path, run: Settings) -> dict:
     from .kpis import kpi_json, kpi_table
-    from .load import read_targets
     from .processed import read_processed
 
     table, _ = read_processed(folder / "data")
-    return kpi_json(kpi_table(table, read_targets(params.get("targets_path") or DEFAULT_TARGETS)))
+    return kpi_json(kpi_table(table, run.targets))
 
 
 INDEX_KPIS = (("exchanges", "Exchanges"), ("outside_partnership", "Outside"), ("sme", "SMEs"),

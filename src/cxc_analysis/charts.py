@@ -2,21 +2,22 @@
 
 One style for all: the Okabe-Ito colour-blind-safe palette, hatching where colours alone
 would carry meaning, plain-word titles and axis labels, sized for an A4 page. Figures are
-built with the object API (no pyplot), so nothing is shown or kept behind the caller's back.
+built with the object API (no pyplot), so nothing is shown or kept behind the caller's back;
+the style applies inside each chart function only (``matplotlib.rc_context``), never to the
+caller's matplotlib. Names from the data are drawn as written: ``$...$`` is never read as TeX.
 """
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .kpis import usable  # noqa: E402
-from .schema import ENTITY_TYPES, KPI_NAMES, LABELS, percent  # noqa: E402
+from .kpis import usable
+from .schema import ENTITY_TYPES, KPI_NAMES, LABELS, percent
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILION, YELLOW, GREY = (
@@ -54,8 +55,22 @@ STYLE = {
 }
 
 
+SAVE_STYLE = ("svg.fonttype", "svg.hashsalt")  # read when a figure is saved, not when it is drawn
+
+
+def styled(chart):
+    """Build a chart inside the house style, leaving matplotlib's global settings as they were.
+    Settings read only when a figure is saved (``SAVE_STYLE``) are set by ``show_as_svg``."""
+
+    @functools.wraps(chart)
+    def build(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return chart(*args, **kwargs)
+
+    return build
+
+
 def _figure(height: float, ncols: int = 1, width_ratios=None) -> tuple[Figure, list]:
-    matplotlib.rcParams.update(STYLE)
     fig = Figure(figsize=(WIDTH, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, width_ratios=width_ratios)[0].tolist()
     return fig, axes
@@ -111,6 +126,7 @@ def alt_text(fig: Figure) -> str:
     return getattr(fig, "alt_text", "") or "Chart: " + "; ".join(ax.get_title(loc="left") for ax in fig.axes)
 
 
+@styled
 def progress_chart(kpis: pd.DataFrame) -> Figure:
     """Completed and pending exchanges per KPI, stacked, with the grant-agreement target marked.
 
@@ -144,6 +160,7 @@ def progress_chart(kpis: pd.DataFrame) -> Figure:
         for k, a, p, t in zip(frame.index, actual, pending, target)))
 
 
+@styled
 def entity_type_chart(table: pd.DataFrame) -> Figure:
     """Exchanges by the visiting organisation's type of entity, completed and pending."""
     counts = _status_counts(table, "vo_entity_type", ENTITY_TYPES)[::-1]
@@ -161,6 +178,7 @@ def entity_type_chart(table: pd.DataFrame) -> Figure:
     return _describe(fig, "Bar chart, exchanges by type of visiting organisation: " + _counts_text(counts[::-1]))
 
 
+@styled
 def event_chart(table: pd.DataFrame, top: int = 15) -> Figure:
     """Exchanges per event (group exchange), stacked by the visitor's type of entity.
 
@@ -183,7 +201,7 @@ def event_chart(table: pd.DataFrame, top: int = 15) -> Figure:
                     edgecolor="white", label=LABELS[kind], height=0.65)
         left += values
     _label_bars(ax, left)
-    ax.set_yticks(y, [_shorten(str(e)) for e in counts.index])
+    ax.set_yticks(y, [_shorten(str(e)) for e in counts.index], parse_math=False)  # names are data, not TeX
     ax.set_xlabel("Number of exchanges")
     ax.set_title("Exchanges by event, by type of visiting organisation")
     _whole_numbers(ax)
@@ -193,6 +211,7 @@ def event_chart(table: pd.DataFrame, top: int = 15) -> Figure:
     return _describe(fig, "Bar chart, exchanges by event: " + "; ".join(parts))
 
 
+@styled
 def partnership_chart(table: pd.DataFrame) -> Figure:
     """Visitors inside and outside the partnership: overall, and per type of entity."""
     rows = usable(table)
@@ -230,6 +249,7 @@ def partnership_chart(table: pd.DataFrame) -> Figure:
                               for k, r in per_type[::-1].iterrows()))
 
 
+@styled
 def status_chart(table: pd.DataFrame) -> Figure:
     """Exchange status (completed / pending) and use of the CXC IT tool."""
     rows = usable(table)
@@ -299,8 +319,10 @@ def show_as_svg() -> None:
     except ImportError:  # pragma: no cover - outside IPython
         return
     set_matplotlib_formats("svg")
+    matplotlib.rcParams.update({k: STYLE[k] for k in SAVE_STYLE})
 
 
+@styled
 def projection_chart(projection: pd.DataFrame, elapsed: int, total: int,
                      dated: pd.Series | None = None) -> Figure:
     """Per KPI: completed so far (cumulative per month where the tracker has dates, else one
@@ -311,7 +333,6 @@ def projection_chart(projection: pd.DataFrame, elapsed: int, total: int,
     """
     kpis = list(projection.index)
     rows = (len(kpis) + 1) // 2
-    matplotlib.rcParams.update(STYLE)
     fig = Figure(figsize=(WIDTH, 1.0 + 1.55 * rows), layout="constrained")
     axes = fig.subplots(rows, 2, squeeze=False, sharex=True).ravel().tolist()
     for ax, kpi in zip(axes, kpis):
@@ -343,11 +364,11 @@ def projection_chart(projection: pd.DataFrame, elapsed: int, total: int,
                          for k, r in projection.iterrows()))
 
 
+@styled
 def flow_chart(flows: pd.DataFrame, labels=None) -> Figure:
     """Host country x visitor country as a grid of counts (darker: more exchanges; every count
     written in its cell, so it reads in greyscale too)."""
     labels = labels or (lambda c: str(c))
-    matplotlib.rcParams.update(STYLE)
     fig = Figure(figsize=(WIDTH, 1.9 + 0.3 * len(flows)), layout="constrained")
     ax = fig.subplots()
     values = flows.to_numpy()

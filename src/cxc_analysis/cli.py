@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -36,31 +37,39 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxc-analysis",
                                      description="ClusterXchange exchange trackers -> clean table, KPIs, reports.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    noise = common.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true", help="log only notes, warnings and errors")
+    noise.add_argument("-v", "--verbose", action="store_true", help="log every step, papermill's too")
+    common.add_argument("--timestamps", action="store_true", help="start every log line with the date and time "
+                                                                  "(for scheduled runs' logs)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    clean = commands.add_parser("clean", help="clean a tracker: exchanges.parquet/.csv and findings.csv")
+    clean = commands.add_parser("clean", parents=[common],
+                                help="clean a tracker: exchanges.parquet/.csv and findings.csv")
     _add_input(clean)
     clean.add_argument("--out", type=Path, help="output folder (default data/processed/)")
+    _add_settings(clean, "clean")
     clean.add_argument("--annotate", action="store_true",
                        help="also write tracker_annotated.xlsx: the tracker with every finding on its cell")
     clean.set_defaults(run=run_clean)
 
-    kpis = commands.add_parser("kpis", help="print completed / pending / target per KPI")
+    kpis = commands.add_parser("kpis", parents=[common], help="print completed / pending / target per KPI")
     _add_input(kpis)
-    kpis.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
+    _add_settings(kpis, "kpis")
     kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
     kpis.set_defaults(run=run_kpis)
 
-    check = commands.add_parser("check", help="check every exchange against the programme rules")
+    check = commands.add_parser("check", parents=[common], help="check every exchange against the programme rules")
     _add_input(check)
-    check.add_argument("--register", type=Path, help="organisation register CSV (default: the bundled register)")
-    check.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
+    _add_settings(check, "check")
     output = check.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help='a JSON list of {"row", "rule", "outcome", "message"}')
     output.add_argument("--jsonl", action="store_true", help="the same objects as NDJSON, one a line")
     check.set_defaults(run=run_check)
 
-    synth = commands.add_parser("synth", help="write a synthetic tracker (csv or xlsx) for scale tests and benchmarks")
+    synth = commands.add_parser("synth", parents=[common],
+                                help="write a synthetic tracker (csv or xlsx) for scale tests and benchmarks")
     synth.add_argument("--rows", type=int, required=True, help="number of exchanges (rows)")
     synth.add_argument("--seed", type=int, default=0, help="random seed: same seed, same file (default 0)")
     synth.add_argument("--duplicates", type=int, default=0,
@@ -72,27 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--out", type=Path, required=True, help="output file, .csv or .xlsx")
     synth.set_defaults(run=run_synth)
 
-    report = commands.add_parser("report", help="run the notebooks and export HTML, PDF and Excel deliverables",
+    report = commands.add_parser("report", parents=[common],
+                                 help="run the notebooks and export HTML, PDF and Excel deliverables",
                                  description="Run the report notebooks with papermill and export the executed KPI "
                                              "report to HTML, PDF and Excel (no code) in one folder per run. "
                                              "With no arguments: the bundled REMOBILISE data.")
-    report.add_argument("--input", type=Path, help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
-    report.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
-    report.add_argument("--targets", type=Path, help="targets YAML (default: the bundled REMOBILISE targets)")
-    report.add_argument("--partnership", help="partnership name shown in the report (default REMOBILISE)")
-    report.add_argument("--period", help='reporting-period label, e.g. "M24 (January 2024)"')
-    report.add_argument("--register", type=Path, help="organisation register CSV for the programme rules")
-    report.add_argument("--rules", type=Path, help="programme rule set YAML (default: the bundled COSME rule set)")
-    report.add_argument("--previous", type=Path, metavar="PATH",
-                        help="earlier tracker or report run folder: the report shows what changed since")
-    report.add_argument("--deliverable", type=Path,
-                        help="deliverable-metadata YAML for the front matter (default: REMOBILISE D5.1's)")
+    _add_settings(report, "report")
     report.add_argument("--params", type=Path, metavar="FILE.yaml",
                         help="settings file of notebook parameters (command-line options override it)")
     report.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="set any notebook parameter (see --list-parameters)")
     report.add_argument("--list-parameters", action="store_true", help="list the notebooks' parameters and exit")
-    report.add_argument("--out", type=Path, help="run folder (default: reports/<partnership>_<period>_<time>/)")
     report.add_argument("--progress", action="store_true", help="show a progress bar per notebook")
     report.add_argument("--batch", type=Path, metavar="RUNS.yaml",
                         help="run every partnership listed in a run file, in parallel, with an index page")
@@ -106,12 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_settings(parser: argparse.ArgumentParser, command: str) -> None:
+    """One ``--NAME`` option per setting this command offers (declared in settings.KEYS)."""
+    from .settings import KEYS
+
+    for key in KEYS:
+        if command in key.commands:
+            parser.add_argument(f"--{key.name}", type=Path if key.kind == "path" else str, help=key.help,
+                                metavar="FILE" if key.kind == "path" else None)
+
+
 def _add_input(parser: argparse.ArgumentParser, positional: bool = True) -> None:
     if positional:
         parser.add_argument("input", nargs="?", type=Path, metavar="INPUT",
                             help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
     parser.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
     _add_reading(parser)
+
+
+def _settings(args: argparse.Namespace, command: str):
+    """The command line's settings for ``command`` (relative paths from the current folder)."""
+    from .settings import KEYS, Settings, command_line_layer
+
+    options = {key.name: getattr(args, key.name, None) for key in KEYS if command in key.commands}
+    options.update({"input": getattr(args, "input", None), "sheet": getattr(args, "sheet", None)})
+    return Settings.from_layers(command_line_layer(options, notebook=False))
 
 
 def _add_reading(parser: argparse.ArgumentParser) -> None:
@@ -134,8 +152,8 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
     return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet, columns=column_map, vocabulary=words), words)
 
 
-def _reading_args(args: argparse.Namespace) -> tuple:
-    return args.input, args.sheet, getattr(args, "columns", None), getattr(args, "vocabulary", None)
+def _reading_args(args: argparse.Namespace, settings) -> tuple:
+    return settings.input, settings.sheet, getattr(args, "columns", None), getattr(args, "vocabulary", None)
 
 
 def run_clean(args: argparse.Namespace) -> int:
@@ -143,33 +161,35 @@ def run_clean(args: argparse.Namespace) -> int:
     from .output import check_writable
     from .processed import write_processed
 
+    settings = _settings(args, "clean")
     out = check_writable(args.out or DATA_PROCESSED)
-    from .config import DEFAULT_INPUT
+    table, findings = result = load_clean(*_reading_args(args, settings))
+    extra = {}
+    if args.annotate:
+        from .annotate import annotate_tracker
 
-    table, findings = result = load_clean(*_reading_args(args))
-    write_processed(result, out, args.input or DEFAULT_INPUT)
+        extra["tracker_annotated.xlsx"] = lambda path: annotate_tracker(table, findings, path)
+    write_processed(result, out, settings.input, settings.source_facts(), extra=extra)
     errors = findings["severity"] == "error"
     rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
     ignored = table.attrs.get("ignored_columns") or []
     if ignored:
-        print(visible("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
-                      + " (map one with --columns FILE.yaml if it holds a field)"), file=sys.stderr)
-    if args.annotate:
-        from .annotate import annotate_tracker
-
-        annotate_tracker(table, findings, out / "tracker_annotated.xlsx")
-    print(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
-          f"{int((~errors).sum())} warnings -> {visible(str(out))}", file=sys.stderr)
+        log.warning("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
+                    + " (map one with --columns FILE.yaml if it holds a field)")
+    log.info(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
+             f"{int((~errors).sum())} warnings -> {out}")
     return EXIT_OK
 
 
 def run_kpis(args: argparse.Namespace) -> int:
-    from .config import DEFAULT_TARGETS
     from .kpis import kpi_display, kpi_json, kpi_table
-    from .load import read_targets
 
-    targets = read_targets(args.targets or DEFAULT_TARGETS)
-    table, findings = load_clean(*_reading_args(args))
+    settings = _settings(args, "kpis")
+    targets = settings.targets  # read first: a bad targets file is refused before the tracker is read
+    table, findings = load_clean(*_reading_args(args, settings))
+    note = settings.targets_note()
+    if note:
+        log.warning(f"note: {note}")
     frame = kpi_table(table, targets)
     if args.json:
         print(json.dumps(kpi_json(frame)))
@@ -183,13 +203,13 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from .config import DEFAULT_REGISTER
     from .geo import read_register
     from .rules import evaluate_rules, read_rule_set, write_results_json
 
-    register = read_register(args.register or DEFAULT_REGISTER)
-    rule_set = read_rule_set(args.rules)
-    table, _ = load_clean(*_reading_args(args))
+    settings = _settings(args, "check")
+    register = read_register(settings.register)
+    rule_set = read_rule_set(settings.get("rules"))
+    table, _ = load_clean(*_reading_args(args, settings))
     results = evaluate_rules(table, register, rule_set=rule_set)
     del table
     if args.json or args.jsonl:  # written block by block: a million exchanges never held as one text
@@ -221,57 +241,33 @@ def run_synth(args: argparse.Namespace) -> int:
     from .synth import write_synth
 
     truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates, shape=args.shape)
-    print(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
-          f"{truth.duplicate_exchanges} duplicates) -> {args.out}", file=sys.stderr)
+    log.info(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
+             f"{truth.duplicate_exchanges} duplicates) -> {args.out}")
     return EXIT_OK
 
 
 def run_report(args: argparse.Namespace) -> int:
-    import yaml
-
-    from .load import read_yaml
-    from .report import INTERNAL, PARAMETER_ALIASES, PATH_PARAMETERS, RunFailed, check_parameters, \
-        notebook_parameters, run_report as run
+    from .report import RunFailed, run_report as run
+    from .settings import KEYS, Settings, command_line_layer, describe, file_layer
 
     if args.batch:
         from .batch import run_batch
 
         folder, results = run_batch(args.batch, jobs=args.jobs, out=args.out)
         failed = [r["name"] for r in results if r["status"] != "ok"]
-        print(f"{folder / 'index.html'}: {len(results) - len(failed)} of {len(results)} runs completed"
-              + (f"; failed: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+        log.info(f"{folder / 'index.html'}: {len(results) - len(failed)} of {len(results)} runs completed"
+                 + (f"; failed: {', '.join(failed)}" if failed else ""))
         return EXIT_FAILED if failed else EXIT_OK
     if args.list_parameters:
-        for name, info in notebook_parameters().items():
-            if name in INTERNAL:
-                continue
-            print(f"{name} ({info['type']}, default {info['default']}): {info['help']}")
+        print("\n".join(describe()))
         return EXIT_OK
-    params = dict(read_yaml(args.params)) if args.params else {}
-    for alias, name in PARAMETER_ALIASES.items():
-        if alias in params:
-            params[name] = params.pop(alias)
-    out, deliverable = params.pop("out", None), params.pop("deliverable", None)
-    if args.params:  # paths in a settings file are relative to it, wherever cron starts
-        check_parameters(params, source=str(args.params))
-        base = args.params.resolve().parent
-        params.update({k: str(base / v) for k, v in params.items() if k in PATH_PARAMETERS and v})
-        out, deliverable = (str(base / v) if v else None for v in (out, deliverable))
-    known = notebook_parameters()
-    options = {name: value if known.get(name, {}).get("type") == "str" else (yaml.safe_load(value) if value.strip()
-                                                                              else "")
-               for name, value in args.parameter}
-    check_parameters(options, source="command line")
-    params.update(options)
-    for option, name in (("input", "input_path"), ("sheet", "sheet"), ("targets", "targets_path"),
-                         ("register", "register_path"), ("rules", "rules_path"), ("partnership", "partnership"),
-                         ("period", "period"), ("previous", "previous_path")):
-        if getattr(args, option) is not None:
-            params[name] = str(getattr(args, option))
+    options = {key.name: getattr(args, key.name) for key in KEYS if "report" in key.commands}
+    settings = Settings.from_layers(file_layer(args.params) if args.params else {},
+                                    command_line_layer({}, args.parameter), command_line_layer(options))
     try:
-        run(params, out=args.out or out, deliverable=args.deliverable or deliverable, progress=args.progress)
+        run(settings, progress=args.progress)
     except RunFailed as exc:
-        print(f"cxc-analysis: error: {exc}", file=sys.stderr)
+        log.error(f"cxc-analysis: error: {exc}")
         return EXIT_FAILED
     return EXIT_OK
 
@@ -280,21 +276,71 @@ def run_notebooks(args: argparse.Namespace) -> int:
     from .config import copy_notebooks
 
     copies = copy_notebooks(args.folder, replace=args.force)
-    print(f"{len(copies)} notebooks -> {args.folder}: " + ", ".join(p.name for p in copies), file=sys.stderr)
+    log.info(f"{len(copies)} notebooks -> {args.folder}: " + ", ".join(p.name for p in copies))
     return EXIT_OK
 
 
+log = logging.getLogger("cxc_analysis")
+
+
+LOG_FORMAT, TIME_FORMAT = "%(message)s", "%Y-%m-%d %H:%M:%S"
+
+
+def configure_logging(quiet: bool = False, verbose: bool = False, timestamps: bool = False) -> logging.Handler:
+    """Log lines on stderr, with the date and time first if ``timestamps`` (scheduled runs' logs);
+    ``quiet`` keeps notes, warnings and errors, ``verbose`` adds every step, papermill's included."""
+    handler = _StderrHandler()
+    handler.setFormatter(VisibleFormatter(("%(asctime)s " if timestamps else "") + LOG_FORMAT, TIME_FORMAT))
+    for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
+        log.removeHandler(old)
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    if verbose:
+        logging.getLogger("papermill").addHandler(handler)
+        logging.getLogger("papermill").setLevel(logging.INFO)
+    return handler
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines with control characters shown escaped (``visible``): names are data, and no escape
+    sequence in one reaches the terminal or splits a log line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests capture it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .output import Terminated, terminate_as_exception
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(getattr(args, "quiet", False), getattr(args, "verbose", False),
+                      getattr(args, "timestamps", False))
     try:
-        return args.run(args)
+        with terminate_as_exception():
+            return args.run(args)
     except InputError as exc:
-        print(f"cxc-analysis: error: {visible(str(exc))}", file=sys.stderr)
+        log.error(f"cxc-analysis: error: {exc}")
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("cxc-analysis: interrupted", file=sys.stderr)
+        log.error("cxc-analysis: interrupted")
         return 130
+    except Terminated:
+        log.error("cxc-analysis: terminated")
+        return 143
     except BrokenPipeError:  # output piped into `head` and closed: not an error of ours
         import os
 
@@ -302,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # cannot write an output: say where, in one line
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"cxc-analysis: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        log.error(f"cxc-analysis: error: {where}{exc.strerror or exc}")
         return EXIT_INPUT
 
 

@@ -349,19 +349,37 @@ def _cell_values(values: pd.Series):
                                       type=pa.string()))
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what an xlsx cannot hold
+
+
+def excel_text(text: str) -> str:
+    r"""Text an xlsx can hold: control characters (NUL, ESC, vertical tab, ...) shown as their
+    Unicode control pictures, so nothing is lost and nothing fails; tab and newlines stay.
+
+    >>> excel_text("A\x1b[2JB\x00")
+    'A␛[2JB␀'
+    """
+    return CONTROL_CHARACTERS.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
 def _xml_texts(array):
-    """Texts escaped for XML (&, <, >), characters XML 1.0 cannot hold dropped."""
+    """Texts escaped for XML (&, <, >); control characters shown as their control pictures
+    (``excel_text``), the two non-characters XML 1.0 cannot hold dropped."""
+    import pyarrow.compute as pc
 
     from .text import _replace_where
 
     array = _replace_where(array, "&", "&amp;")
     array = _replace_where(array, "<", "&lt;")
     array = _replace_where(array, ">", "&gt;")
-    return _replace_where(array, "[\\x{0}-\\x{8}\\x{b}\\x{c}\\x{e}-\\x{1f}\\x{fffe}\\x{ffff}]", "")
+    if pc.any(pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{8}\\x{b}\\x{c}\\x{e}-\\x{1f}]"), False)).as_py():
+        for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)]:
+            array = pc.replace_substring(array, chr(code), chr(0x2400 + code))
+    return _replace_where(array, "[\\x{fffe}\\x{ffff}]", "")
 
 
 def _xml_text(text: str) -> str:
-    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", htmllib.escape(text, quote=False))
+    return re.sub("[\ufffe\uffff]", "", excel_text(htmllib.escape(text, quote=False)))
 
 
 def _excel_value(value):
@@ -372,8 +390,8 @@ def _excel_value(value):
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if hasattr(value, "item"):
-        return value.item()
-    return value
+        value = value.item()
+    return excel_text(value) if isinstance(value, str) else value
 
 
 EXCHANGE_SHEET_COLUMNS = {

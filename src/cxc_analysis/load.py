@@ -921,62 +921,6 @@ def _reason(exc: Exception) -> str:
     return text[:160]
 
 
-# --- small settings files ----------------------------------------------------------------
+# --- small settings files: declared in settings.py, importable from here too -------------
 
-def read_yaml(path: str | Path) -> dict:
-    """A YAML mapping from a settings file; InputError if missing or not a mapping."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found" if not path.exists() else "not a file", file=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML ({getattr(exc, 'problem', None) or _reason(exc)})", file=path,
-                         row=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping of names to values", file=path)
-    return data
-
-
-def read_targets(path: str | Path) -> dict[str, int]:
-    """Grant-agreement targets from a YAML file (see data/raw/remobilise_targets.yaml).
-
-    >>> read_targets(DEFAULT_TARGETS)["exchanges"]  # doctest: +SKIP
-    80
-    """
-    from .schema import KPI_NAMES
-
-    data = read_yaml(path)
-    targets = data.get("targets", data)
-    if not isinstance(targets, dict):
-        raise InputError("'targets' must be a mapping of KPI names to numbers", file=path)
-    unknown = [k for k in targets if k not in KPI_NAMES and k != "partnership"]
-    if unknown:
-        raise InputError(f"unknown target '{unknown[0]}' (known: {', '.join(KPI_NAMES)})", file=path)
-    out = {}
-    for name, value in targets.items():
-        if name == "partnership" or value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InputError(f"target '{name}' must be a whole number >= 0, not {value!r}", file=path)
-        out[name] = value
-    return out
-
-
-def targets_for(partnership: str, path: str | Path | None = None) -> dict[str, int]:
-    """The targets to report against: the given file's; without one, the bundled file's only if
-    it is that partnership's (its ``partnership:`` key), else none, so another partnership is
-    never measured against REMOBILISE's grant agreement.
-
-    >>> targets_for("REMOBILISE")["sme"], targets_for("OTHER")  # doctest: +SKIP
-    (40, {})
-    """
-    from .config import DEFAULT_TARGETS
-
-    if path:
-        return read_targets(path)
-    owner = str(read_yaml(DEFAULT_TARGETS).get("partnership", ""))
-    return read_targets(DEFAULT_TARGETS) if owner.casefold() == str(partnership).casefold() else {}
+from .settings import read_targets, read_yaml, targets_for  # noqa: E402,F401

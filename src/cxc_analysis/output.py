@@ -4,8 +4,11 @@ and CSV cells that a spreadsheet would run as formulas neutralised."""
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,6 +56,56 @@ def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+@contextmanager
+def atomic_folder(folder: str | Path, *, last: Iterable[str] = (), stale: Iterable[str] = ()):
+    """Yield a temporary folder beside ``folder``; when the block succeeds, its files replace
+    ``folder``'s as a whole. A new folder is renamed into place in one step. In an existing one
+    (which may hold a person's other files) the files named in ``last`` are removed first and
+    renamed in last, so a reader never sees them describe other files; the files in ``stale``
+    are removed. A failed or interrupted block leaves ``folder`` as it was.
+    """
+    folder = check_writable(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~current_umask())
+        if not folder.exists():
+            os.replace(tmp, folder)
+            return
+        last = [name for name in last if (tmp / name).exists()]
+        for name in [*last, *stale]:
+            (folder / name).unlink(missing_ok=True)
+        for item in sorted(tmp.iterdir(), key=lambda p: p.name in last):
+            os.replace(item, folder / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class Terminated(BaseException):
+    """SIGTERM received: raised like KeyboardInterrupt, so every cleanup runs."""
+
+
+@contextmanager
+def terminate_as_exception():
+    """While the block runs, SIGTERM raises ``Terminated`` (and SIGINT KeyboardInterrupt), so
+    temporary files and folders are removed by the code that made them. Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def sha256(path: Path) -> str:

@@ -11,31 +11,60 @@ from .clean import CleanResult, clean
 from .config import DATA_PROCESSED, DEFAULT_INPUT
 from .errors import InputError
 from .load import read_tracker
-from .output import check_writable, sha256, write_atomic, write_csv, write_parquet
+from .output import atomic_folder, check_writable, sha256, write_csv, write_parquet
 from .schema import require_valid
 
+PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
+STALE_FILES = ("rules.parquet", "tracker_annotated.xlsx")  # of the data a new clean replaces
 
-def write_processed(result: CleanResult, folder: str | Path, source: str | Path | None = None) -> Path:
-    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv in ``folder``, each
-    atomically, and source.json naming the tracker they came from (with its SHA-256)."""
+
+def write_processed(result: CleanResult, folder: str | Path, source: str | Path | None = None,
+                    facts: dict | None = None, extra: dict | None = None) -> Path:
+    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv and source.json in
+    ``folder``, all written in a temporary folder first and put in place together (source.json
+    last), so source.json never names another tracker than the files beside it. source.json
+    names the tracker (with its SHA-256) and whose data it is (``facts``: partnership, period,
+    targets, as ``Settings.source_facts`` gives them; unknown ones are null). ``extra`` maps more
+    file names to writers ``writer(path)`` (e.g. the annotated tracker), put in place with them."""
     folder = check_writable(folder)
-    write_parquet(result.table, folder / "exchanges.parquet")
-    write_csv(result.table, folder / "exchanges.csv")
-    write_parquet(result.findings, folder / "findings.parquet")
-    write_csv(result.findings, folder / "findings.csv")
-    if source is not None:
-        facts = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table)}
-        write_atomic(folder / "source.json", lambda tmp: tmp.write_text(json.dumps(facts), encoding="utf-8"))
+    stale = STALE_FILES + (("source.json",) if source is None else ())
+    with atomic_folder(folder, last=("source.json",), stale=stale) as tmp:
+        write_parquet(result.table, tmp / "exchanges.parquet")
+        write_csv(result.table, tmp / "exchanges.csv")
+        write_parquet(result.findings, tmp / "findings.parquet")
+        write_csv(result.findings, tmp / "findings.csv")
+        if source is not None:
+            record = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table),
+                      "partnership": None, "period": None, "targets": None, **(facts or {})}
+            (tmp / "source.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        for name, writer in (extra or {}).items():
+            writer(tmp / name)
     return folder
 
 
 def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,
-                       folder: str | Path | None = None) -> CleanResult:
-    """Read and clean a tracker (default: the bundled workbook) and write the processed folder."""
+                       folder: str | Path | None = None, facts: dict | None = None) -> CleanResult:
+    """Read and clean a tracker (default: the bundled workbook) and write the processed folder.
+    The bundled workbook is recorded as REMOBILISE's; another tracker's partnership only as
+    ``facts`` give it."""
+    from .settings import Settings
+
     source = input_path or DEFAULT_INPUT
     result = clean(read_tracker(source, sheet=sheet or None))
-    write_processed(result, folder or DATA_PROCESSED, source)
+    if facts is None:
+        facts = Settings({"input": str(source)}).source_facts()
+    write_processed(result, folder or DATA_PROCESSED, source, facts)
     return result
+
+
+def record_facts(folder: str | Path, facts: dict) -> dict:
+    """Add whose data it is (partnership, period, targets) to a processed folder's source.json."""
+    from .output import write_atomic
+
+    record = {**read_source(folder), **facts}
+    write_atomic(Path(folder) / "source.json",
+                 lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8"))
+    return record
 
 
 def read_source(folder: str | Path | None = None) -> dict:

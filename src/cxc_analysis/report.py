@@ -9,8 +9,8 @@ debugging and no HTML or PDF that could pass for a finished report.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
+import logging
 import os
 import platform
 import shutil
@@ -21,56 +21,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_DELIVERABLE, DEFAULT_INPUT, DEFAULT_TARGETS, NOTEBOOKS, PROJECT_ROOT, REPORTS
+from .config import DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from .errors import InputError
 from .output import current_umask, sha256
+from .settings import INTERNAL, PATH_PARAMETERS, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
+    notebook_parameters  # noqa: F401  (importable from here, as before)
 
-CLEAN_NOTEBOOK, REPORT_NOTEBOOK = "01_clean_and_validate.ipynb", "02_kpi_report.ipynb"
-RUN_NOTEBOOKS = (CLEAN_NOTEBOOK, REPORT_NOTEBOOK)
-INTERNAL = ("processed_dir",)  # set by the run itself, not by users
-TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
+CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS
+KERNEL_LOG = "kernel-stderr.log"
+RUN_MARK = ".cxc-analysis-run"  # in every folder this tool made: a run, or a failed run's notebooks
+log = logging.getLogger("cxc_analysis")
 
 
 class RunFailed(Exception):
     """A notebook failed; the message names the notebook and the cell."""
-
-
-# --- parameters ---------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=1)
-def notebook_parameters() -> dict[str, dict]:
-    """Every parameter of the report notebooks: type, default, help and the notebooks using it
-    (read once per process; do not modify the result).
-
-    >>> notebook_parameters()["partnership"]["type"]
-    'str'
-    """
-    import papermill
-
-    params: dict[str, dict] = {}
-    for name in RUN_NOTEBOOKS:
-        for key, info in papermill.inspect_notebook(str(NOTEBOOKS / name)).items():
-            entry = params.setdefault(key, {"type": info["inferred_type_name"], "default": info["default"],
-                                            "help": info["help"], "notebooks": []})
-            entry["notebooks"].append(name)
-    return params
-
-
-def check_parameters(given: dict, *, source: str = "report parameters") -> dict:
-    """Refuse unknown names and values of the wrong type before anything runs.
-
-    >>> check_parameters({"partnership": "X"})
-    {'partnership': 'X'}
-    """
-    known = {k: v for k, v in notebook_parameters().items() if k not in INTERNAL}
-    for name, value in given.items():
-        if name not in known:
-            raise InputError(f"unknown parameter '{name}' (known: {', '.join(sorted(known))})", file=source)
-        expected = TYPES.get(known[name]["type"])
-        if expected and (not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))):
-            raise InputError(f"parameter '{name}' must be {known[name]['type']}, not {type(value).__name__} "
-                             f"{value!r}", file=source)
-    return dict(given)
 
 
 def effective_parameters(given: dict) -> dict:
@@ -89,79 +53,83 @@ def effective_parameters(given: dict) -> dict:
 
 # --- runs ---------------------------------------------------------------------------------
 
-PATH_PARAMETERS = ("input_path", "targets_path", "register_path", "rules_path", "previous_path")
-# Short names that settings and run files may use for the file parameters.
-PARAMETER_ALIASES = {"input": "input_path", "targets": "targets_path", "register": "register_path",
-                     "rules": "rules_path", "previous": "previous_path"}
-
-
-def run_report(params: dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
-               log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+def run_report(settings: Settings | dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
                progress: bool = False) -> Path:
-    """Run the notebooks on ``params`` and write the deliverables; return the run folder.
+    """Run the notebooks with ``settings`` and write the deliverables; return the run folder.
 
-    Relative paths are taken from the current directory. Everything the run reads is checked
-    before a notebook starts. Raises InputError (bad input: exit 2) or RunFailed (a notebook
-    failed: exit 1).
+    ``settings`` comes from ``cxc_analysis.settings`` (a dict of settings is taken as given on the
+    command line: relative paths from the current directory). Everything the run reads is
+    checked before a notebook starts. Raises InputError (bad input: exit 2) or RunFailed (a
+    notebook failed: exit 1).
     """
-    params = resolve_paths(effective_parameters(check_parameters(params)))
-    partnership, period = params["partnership"], params["period"]
-    files = check_inputs(params, deliverable, log)
-    front = front_matter(partnership, period, deliverable, log)
+    if not isinstance(settings, Settings):
+        settings = Settings.from_layers(layer(settings, base=Path.cwd(), origin="report parameters", notebook=True))
+    extra = layer({k: str(v) for k, v in (("out", out), ("deliverable", deliverable)) if v},
+                  base=Path.cwd(), origin="report parameters")
+    settings = Settings.from_layers(settings.values, extra)
+    _check_input(settings.input)
+    settings = settings.with_report_names()
+    params = effective_parameters(settings.notebook_values())
+    partnership, period = settings.partnership, settings.period
+    files = check_inputs(settings)
+    front = front_matter(partnership, period, settings.deliverable)
     started = dt.datetime.now(dt.timezone.utc)
     from .export import slug
 
-    final = prepare_out(Path(out) if out else REPORTS / f"{slug(partnership, 'report')}_{slug(period, 'report')}_"
-                                                        f"{started:%Y%m%d-%H%M%S}")
+    final = prepare_out(settings.out or REPORTS / f"{slug(partnership, 'report')}_{slug(period, 'report')}_"
+                                                  f"{started:%Y%m%d-%H%M%S}")
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    _mark(work)
     timings: dict[str, float] = {}
+    from .processed import record_facts
+
     try:
         run_params = {**params, "processed_dir": str(work / "data")}
         for name in RUN_NOTEBOOKS:
-            _execute(name, run_params, work, timings, log, progress)
-        _export(work, params, files, started, front, timings)
+            _execute(name, run_params, work, timings, progress)
+            if name == CLEAN_NOTEBOOK:
+                record_facts(work / "data", settings.source_facts())
+        _export(work, params, settings, files, started, front, timings)
     except (RunFailed, InputError):
-        _keep_failed(work, final, log)
+        _keep_failed(work, final)
         raise
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     os.chmod(work, 0o777 & ~current_umask())
     _move_into_place(work, final)
-    log(f"report ready: {final} ({sum(timings.values()):.1f} s: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")")
+    log.info(f"report ready: {final} ({sum(timings.values()):.1f} s: "
+             + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")")
     return final
 
 
-def resolve_paths(params: dict) -> dict:
-    """File parameters as absolute paths, so the notebooks find them wherever their kernel runs."""
-    return {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and v else v) for k, v in params.items()}
-
-
-def check_inputs(params: dict, deliverable: str | Path | None, log) -> dict[str, Path]:
+def check_inputs(settings: Settings) -> dict[str, Path]:
     """Read every file the run will use, before anything runs; return them by role."""
-    from .config import DEFAULT_REGISTER
     from .geo import read_register
-    from .load import targets_for
 
-    files = {"input": Path(params.get("input_path") or DEFAULT_INPUT)}
-    if not files["input"].is_file():
-        raise InputError("file not found" if not files["input"].exists() else "not a file", file=files["input"])
-    if not targets_for(params["partnership"], params.get("targets_path")):
-        log(f"note: no targets file for {params['partnership']} (--targets): the report shows no targets")
+    files = {"input": _check_input(settings.input)}
+    note = settings.targets_note()
+    if note:
+        log.warning(f"note: {note}")
     else:
-        files["targets"] = Path(params.get("targets_path") or DEFAULT_TARGETS)
-    files["register"] = Path(params.get("register_path") or DEFAULT_REGISTER)
+        files["targets"] = settings.targets_file
+    files["register"] = settings.register
     read_register(files["register"])
     from .rules import read_rule_set
 
-    files["rules"] = read_rule_set(params.get("rules_path") or None).path
-    if params.get("previous_path"):  # an earlier tracker or run folder to compare with
+    files["rules"] = read_rule_set(settings.get("rules") or None).path
+    if settings.get("previous"):  # an earlier tracker or run folder to compare with
         from .compare import read_previous
 
-        files["previous"] = read_previous(params["previous_path"])[2]
-    files["deliverable"] = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
+        files["previous"] = read_previous(settings.get("previous"))[2]
+    files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
     return files
+
+
+def _check_input(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    return path
 
 
 def prepare_out(final: Path) -> Path:
@@ -175,22 +143,39 @@ def prepare_out(final: Path) -> Path:
         raise InputError("refusing to replace a folder that holds data/raw/; choose a new --out folder", file=final)
     if final.exists() and not final.is_dir():
         raise InputError("exists and is not a folder; choose a new --out folder", file=final)
-    if final.is_dir() and any(final.iterdir()) and not (final / "provenance.json").is_file():
-        raise InputError("folder exists and is not a cxc-analysis report run (no provenance.json); refusing to "
+    if final.is_dir() and any(final.iterdir()) and not made_here(final):
+        raise InputError("folder exists and is not a cxc-analysis report run (not marked as one); refusing to "
                          "replace it: choose an empty or new --out folder", file=final)
     final.parent.mkdir(parents=True, exist_ok=True)
     return final
 
 
-def _execute(name: str, params: dict, work: Path, timings: dict, log, progress: bool) -> None:
+def _mark(folder: Path) -> None:
+    """Mark a folder as made by this tool, so it may later be replaced or removed."""
+    (folder / RUN_MARK).write_text(json.dumps({"made_by": "cxc-analysis", "version": __version__}), encoding="utf-8")
+
+
+def made_here(folder: Path) -> bool:
+    """True for a folder this tool made: it holds the mark (or, from versions before the mark,
+    a provenance.json this tool wrote)."""
+    if (folder / RUN_MARK).is_file():
+        return True
+    try:
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(provenance, dict) and {"package_version", "generated_at", "input_sha256"} <= set(provenance)
+
+
+def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     known = notebook_parameters()
     wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
-    log(f"running {name} ...")
+    log.info(f"running {name} ...")
     started = time.perf_counter()
-    _prefer_this_python()
     socket_dir = tempfile.mkdtemp(prefix="cxc-kernel-")
     try:
         papermill.execute_notebook(str(NOTEBOOKS / name), str(work / name), parameters=wanted,
@@ -201,9 +186,22 @@ def _execute(name: str, params: dict, work: Path, timings: dict, log, progress: 
             raise InputError(exc.evalue) from None
         raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}] ({_failing_line(work / name)}): "
                         f"{exc.ename}: {exc.evalue}") from None
+    except (DeadKernelError, CellTimeoutError) as exc:
+        last = _kernel_log(socket_dir).strip().splitlines()[-1:] or ["no message from the kernel"]
+        raise RunFailed(f"notebook {name}: the kernel stopped ({type(exc).__name__}): {last[0][:200]}") from None
     finally:
+        for line in _kernel_log(socket_dir).splitlines():
+            log.debug(f"kernel: {line}")
         shutil.rmtree(socket_dir, ignore_errors=True)
     timings[name.split("_")[0] + " notebook"] = time.perf_counter() - started
+
+
+def _kernel_log(socket_dir: str) -> str:
+    """What the kernel wrote on stderr (kept out of the run's own log; shown with --verbose)."""
+    try:
+        return (Path(socket_dir) / KERNEL_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _failing_line(path: Path) -> str:
@@ -221,16 +219,19 @@ def _failing_line(path: Path) -> str:
     return "failing cell not found"
 
 
-def _prefer_this_python() -> None:
-    """The kernel's ``python`` is this interpreter, whatever PATH says (a venv not activated, cron)."""
+def kernel_environment() -> dict[str, str]:
+    """The kernel's environment: this one, with this interpreter's folder first on PATH (a venv not
+    activated, cron), without changing this process's own PATH."""
     here = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != here:
-        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+    path = os.environ.get("PATH", "")
+    return {**os.environ, "PATH": path if path.split(os.pathsep)[0] == here else here + os.pathsep + path}
 
 
 def _ipc_kernel_manager(socket_dir: str):
     """A kernel manager talking over Unix sockets in a private folder: no TCP ports, so parallel
-    runs cannot race for the same port (a known papermill failure)."""
+    runs cannot race for the same port (a known papermill failure). The kernel runs on this
+    interpreter, writes its stderr to a file beside its sockets (not into cron logs), and is shut down without the SIGINT jupyter_client sends first (which makes an
+    idle kernel log "KeyboardInterrupt caught in kernel" after a successful run)."""
     from jupyter_client.manager import AsyncKernelManager
 
     class IpcKernelManager(AsyncKernelManager):
@@ -239,10 +240,30 @@ def _ipc_kernel_manager(socket_dir: str):
             kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
             super().__init__(**kwargs)
 
+        async def start_kernel(self, **kw):
+            kw.setdefault("env", kernel_environment())
+            with open(os.path.join(socket_dir, KERNEL_LOG), "ab") as stderr:  # the kernel keeps its own copy
+                kw.setdefault("stderr", stderr)
+                return await super().start_kernel(**kw)
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            if "ipykernel_launcher" in cmd:
+                cmd[0] = sys.executable
+            return cmd
+
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down:  # the notebook is done: ask the kernel to stop, do not interrupt it
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
     return IpcKernelManager
 
 
-def _export(work: Path, params: dict, files: dict[str, Path], started, front: dict, timings: dict) -> None:
+def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path], started, front: dict,
+            timings: dict) -> None:
     """Workbook and provenance first, then the HTML, then the PDF/A-3 that embeds the workbook,
     the exchange table and provenance.json (so provenance cannot hold the PDF's own hash, nor
     the seconds the PDF took: those go to the log)."""
@@ -251,7 +272,6 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     from .export import about_sheet, exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, \
         rules_sheet, workbook_properties, write_workbook
     from .kpis import kpi_table
-    from .load import targets_for
     from .output import write_atomic
     from .processed import read_processed, read_rules
 
@@ -270,7 +290,7 @@ def _export(work: Path, params: dict, files: dict[str, Path], started, front: di
     }
     step = time.perf_counter()
     table, findings = read_processed(work / "data")
-    kpis = kpi_table(table, targets_for(params["partnership"], params.get("targets_path")))
+    kpis = kpi_table(table, settings.targets)
     rules = read_rules(work / "data")  # notebook 02 always keeps them
     write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
                                           "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules),
@@ -301,7 +321,8 @@ PDF_ATTACHMENTS = ("report.xlsx", "data/exchanges.csv", "provenance.json")  # em
 PROJECT_KEYS = ("grant_agreement", "acronym", "full_title", "project_url", "work_package")
 
 
-def front_matter(partnership: str, period: str, deliverable: str | Path | None, log) -> dict:
+def front_matter(partnership: str, period: str, deliverable: str | Path | None,
+                 log: Callable[[str], None] = log.warning) -> dict:
     """Title, document information and funding text from a deliverable-metadata YAML file.
 
     The bundled file describes REMOBILISE's D5.1 (M12). Without ``--deliverable`` it is used only
@@ -309,13 +330,15 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None, 
     only for the period it was written for: another period keeps just the project's facts, so a
     report never claims to be a deliverable it is not.
     """
-    from .load import read_yaml
+    from .settings import read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     data = read_yaml(path)
     meta = data.get("deliverable", {})
     if not isinstance(meta, dict):
         raise InputError("'deliverable' must be a mapping", file=path)
+    _check_scalars({k: data.get(k) for k in ("title", "funding", "disclaimer")}, path)
+    _check_scalars(meta, path, "deliverable: ")
     if deliverable is None and str(meta.get("acronym", "")).casefold() != partnership.casefold():
         log(f"note: no --deliverable file for {partnership}: the report has no document-information block")
         return {"title": f"{partnership}: ClusterXchange KPI report"}
@@ -325,6 +348,17 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None, 
     title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
     return {"title": str(title), "deliverable": meta,
             "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
+
+
+def _check_scalars(values: dict, path: Path, where: str = "") -> None:
+    """Refuse metadata values that are not plain text, numbers or dates, before formatting any."""
+    from .settings import shown
+
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise InputError(f"{where}names must be text, not {shown(key)}", file=path)
+        if not (value is None or isinstance(value, (str, int, float, dt.date))):
+            raise InputError(f"{where}'{key[:60]}' must be text, not {shown(value)}", file=path)
 
 
 def _shown(value) -> str:
@@ -349,10 +383,25 @@ def _move_into_place(work: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _keep_failed(work: Path, final: Path, log) -> None:
-    failed = final.with_name(final.name + "_FAILED")
+def _keep_failed(work: Path, final: Path) -> Path:
+    """Keep a failed run's notebooks in ``<out>_FAILED/``, replacing only a folder this tool made
+    there; a folder a person made is left alone (``<out>_FAILED-2/`` and so on instead)."""
     for leftover in ("report.html", "report.pdf", "report.xlsx", "provenance.json"):
         (work / leftover).unlink(missing_ok=True)
-    shutil.rmtree(failed, ignore_errors=True)
+    failed = failed_folder(final)
+    if failed.is_dir():
+        shutil.rmtree(failed)
     os.replace(work, failed)
-    log(f"executed notebooks kept for debugging in {failed}")
+    log.warning(f"executed notebooks kept for debugging in {failed}")
+    return failed
+
+
+def failed_folder(final: Path) -> Path:
+    """The first of ``<out>_FAILED``, ``<out>_FAILED-2``, ... that is free or was made by this tool."""
+    number = 1
+    while True:
+        failed = final.with_name(final.name + "_FAILED" + (f"-{number}" if number > 1 else ""))
+        if not (failed.exists() or failed.is_symlink()) or (failed.is_dir() and not failed.is_symlink()
+                                                             and (failed / RUN_MARK).is_file()):
+            return failed
+        number += 1
