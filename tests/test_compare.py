@@ -190,7 +190,8 @@ def test_report_with_previous_shows_changes_and_the_gone_row(tmp_path, m12_raw):
                      "remarks"]]
     frame.set_axis(HEADERS, axis=1).to_csv(tracker, index=False)
     out = tmp_path / "run"
-    proc = run_cli("report", "--input", str(tracker), "--period", "M24 (January 2024)", "--previous",
+    proc = run_cli("report", "--input", str(tracker), "--partnership", "REMOBILISE", "--period", "M24 (January 2024)",
+                   "--previous",
                    str(DEFAULT_INPUT), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -238,7 +238,8 @@ def runs(installed, tmp_path_factory) -> dict:
             "kpis": run("kpis"), "kpis json": run("kpis", "--json"), "kpis by path": run("kpis", "--json", str(tracker)),
             "check": run("check"), "check json": run("check", "--json"),
             "check by path": run("check", "--json", str(tracker)),
-            "report": run("report"), "report by path": run("report", "--input", str(tracker), "--out", "reports/mine"),
+            "report": run("report"), "report by path": run("report", "--input", str(tracker), "--partnership", "REMOBILISE",
+                                  "--period", "M12 (January 2023)", "--out", "reports/mine"),
             "clean": run("clean"), "notebooks": run("notebooks", "analysis")}
     copied = sorted(p.name for p in (work / "analysis").iterdir()) if (work / "analysis").is_dir() else []
     done["copied notebook"] = run("-k", "python3", "--no-progress-bar", "01_clean_and_validate.ipynb", "run.ipynb",

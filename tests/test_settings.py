@@ -215,7 +215,7 @@ def test_report_on_another_tracker_without_partnership_says_so(tmp_path):
     tracker = other_tracker(tmp_path)
     proc = run_cli("report", "--input", str(tracker), "--deliverable", str(tmp_path / "none.yaml"),
                    "--out", str(tmp_path / "r"))
-    assert proc.returncode == 2 and "no --partnership or --period for mine.xlsx" in proc.stderr
+    assert proc.returncode == 2 and "name the partnership and period of this tracker" in proc.stderr
     assert not (tmp_path / "r").exists()
 
 

@@ -120,7 +120,6 @@ def _add_input(parser: argparse.ArgumentParser, positional: bool = True) -> None
         parser.add_argument("input", nargs="?", type=Path, metavar="INPUT",
                             help="tracker .xlsx or .csv (default: the bundled D5.1 workbook)")
     parser.add_argument("--sheet", help="sheet holding the exchanges (default: found by its headers)")
-    _add_reading(parser)
 
 
 def _settings(args: argparse.Namespace, command: str):
@@ -132,28 +131,16 @@ def _settings(args: argparse.Namespace, command: str):
     return Settings.from_layers(command_line_layer(options, notebook=False))
 
 
-def _add_reading(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--columns", type=Path, metavar="FILE.yaml",
-                        help="column map: canonical field -> the tracker's header (for headers no vocabulary knows)")
-    parser.add_argument("--vocabulary", type=Path, metavar="FILE.yaml",
-                        help="more header words and label synonyms, same format as the bundled vocabulary.yaml")
-
-
 def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None, vocabulary: Path | None = None):
     """Read and clean a tracker (the default input when ``path`` is None), with an optional
     column map and vocabulary file."""
-    from .clean import clean
-    from .config import DEFAULT_INPUT
-    from .load import read_column_map, read_tracker
-    from .vocabulary import load_vocabulary
+    from .processed import read_and_clean
 
-    words = load_vocabulary(str(vocabulary) if vocabulary else None)
-    column_map = read_column_map(columns) if columns else None
-    return clean(read_tracker(path or DEFAULT_INPUT, sheet=sheet, columns=column_map, vocabulary=words), words)
+    return read_and_clean(path, sheet, columns, vocabulary)
 
 
 def _reading_args(args: argparse.Namespace, settings) -> tuple:
-    return settings.input, settings.sheet, getattr(args, "columns", None), getattr(args, "vocabulary", None)
+    return settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary")
 
 
 def run_clean(args: argparse.Namespace) -> int:

@@ -42,18 +42,42 @@ def write_processed(result: CleanResult, folder: str | Path, source: str | Path 
     return folder
 
 
+ANNOTATE_MAX_ROWS = 20_000  # the annotated tracker is a styled workbook: beyond this, `clean --annotate`
+
+
+def read_and_clean(input_path: str | Path | None = None, sheet: str | None = None,
+                   columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None) -> CleanResult:
+    """Read a tracker (default: the bundled workbook) with an optional column map and vocabulary
+    file, and clean it with the same vocabulary."""
+    from .load import read_column_map
+    from .vocabulary import load_vocabulary
+
+    words = load_vocabulary(str(vocabulary_path) if vocabulary_path else None)
+    columns = read_column_map(columns_path) if columns_path else None
+    return clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None, columns=columns, vocabulary=words),
+                 words)
+
+
 def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,
-                       folder: str | Path | None = None, facts: dict | None = None) -> CleanResult:
-    """Read and clean a tracker (default: the bundled workbook) and write the processed folder.
+                       folder: str | Path | None = None, facts: dict | None = None,
+                       columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None,
+                       annotate: bool = False) -> CleanResult:
+    """Read and clean a tracker (default: the bundled workbook) and write the processed folder,
+    with ``tracker_annotated.xlsx`` if ``annotate`` (trackers of up to ANNOTATE_MAX_ROWS rows).
     The bundled workbook is recorded as REMOBILISE's; another tracker's partnership only as
     ``facts`` give it."""
     from .settings import Settings
 
     source = input_path or DEFAULT_INPUT
-    result = clean(read_tracker(source, sheet=sheet or None))
+    result = read_and_clean(source, sheet, columns_path, vocabulary_path)
     if facts is None:
         facts = Settings({"input": str(source)}).source_facts()
-    write_processed(result, folder or DATA_PROCESSED, source, facts)
+    extra = {}
+    if annotate and len(result.table) <= ANNOTATE_MAX_ROWS:
+        from .annotate import annotate_tracker
+
+        extra["tracker_annotated.xlsx"] = lambda path: annotate_tracker(result.table, result.findings, path)
+    write_processed(result, folder or DATA_PROCESSED, source, facts, extra=extra)
     return result
 
 

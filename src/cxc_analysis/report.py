@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
+from .config import DEFAULT_INPUT, DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from .errors import InputError
 from .output import current_umask, sha256
 from .settings import INTERNAL, PATH_PARAMETERS, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
@@ -68,7 +68,10 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
                   base=Path.cwd(), origin="report parameters")
     settings = Settings.from_layers(settings.values, extra)
     _check_input(settings.input)
-    settings = settings.with_report_names()
+    # REMOBILISE and M12 are the bundled data's names; another tracker's report must say whose it is,
+    # so it is never titled, or measured against targets, as REMOBILISE's by default
+    bundled = settings.input.resolve() == Path(DEFAULT_INPUT).resolve()
+    settings = settings.with_report_names() if bundled else settings.require_names()
     params = effective_parameters(settings.notebook_values())
     partnership, period = settings.partnership, settings.period
     files = check_inputs(settings)
@@ -84,11 +87,13 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
     from .processed import record_facts
 
     try:
-        run_params = {**params, "processed_dir": str(work / "data")}
+        run_params = {**params, "processed_dir": str(work / "data"), "annotate": True}
         for name in RUN_NOTEBOOKS:
             _execute(name, run_params, work, timings, progress)
             if name == CLEAN_NOTEBOOK:
                 record_facts(work / "data", settings.source_facts())
+                if (work / "data" / "tracker_annotated.xlsx").is_file():  # the partner's feedback file
+                    os.replace(work / "data" / "tracker_annotated.xlsx", work / "tracker_annotated.xlsx")
         _export(work, params, settings, files, started, front, timings)
     except (RunFailed, InputError):
         _keep_failed(work, final)
@@ -108,6 +113,16 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     from .geo import read_register
 
     files = {"input": _check_input(settings.input)}
+    from .load import read_column_map, read_tracker
+    from .vocabulary import load_vocabulary
+
+    for role in ("columns", "vocabulary"):
+        if settings.get(role):
+            files[role] = Path(settings.get(role))
+    # the tracker itself: one that cannot be used is exit 2 here, not a failed notebook cell
+    words = load_vocabulary(str(files["vocabulary"]) if "vocabulary" in files else None)
+    columns = read_column_map(files["columns"]) if "columns" in files else None
+    read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words)
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")

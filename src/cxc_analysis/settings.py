@@ -45,6 +45,10 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("input", "path", "input_path", "tracker .xlsx or .csv (default: the bundled D5.1 workbook)"),
     Key("sheet", "text", "sheet", "sheet holding the exchanges (default: found by its headers)"),
+    Key("columns", "path", "columns_path", "column map YAML: canonical field -> the tracker's header "
+        "(for headers no vocabulary knows)", (REPORT, KPIS, CHECK, CLEAN)),
+    Key("vocabulary", "path", "vocabulary_path", "more header words and label synonyms (YAML, the format of "
+        "the bundled vocabulary.yaml)", (REPORT, KPIS, CHECK, CLEAN)),
     Key("targets", "path", "targets_path",
         "targets YAML (default: the bundled REMOBILISE targets, for REMOBILISE only)", (REPORT, KPIS, CLEAN)),
     Key("partnership", "text", "partnership",
@@ -63,7 +67,7 @@ BY_NAME = {key.name: key for key in KEYS}
 BY_NOTEBOOK = {key.notebook: key for key in KEYS if key.notebook}
 PATH_PARAMETERS = tuple(key.notebook for key in KEYS if key.kind == "path" and key.notebook)  # file parameters
 RUN_ONLY = ("name",)  # keys a batch run entry may add: its folder name
-INTERNAL = ("processed_dir",)  # notebook parameters set by the run itself, not by users
+INTERNAL = ("processed_dir", "annotate")  # notebook parameters set by the run itself, not by users
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 MAX_SHOWN = 60  # characters of a user's value quoted in a message
 MAX_TEXT = 2000  # characters a text setting may hold
