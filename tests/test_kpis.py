@@ -44,3 +44,14 @@ def test_breakdown_by_event_and_type(bundled):
     table = breakdown(bundled.table, "event", "vo_entity_type")
     assert table.loc["Cluster Mission in Paris", "cluster_organisation"] == 11
     assert table.sum().sum() == 47
+
+
+def test_a_target_of_zero_has_no_percentage():
+    import pandas as pd
+
+    from cxc_analysis.kpis import kpi_table
+
+    table = pd.DataFrame({"status": ["completed"], "partnership": ["inside"], "vo_entity_type": ["sme"],
+                          "excluded": [False]})
+    frame = kpi_table(table, {"sme": 0, "exchanges": 2})
+    assert pd.isna(frame.loc["sme", "pct_of_target"]) and frame.loc["exchanges", "pct_of_target"] == 50.0

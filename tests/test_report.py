@@ -138,12 +138,13 @@ def test_bad_input_is_exit_2(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text(",".join(HEADERS) + "\n")
     proc = run_cli("report", "--input", str(empty), "--partnership", "X", "--period", "M1", "--out", str(tmp_path / "e"))
-    assert proc.returncode == 2 and "no exchanges to report" in proc.stderr and not (tmp_path / "e").exists()
+    assert proc.returncode == 2 and "empty.csv: no exchanges to report" in proc.stderr and not (tmp_path / "e").exists()
     bad = tmp_path / "t.csv"
     bad.write_text("a,b\n1,2\n")
     proc = run_cli("report", "--input", str(bad), "--partnership", "X", "--period", "M1", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "t.csv" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "r").exists() and (tmp_path / "r_FAILED" / "01_clean_and_validate.ipynb").exists()
+    # the tracker is read before any notebook runs: nothing is started, nothing is left behind
+    assert not (tmp_path / "r").exists() and not (tmp_path / "r_FAILED").exists()
 
 
 @pytest.mark.e2e

@@ -182,9 +182,11 @@ def run_kpis(args: argparse.Namespace) -> int:
         print(json.dumps(kpi_json(frame)))
     else:
         print(kpi_display(frame).astype("object").fillna("-").to_string())
-        errors = int((findings["severity"] == "error").sum())
+        errors = findings["severity"] == "error"
+        rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
         if len(findings):
-            print(f"\n{errors} errors (rows excluded), {len(findings) - errors} warnings: "
+            print(f"\n{rows} row{'s' if rows != 1 else ''} with errors (excluded), "
+                  f"{int((~errors).sum())} warning{'s' if (~errors).sum() != 1 else ''}: "
                   "see `cxc-analysis clean` findings.csv")
     return EXIT_OK
 

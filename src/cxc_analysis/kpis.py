@@ -41,7 +41,8 @@ def kpi_table(table: pd.DataFrame, targets: dict[str, int | None]) -> pd.DataFra
     frame = pd.DataFrame({"actual": count_kpis(table, "completed"), "pending": count_kpis(table, "pending")},
                          index=list(KPI_NAMES))
     frame["target"] = pd.array([targets.get(name) for name in KPI_NAMES], dtype="Int64")
-    frame["pct_of_target"] = (100 * frame["actual"] / frame["target"]).round(1).astype("Float64")
+    target = frame["target"].where(frame["target"] > 0)  # a target of 0 has no percentage (not "inf")
+    frame["pct_of_target"] = (100 * frame["actual"] / target).round(1).astype("Float64")
     frame.index.name = "kpi"
     return frame
 

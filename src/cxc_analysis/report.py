@@ -122,7 +122,9 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     # the tracker itself: one that cannot be used is exit 2 here, not a failed notebook cell
     words = load_vocabulary(str(files["vocabulary"]) if "vocabulary" in files else None)
     columns = read_column_map(files["columns"]) if "columns" in files else None
-    read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words)
+    if read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words).empty:
+        raise InputError("no exchanges to report: the tracker has a header row but no exchange below it",
+                         file=files["input"])
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")
