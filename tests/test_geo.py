@@ -188,3 +188,16 @@ def test_missing_register_file(tmp_path):
 def test_register_blank_lines_are_skipped_and_rows_stay_true(tmp_path):
     reg = geo.read_register(_write(tmp_path, "name,country\nA,NL\n,\nB,FR\n"))
     assert reg["name"].tolist() == ["A", "B"] and reg["register_row"].tolist() == [2, 4]
+
+
+def test_register_figures_read_with_the_trackers_amount_parser(tmp_path):
+    """One parser: "1.500" beside "1.500,00" is fifteen hundred in the register as in a tracker."""
+    path = tmp_path / "register.csv"
+    path.write_text('name,headcount,turnover_eur\nA,12,1.500\nB,10,"1.500,00"\n')
+    assert geo.read_register(path)["turnover_eur"].tolist() == [1500.0, 1500.0]
+    path.write_text("name,turnover_eur\nA,\"1,500\"\n")
+    with pytest.raises(InputError, match="row 2: column 'turnover_eur': cannot tell whether '1,500'"):
+        geo.read_register(path)
+    path.write_text("name,headcount\nA,100000000000000000000000\n")  # 10^23: refused, no OverflowError
+    with pytest.raises(InputError, match="row 2: column 'headcount'"):
+        geo.read_register(path)
