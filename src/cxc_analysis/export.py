@@ -233,13 +233,10 @@ def _sheet_title(title: str, index: int) -> str:
 
 
 def _column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``load._column_letters``)."""
+    from .load import _column_letters
+
+    return _column_letters(index)
 
 
 def _content_types(count: int) -> str:

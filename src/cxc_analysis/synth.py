@@ -141,17 +141,7 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
     vo_type = rng.choice(len(ENTITY_TYPES), size=n_vos, p=[ENTITY_TYPE_SHARES[t] for t in ENTITY_TYPES])
     entity = vo_type[vo]
 
-    outside = rng.random(unique) < 0.4
-    pending = rng.random(unique) < 0.12
-    without_tool = ~pending & (rng.random(unique) < 0.3)
-    # Exchange numbers: completed with the IT tool mostly have one; pending ones sometimes do.
-    has_id = np.where(pending, rng.random(unique) < 0.2, ~without_tool & (rng.random(unique) < 0.92))
-    malformed = has_id & (rng.random(unique) < 0.01)
-
-    if has_id.sum() > ID_SPACE:
-        raise ValueError(f"at most {ID_SPACE} exchange numbers fit the IT tool's format")
-    id_codes = rng.choice(ID_SPACE, size=int(has_id.sum()), replace=False)
-    id_text = _exchange_ids(id_codes, rng.integers(0, 3, size=len(id_codes)), malformed[has_id])
+    outside, pending, without_tool, has_id, malformed, id_text = _statuses_and_ids(rng, unique)
 
     # Texts: each column an index into a small dictionary of spellings.
     type_spellings, type_index = _spell(rng, entity, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
@@ -314,15 +304,7 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
     vo_text[repeat] = [_capitals(name) if how == 1 else _respace(name) if how == 2 else name
                        for name, how in zip(vo_text[repeat], respelled)]
 
-    outside = rng.random(unique) < 0.4
-    pending = rng.random(unique) < 0.12
-    without_tool = ~pending & (rng.random(unique) < 0.3)
-    has_id = np.where(pending, rng.random(unique) < 0.2, ~without_tool & (rng.random(unique) < 0.92))
-    malformed = has_id & (rng.random(unique) < 0.01)
-    if has_id.sum() > ID_SPACE:
-        raise ValueError(f"at most {ID_SPACE} exchange numbers fit the IT tool's format")
-    id_codes = rng.choice(ID_SPACE, size=int(has_id.sum()), replace=False)
-    id_text = _exchange_ids(id_codes, rng.integers(0, 3, size=len(id_codes)), malformed[has_id])
+    outside, pending, without_tool, has_id, malformed, id_text = _statuses_and_ids(rng, unique)
 
     start = FIRST_DAY + rng.integers(0, 365 * len(YEARS) - 40, size=unique).astype("timedelta64[D]")
     end = start + rng.choice([1, 2, 3, 4, 5, 6, 7, 9, 11, 14], size=unique).astype("timedelta64[D]")
@@ -532,6 +514,22 @@ def _spell(rng: np.random.Generator, codes: np.ndarray, spellings: list[tuple[st
     index = offsets[codes] + (rng.random(len(codes)) * sizes[codes]).astype(np.int64)
     return [s for group in spellings for s in group], index
 
+
+
+def _statuses_and_ids(rng, unique: int) -> tuple:
+    """Inside/outside, pending, without the IT tool, and exchange numbers (the same draws, in the
+    same order, for both shapes): completed exchanges with the IT tool mostly have a number,
+    pending ones sometimes, 1% of numbers malformed."""
+    outside = rng.random(unique) < 0.4
+    pending = rng.random(unique) < 0.12
+    without_tool = ~pending & (rng.random(unique) < 0.3)
+    has_id = np.where(pending, rng.random(unique) < 0.2, ~without_tool & (rng.random(unique) < 0.92))
+    malformed = has_id & (rng.random(unique) < 0.01)
+    if has_id.sum() > ID_SPACE:
+        raise ValueError(f"at most {ID_SPACE} exchange numbers fit the IT tool's format")
+    id_codes = rng.choice(ID_SPACE, size=int(has_id.sum()), replace=False)
+    id_text = _exchange_ids(id_codes, rng.integers(0, 3, size=len(id_codes)), malformed[has_id])
+    return outside, pending, without_tool, has_id, malformed, id_text
 
 def _exchange_ids(codes: np.ndarray, kind: np.ndarray, malformed: np.ndarray):
     """IT-tool IDs (EG927FA8) for distinct ``codes``; the malformed ones written in one of three
