@@ -235,7 +235,7 @@ def runs(installed, tmp_path_factory) -> dict:
     done = {"where": run("-c", "import cxc_analysis, cxc_analysis.config as c; print(cxc_analysis.__file__, "
                                "c.IN_CLONE)", program="python"),
             "version": run("--version"),
-            "kpis": run("kpis"), "kpis json": run("kpis", "--json"), "kpis by path": run("kpis", "--json", str(tracker)),
+            "kpis": run("kpis"), "kpis json": run("kpis", "--json"), "kpis by path": run("kpis", "--json", "--partnership", "REMOBILISE", str(tracker)),
             "check": run("check"), "check json": run("check", "--json"),
             "check by path": run("check", "--json", str(tracker)),
             "report": run("report"), "report by path": run("report", "--input", str(tracker), "--partnership", "REMOBILISE",

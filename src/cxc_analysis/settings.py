@@ -286,7 +286,7 @@ def layer(data: dict, *, base: Path, origin: str, notebook: bool = False, extra:
             out[name] = _notebook_value(name, value, origin, notebook, extra)
         elif value is not None and value != "":
             text = _text(key.name, value, origin, key.kind)
-            out[key.name] = _rebase(text, base) if key.kind == "path" else text
+            out[key.name] = _rebase(text, base, key.name, origin) if key.kind == "path" else text
     return out
 
 
@@ -312,7 +312,9 @@ def _notebook_value(name: str, value: object, origin: str, notebook: bool, extra
     return value
 
 
-def _rebase(path: str, base: Path) -> str:
+def _rebase(path: str, base: Path, name: str = "path", origin: str | None = None) -> str:
+    if "\x00" in path:  # no file system takes it; Path would raise ValueError
+        raise InputError(f"'{name}': {shown(path)} is not a usable path (it holds a NUL character)", file=origin)
     return str((base / os.path.expanduser(path)).resolve())
 
 
