@@ -397,7 +397,7 @@ def flows_html(flows: pd.DataFrame) -> str:
     frame.columns = [country_label(c) if c != "Total" else c for c in frame.columns]
     frame.index = [country_label(c) for c in frame.index]
     frame = frame.rename_axis("Host \\ visitor").reset_index()
-    return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
+    return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts flows")
 
 
 def per_country_html(counts: pd.DataFrame) -> str:
