@@ -22,3 +22,19 @@ def test_processed_table_is_checked_when_read_back(tmp_path, bundled):
             read_processed(folder)
         assert words in str(caught.value) and "exchanges.parquet" in str(caught.value), name
 
+
+
+def test_every_table_a_person_reads_takes_its_column_names_from_the_declaration(bundled):
+    """Column labels are declared once, beside each field: the workbook's exchange sheet, the
+    report's appendix and the findings' fallback names all come from there."""
+    from cxc_analysis.export import exchanges_sheet
+    from cxc_analysis.load import DISPLAY
+    from cxc_analysis.present import appendix_html
+    from cxc_analysis.schema import COLUMN_LABELS, TABLE
+
+    assert all(field.label for field in TABLE)
+    sheet = exchanges_sheet(bundled.table)
+    assert set(sheet.columns) <= set(COLUMN_LABELS.values()) and "VO Type of entity" in sheet.columns
+    page = appendix_html(bundled.table)
+    assert all(f">{COLUMN_LABELS[c]}<" in page for c in ("exchange_id", "vo_entity_type", "status_text"))
+    assert DISPLAY["vo_entity_type"] == COLUMN_LABELS["vo_entity_type"] and DISPLAY["status"] == "Status"

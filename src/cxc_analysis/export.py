@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import TEMPLATES
 from .output import write_atomic
-from .schema import LABELS
+from .schema import LABELS, column_labels
 
 TEMPLATE_NAME = "cxc_report"
 
@@ -391,13 +391,10 @@ def _excel_value(value):
     return excel_text(value) if isinstance(value, str) else value
 
 
-EXCHANGE_SHEET_COLUMNS = {
-    "source_row": "Row", "exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
-    "vo_entity_type": "VO type of entity", "partnership": "Inside/outside partnership", "event": "(Group) exchange",
-    "status_text": "Status", "status": "Completed or pending", "it_tool": "IT tool used",
-    "lump_sum_used": "Lump sum used", "remarks": "Remarks", "ho_country": "HO country", "ho_city": "HO city",
-    "vo_country": "VO country", "vo_city": "VO city", "start_date": "Start date", "end_date": "End date",
-    "amount_eur": "Amount (EUR)", "excluded": "Excluded from KPIs"}
+EXCHANGE_SHEET_COLUMNS = column_labels(
+    "source_row", "exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event", "status_text",
+    "status", "it_tool", "lump_sum_used", "remarks", "ho_country", "ho_city", "vo_country", "vo_city", "start_date",
+    "end_date", "amount_eur", "excluded")
 
 
 def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:

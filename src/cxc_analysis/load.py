@@ -22,6 +22,7 @@ import pandas as pd
 from .config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
 from .distinct import parallel_map, remember
 from .errors import InputError
+from .schema import COLUMN_LABELS, column_labels
 
 REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
 OPTIONAL = ("exchange_id", "event", "remarks", "ho_country", "ho_city", "vo_country", "vo_city",
@@ -30,11 +31,7 @@ FIELDS = (*REQUIRED, *OPTIONAL)
 RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)
 
 # The report's own headers: how messages name a field when the tracker's header is unknown.
-DISPLAY = {"exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
-           "vo_entity_type": "VO Type of entity", "partnership": "Inside/outside partnership",
-           "event": "(Group) exchange", "status": "Status", "remarks": "Remarks", "ho_country": "HO country",
-           "ho_city": "HO city", "vo_country": "VO country", "vo_city": "VO city", "start_date": "Start date",
-           "end_date": "End date", "amount_eur": "Amount"}
+DISPLAY = {**column_labels(*(f for f in FIELDS if f != "status")), "status": COLUMN_LABELS["status_text"]}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 CSV_BLOCK_SIZE = 1 << 22  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)

@@ -11,11 +11,11 @@ import html
 import pandas as pd
 
 from .kpis import kpi_display
+from .schema import column_labels
 from .schema import LABELS, SINGULAR, percent
 
-APPENDIX_COLUMNS = {"exchange_id": "Exchange no.", "host_org": "HO", "visiting_org": "VO",
-                    "vo_entity_type": "VO type of entity", "partnership": "Inside/outside partnership",
-                    "event": "(Group) exchange", "status_text": "Status", "remarks": "Remarks"}
+APPENDIX_COLUMNS = column_labels("exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event",
+                                 "status_text", "remarks")
 # How many rows a listing shows in the HTML and PDF report (the workbook and the data folder hold all).
 APPENDIX_LIMIT = 200
 LISTING_LIMIT = 100

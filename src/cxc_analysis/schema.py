@@ -67,33 +67,44 @@ class Field:
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
     flagged_by: str | None = None
+    label: str = ""  # the column's name in every table, sheet and message for people (D5.1's headers)
 
 
 TABLE = (
-    Field("source_row", "int64", "Row number as a person sees it in Excel or the CSV file", nullable=False),
+    Field("source_row", "int64", "Row number as a person sees it in Excel or the CSV file", nullable=False, label="Row"),
     Field("exchange_id", "string", "IT-tool exchange ID (EG + 3 digits + 2 letters + 1 digit); empty if none",
-          pattern=EXCHANGE_ID_PATTERN, flagged_by="malformed_id"),
-    Field("host_org", "string", "Host organisation (HO), spaces normalised"),
-    Field("visiting_org", "string", "Visiting organisation (VO), spaces normalised"),
-    Field("vo_entity_type", "category", "Type of entity of the VO", allowed=ENTITY_TYPES),
-    Field("partnership", "category", "VO inside or outside the partnership", allowed=PARTNERSHIP_VALUES),
-    Field("event", "string", "(Group) exchange or event the exchange belongs to"),
-    Field("status", "category", "completed, or pending (not yet completed)", allowed=STATUS_VALUES),
-    Field("status_text", "string", "The status as written in the tracker"),
-    Field("it_tool", "boolean", "Was the CXC IT tool used (false where the tracker says without it)"),
-    Field("lump_sum_used", "boolean", "false where the remarks say the lump sum was not used"),
-    Field("remarks", "string", "Remarks as written"),
-    Field("ho_country", "string", "Host country, ISO 3166 alpha-2"),
-    Field("ho_city", "string", "Host city"),
-    Field("vo_country", "string", "Visitor country, ISO 3166 alpha-2"),
-    Field("vo_city", "string", "Visitor city"),
-    Field("start_date", "datetime", "First day of the exchange"),
-    Field("end_date", "datetime", "Last day of the exchange"),
-    Field("amount_eur", "Float64", "Financial support paid to the visitor, EUR"),
-    Field("excluded", "boolean", "True where an error finding keeps the row out of the KPIs", nullable=False),
+          pattern=EXCHANGE_ID_PATTERN, flagged_by="malformed_id", label="Exchange no."),
+    Field("host_org", "string", "Host organisation (HO), spaces normalised", label="HO"),
+    Field("visiting_org", "string", "Visiting organisation (VO), spaces normalised", label="VO"),
+    Field("vo_entity_type", "category", "Type of entity of the VO", allowed=ENTITY_TYPES, label="VO Type of entity"),
+    Field("partnership", "category", "VO inside or outside the partnership", allowed=PARTNERSHIP_VALUES, label="Inside/outside partnership"),
+    Field("event", "string", "(Group) exchange or event the exchange belongs to", label="(Group) exchange"),
+    Field("status", "category", "completed, or pending (not yet completed)", allowed=STATUS_VALUES, label="Completed or pending"),
+    Field("status_text", "string", "The status as written in the tracker", label="Status"),
+    Field("it_tool", "boolean", "Was the CXC IT tool used (false where the tracker says without it)", label="IT tool used"),
+    Field("lump_sum_used", "boolean", "false where the remarks say the lump sum was not used", label="Lump sum used"),
+    Field("remarks", "string", "Remarks as written", label="Remarks"),
+    Field("ho_country", "string", "Host country, ISO 3166 alpha-2", label="HO country"),
+    Field("ho_city", "string", "Host city", label="HO city"),
+    Field("vo_country", "string", "Visitor country, ISO 3166 alpha-2", label="VO country"),
+    Field("vo_city", "string", "Visitor city", label="VO city"),
+    Field("start_date", "datetime", "First day of the exchange", label="Start date"),
+    Field("end_date", "datetime", "Last day of the exchange", label="End date"),
+    Field("amount_eur", "Float64", "Financial support paid to the visitor, EUR", label="Amount (EUR)"),
+    Field("excluded", "boolean", "True where an error finding keeps the row out of the KPIs", nullable=False, label="Excluded from KPIs"),
 )
 COLUMNS = tuple(f.name for f in TABLE)
 FIELDS = {f.name: f for f in TABLE}
+COLUMN_LABELS = {f.name: f.label for f in TABLE}  # declared once, beside each field
+
+
+def column_labels(*names: str) -> dict[str, str]:
+    """``{name: label}`` for these columns, in this order, from the declaration.
+
+    >>> column_labels("host_org", "vo_entity_type")
+    {'host_org': 'HO', 'vo_entity_type': 'VO Type of entity'}
+    """
+    return {name: COLUMN_LABELS[name] for name in names}
 
 
 def _dtype_ok(values: pd.Series, dtype: str) -> bool:
