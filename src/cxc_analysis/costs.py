@@ -88,12 +88,9 @@ def read_budget(path) -> float | None:
 
 
 def budget_for(partnership: str, path=None) -> float | None:
-    """The support budget of the given targets file; without one, of the bundled file only if it
-    is that partnership's (as ``load.targets_for``)."""
-    from .config import DEFAULT_TARGETS
-    from .load import read_yaml
+    """The support budget in the targets file that applies to this partnership
+    (``settings.targets_file_for``)."""
+    from .settings import targets_file_for
 
-    if path:
-        return read_budget(path)
-    owner = str(read_yaml(DEFAULT_TARGETS).get("partnership", ""))
-    return read_budget(DEFAULT_TARGETS) if owner.casefold() == str(partnership).casefold() else None
+    chosen = targets_file_for(partnership, path)
+    return read_budget(chosen) if chosen is not None else None

@@ -122,15 +122,12 @@ def read_project(path: str | Path) -> Project | None:
 
 
 def project_for(partnership: str, path: str | Path | None = None) -> Project | None:
-    """The project dates to project against: the given targets file's; without one, the bundled
-    file's only if it is that partnership's (as ``load.targets_for``)."""
-    from .config import DEFAULT_TARGETS
-    from .load import read_yaml
+    """The project dates to project against, from the targets file that applies to this
+    partnership (``settings.targets_file_for``)."""
+    from .settings import targets_file_for
 
-    if path:
-        return read_project(path)
-    owner = str(read_yaml(DEFAULT_TARGETS).get("partnership", ""))
-    return read_project(DEFAULT_TARGETS) if owner.casefold() == str(partnership).casefold() else None
+    chosen = targets_file_for(partnership, path)
+    return read_project(chosen) if chosen is not None else None
 
 
 # --- pace and projection ------------------------------------------------------------------

@@ -186,6 +186,21 @@ def targets_owner(path: str | Path = DEFAULT_TARGETS) -> str:
     return owner if isinstance(owner, str) else ""
 
 
+def targets_file_for(partnership: str | None, path: str | Path | None = None) -> Path | None:
+    """Which targets file applies: the given one; without one, the bundled file only if it is
+    that partnership's (its ``partnership:`` key); else None. The one place this is decided, for
+    the targets, the project dates and the budget alike.
+
+    >>> targets_file_for("REMOBILISE").name, targets_file_for("OTHER")
+    ('remobilise_targets.yaml', None)
+    """
+    if path:
+        return Path(path)
+    if partnership and targets_owner().casefold() == str(partnership).casefold():
+        return Path(DEFAULT_TARGETS)
+    return None
+
+
 def targets_for(partnership: str | None, path: str | Path | None = None) -> dict[str, int]:
     """The targets to report against: the given file's; without one, the bundled file's only if
     it is that partnership's (its ``partnership:`` key), else none, so another partnership is
@@ -194,11 +209,8 @@ def targets_for(partnership: str | None, path: str | Path | None = None) -> dict
     >>> targets_for("REMOBILISE")["sme"], targets_for("OTHER"), targets_for(None)
     (40, {}, {})
     """
-    if path:
-        return read_targets(path)
-    if partnership and targets_owner().casefold() == str(partnership).casefold():
-        return read_targets(DEFAULT_TARGETS)
-    return {}
+    chosen = targets_file_for(partnership, path)
+    return read_targets(chosen) if chosen is not None else {}
 
 
 # --- notebook parameters ------------------------------------------------------------------
@@ -398,9 +410,7 @@ class Settings:
     @property
     def targets_file(self) -> Path | None:
         """The file the targets come from, or None when there are none."""
-        if self.values.get("targets"):
-            return Path(self.values["targets"])
-        return DEFAULT_TARGETS if self.targets else None
+        return targets_file_for(self.partnership, self.values.get("targets"))
 
     def targets_note(self) -> str | None:
         """What to tell the user when there are no targets, else None."""
