@@ -96,10 +96,12 @@ def test_locate_unknown_or_misplaced_city_is_missing():
 
 def test_locate_looks_up_each_distinct_city_once(monkeypatch):
     seen = []
-    real = geo._resolve
-    monkeypatch.setattr(geo, "_resolve", lambda pairs: (seen.append(list(pairs)), real(pairs))[1])
+    from cxc_analysis import places
+
+    real = places._resolve
+    monkeypatch.setattr(places, "_resolve", lambda pairs: (seen.append(list(pairs)), real(pairs))[1])
     cities = pd.Series(["Eindhoven", "Helmond"] * 50_000)
-    points = geo.locate(cities, pd.Series(["NL"] * len(cities)))
+    points = places.locate(cities, pd.Series(["NL"] * len(cities)))
     assert len(seen) == 1 and sorted(seen[0]) == [("eindhoven", "NL"), ("helmond", "NL")]
     assert points["lat"].notna().all() and points["lat"].nunique() == 2
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxc_analysis import geo, rules
+from cxc_analysis import geo, places, rules
 from cxc_analysis.config import DEFAULT_REGISTER
 from cxc_analysis.errors import InputError
 from cxc_analysis.rules import RULES, check_rules, failures, fill_locations, read_rule_set, rule_summary
@@ -137,7 +137,7 @@ def _fake_locate(points: dict[str, tuple[float, float]]):
 
 def test_distance_exactly_200_km_passes(monkeypatch):
     degrees_for = lambda km: km / (geo.EARTH_RADIUS_KM * math.pi / 180)  # along a meridian  # noqa: E731
-    monkeypatch.setattr(geo, "locate", _fake_locate({
+    monkeypatch.setattr(places, "locate", _fake_locate({
         "A": (45.0, 10.0), "B200": (45.0 + degrees_for(200), 10.0), "B199": (45.0 + degrees_for(199.9), 10.0),
         "B201": (45.0 + degrees_for(200.1), 10.0)}))
     t = table({"ho_city": "A", "vo_city": "B200"}, {"ho_city": "A", "vo_city": "B199"},
@@ -150,7 +150,7 @@ def test_distance_exactly_200_km_passes(monkeypatch):
 
 
 def test_distance_shortfall_and_minimum_come_from_the_rule_set(tmp_path, monkeypatch):
-    monkeypatch.setattr(geo, "locate", _fake_locate({"A": (45.0, 10.0), "B": (46.0, 10.0)}))  # about 111 km
+    monkeypatch.setattr(places, "locate", _fake_locate({"A": (45.0, 10.0), "B": (46.0, 10.0)}))  # about 111 km
     t = table({"ho_city": "A", "vo_city": "B"})
     as_requisite = rule(check_rules(t, rule_set=rule_set_with(tmp_path, distance__shortfall="fail")), "distance")
     assert as_requisite["outcome"].tolist() == ["fail"] and "minimum of 200 km" in as_requisite.loc[0, "message"]
@@ -425,8 +425,8 @@ def test_large_table_is_checked_with_few_lookups(monkeypatch):
         source_row=np.arange(2, n + 2), visiting_org=[f"Org {i % 5000}" for i in range(n)],
         ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick])
     calls = []
-    real = geo._resolve
-    monkeypatch.setattr(geo, "_resolve", lambda pairs: (calls.append(len(pairs)), real(pairs))[1])
+    real = places._resolve
+    monkeypatch.setattr(places, "_resolve", lambda pairs: (calls.append(len(pairs)), real(pairs))[1])
     results = check_rules(t)
     assert len(results) == 8 * n
     assert len(calls) <= 2 and max(calls) <= 3  # host cities, visitor cities: each distinct city once

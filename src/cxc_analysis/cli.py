@@ -192,7 +192,7 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from .geo import read_register
+    from .register import read_register
     from .rules import evaluate_rules, read_rule_set, write_results_json
 
     settings = _settings(args, "check")

@@ -3,10 +3,10 @@
 
 Each takes the canonical table (``clean`` / ``processed.read_processed``) and returns a new
 frame; none changes its input. Organisation names match whatever their case, accents,
-punctuation, plural or legal form (``geo.org_key``), events whatever their case, accents or
+punctuation, plural or legal form (``register.org_key``), events whatever their case, accents or
 punctuation; ``find_organisations`` lists the names containing a text, to pick one from.
 The country questions read ``ho_country`` / ``vo_country``: fill them from the register first
-(``rules.fill_locations(table, geo.read_register(path))``); an unknown country is never
+(``rules.fill_locations(table, register.read_register(path))``); an unknown country is never
 guessed, so ``country_pairs`` counts those exchanges under "unknown".
 
 ``readable`` gives the report's column names, ``styled`` a pandas Styler (no HTML strings):
@@ -35,7 +35,7 @@ EXCLUDED_COLOUR = "color: #8a8a8a; text-decoration: line-through"
 def _org_keys(values: pd.Series) -> np.ndarray:
     """Normalised names without a legal form at the end ("Sorama B.V." -> "sorama"), as the
     register matches them; missing stays None."""
-    from .geo import _strip_legal_form, org_keys
+    from .register import _strip_legal_form, org_keys
 
     return np.array([_strip_legal_form(k) if k else None for k in org_keys(values.astype("object"))], dtype=object)
 
@@ -121,7 +121,7 @@ def events(table: pd.DataFrame) -> pd.DataFrame:
 # --- countries ----------------------------------------------------------------------------
 
 def _country(text: str, parameter: str) -> str:
-    from .geo import country_code
+    from .places import country_code
 
     code = country_code(text)
     if code is None:
@@ -131,7 +131,7 @@ def _country(text: str, parameter: str) -> str:
 
 
 def _codes(table: pd.DataFrame, side: str) -> pd.Series:
-    from .geo import country_codes
+    from .places import country_codes
 
     column = f"{side}_country"
     if column not in table.columns:

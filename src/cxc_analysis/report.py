@@ -110,7 +110,7 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
 
 def check_inputs(settings: Settings) -> dict[str, Path]:
     """Read every file the run will use, before anything runs; return them by role."""
-    from .geo import read_register
+    from .register import read_register
 
     files = {"input": _check_input(settings.input)}
     from .load import read_column_map, read_tracker

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .config import DATA_RAW
 from .errors import InputError
+from .register import _column, _locations, _objects, _take, fill_locations  # noqa: F401 (fill_locations: rules.fill_locations, as before)
 
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
          "sme_category", "max_support")
@@ -173,7 +174,7 @@ def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
 
 
 def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
-    from .geo import country_code
+    from .places import country_code
 
     if not isinstance(entries, list) or not entries:
         raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
@@ -302,71 +303,6 @@ def _words_or(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-# --- locations from the register ------------------------------------------------------------
-
-def _column(table: pd.DataFrame, name: str, dtype: str = "str") -> pd.Series:
-    """A column of the table, or an empty one if the table lacks it (hand-built tables)."""
-    if name in table.columns:
-        return table[name]
-    return pd.Series(None, index=table.index, dtype=dtype)
-
-
-def _objects(values) -> np.ndarray:
-    """An object array with None for every missing value."""
-    out = pd.Series(values).astype("object").to_numpy(copy=True)
-    out[pd.isna(out)] = None
-    return out
-
-
-def _take(values: pd.Series, positions: np.ndarray) -> np.ndarray:
-    """``values`` at ``positions`` of the register; None where the position is -1."""
-    return np.append(_objects(values), None)[positions]
-
-
-def _locations(table: pd.DataFrame, register: pd.DataFrame | None,
-               positions: dict[str, np.ndarray] | None = None, filled: dict | None = None) -> dict[str, np.ndarray]:
-    """Host and visitor country (ISO code where known, else the text) and city, as object arrays,
-    filled from the register where the tracker has none; ``filled`` (if given) receives, per
-    column, where the value came from the register."""
-    from .geo import country_codes, match_register
-
-    out = {}
-    filled = {} if filled is None else filled
-    for side, name in (("ho", "host_org"), ("vo", "visiting_org")):
-        given = _column(table, f"{side}_country")
-        country = _objects(country_codes(given).fillna(given.astype("str")))
-        city = _objects(_column(table, f"{side}_city"))
-        if register is not None:
-            where = positions[side] if positions else match_register(_column(table, name), register)
-            reg_country = _take(_column(register, "country"), where)
-            reg_city = _take(_column(register, "city"), where)
-            agrees = (country == None) | (country == reg_country)  # noqa: E711 (elementwise)
-            filled[f"{side}_country"] = (country == None) & (reg_country != None)  # noqa: E711
-            filled[f"{side}_city"] = (city == None) & agrees & (reg_city != None)  # noqa: E711
-            country = np.where(country == None, reg_country, country)  # noqa: E711 (elementwise)
-            city = np.where((city == None) & agrees, reg_city, city)  # noqa: E711
-        out[f"{side}_country"], out[f"{side}_city"] = country, city
-    return out
-
-
-def fill_locations(table: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``table`` with host and visitor country and city taken from the register where
-    the tracker has none, joining ``host_org`` / ``visiting_org`` to the register by normalised
-    name or alias. Known countries become ISO alpha-2 codes ("Netherlands" -> "NL"); a text
-    that is no country is kept as written. A register city is used only where the tracker's
-    country is empty or agrees with the register's.
-
-    >>> reg = pd.DataFrame({"name": ["Inalfa"], "aliases": ["Inalfa Roof Systems"], "country": ["NL"],
-    ...                     "city": ["Venray"], "register_row": [2]})
-    >>> t = pd.DataFrame({"host_org": ["X"], "visiting_org": ["inalfa roof systems"],
-    ...                   "vo_country": [None], "vo_city": [None]})
-    >>> fill_locations(t, reg)[["vo_country", "vo_city"]].values.tolist()
-    [['NL', 'Venray']]
-    """
-    filled = _locations(table, register)
-    return table.assign(**{c: pd.Series(v, index=table.index, dtype="str") for c, v in filled.items()})
-
-
 # --- the rules ----------------------------------------------------------------------------
 
 class _Result:
@@ -437,7 +373,8 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
-        from .geo import country_codes, match_register, org_keys
+        from .places import country_codes
+        from .register import match_register, org_keys
 
         self.n = len(table)
         self.rule_set, self.eligible = rule_set, eligible
@@ -546,7 +483,7 @@ def _eligible_country(c: _Context) -> _Result:
 
 
 def _distance(c: _Context) -> _Result:
-    from .geo import haversine_km, locate
+    from .places import haversine_km, locate
 
     r = _Result(c.n)
     both = ~_missing(c.ho_city) & ~_missing(c.vo_city)
@@ -750,7 +687,7 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *, ru
     for a visiting large company or public authority, a fail, and for 3-4 working days, a
     pass; else missing) and ``message``; ordered by row, then rule.
 
-    With a ``register`` (``geo.read_register``) missing countries and cities are filled from it
+    With a ``register`` (``register.read_register``) missing countries and cities are filled from it
     (``fill_locations``), a missing VO type is taken from it, and its headcount / turnover /
     balance sheet decide ``sme_category``; a fail that rests on the register names its row and
     source. ``rule_set`` (``read_rule_set``) gives every limit and the programme's countries;

