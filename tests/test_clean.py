@@ -176,3 +176,14 @@ def test_dates_and_amounts_in_their_usual_forms(tmp_path):
     assert dates.iloc[4:].isna().all() and parse_dates(raw)["end_date"].isna().all()
     amounts = parse_amounts(raw)["amount_eur"]
     assert amounts.tolist()[:4] == [1100.0, 1100.0, 1100.5, 900.0] and amounts.iloc[4:].isna().all()
+
+
+def test_what_csv_output_neutralises_is_exactly_what_clean_flags(tmp_path):
+    """One list of formula prefixes: "-2+3" is flagged by clean and prefixed in the CSV alike."""
+    from cxc_analysis.output import neutralise_formulas
+
+    table, findings = cleaned(tmp_path, exchange("-2+3"), exchange("+SUM(A1)"), exchange("Axxor"))
+    flagged = set(findings.loc[findings["code"] == "formula_like_text", "row"])
+    safe = neutralise_formulas(table[["source_row", "visiting_org"]])
+    prefixed = set(table.loc[safe["visiting_org"].str.startswith("'"), "source_row"])
+    assert flagged == prefixed == {2, 3}

@@ -16,8 +16,7 @@ import pandas as pd
 
 from .config import DATA_RAW
 from .errors import InputError
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from .text import FORMULA_PREFIXES  # one list, shared with clean's formula_like_text finding
 
 
 def check_writable(path: str | Path) -> Path:
