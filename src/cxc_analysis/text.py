@@ -238,10 +238,14 @@ def parse_amounts(values: pd.Series) -> Parsed:
 def _column(values, codes, parsed, problems, kinds, dtype) -> Parsed:
     out = pd.Series(parsed[codes], index=values.index)
     out = out.astype(dtype) if dtype == "Float64" else out
-    problem = np.array(problems + [None], dtype=object)[codes]
-    kind = np.array(kinds + [None], dtype=object)[codes]
-    return Parsed(out, pd.Series(problem, index=values.index, dtype="str"),
-                  pd.Series(kind, index=values.index, dtype="str"))
+    return Parsed(out, _per_row(problems, codes, values.index), _per_row(kinds, codes, values.index))
+
+
+def _per_row(per_distinct: list, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """A value per distinct cell, spread over the rows as a categorical (missing where None):
+    a million rows cost an integer array, not a million strings."""
+    categories, positions = pd.factorize(pd.Series(per_distinct + [None], dtype="object"))
+    return pd.Series(pd.Categorical.from_codes(categories[codes], categories=list(positions)), index=index)
 
 
 # --- dates --------------------------------------------------------------------------------
