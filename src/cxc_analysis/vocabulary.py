@@ -294,7 +294,8 @@ def load_vocabulary(extra: str | Path | None = None) -> Vocabulary:
 
     bundled = resources.files("cxc_analysis").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
     vocabulary = Vocabulary()
-    _add(vocabulary, yaml.safe_load(bundled), "vocabulary.yaml (bundled)")
+    _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)),
+         "vocabulary.yaml (bundled)")
     if extra:
         from .load import read_yaml
 
