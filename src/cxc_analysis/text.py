@@ -210,7 +210,7 @@ def parse_amounts(values: pd.Series) -> Parsed:
     >>> parse_amounts(pd.Series(["1,100"])).kind.tolist()
     ['ambiguous']
     """
-    codes, uniques = pd.factorize(values.astype("object"))  # each distinct cell read once
+    codes, uniques = _distinct_cells(values)  # each distinct cell read once
     readings = [_amount_reading(u) for u in uniques]
     proven = {sep for _, sep in readings if sep}
     numbers, problems, kinds = [], [], []
@@ -233,6 +233,19 @@ def parse_amounts(values: pd.Series) -> Parsed:
         problems.append(problem)
         kinds.append(kind)
     return _column(values, codes, np.array(numbers + [np.nan], dtype=float), problems, kinds, "Float64")
+
+
+def _distinct_cells(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes (-1 where missing) and the distinct cells as Python values. A text column (a CSV's)
+    is factorised in Arrow (or its codes reused, ``distinct.factorize``): no million Python
+    strings; a workbook's mixed cells (dates, numbers, text) as objects."""
+    if isinstance(values.dtype, pd.StringDtype):
+        from .distinct import factorize
+
+        codes, uniques = factorize(values)
+        return np.asarray(codes), uniques.tolist()
+    codes, uniques = pd.factorize(values.astype("object"))
+    return codes, list(uniques)
 
 
 def _column(values, codes, parsed, problems, kinds, dtype) -> Parsed:
@@ -348,7 +361,7 @@ def parse_dates(values: pd.Series) -> Parsed:
     >>> parse_dates(pd.Series(["9999-12-31", "31/02/2022"])).kind.tolist()
     ['out_of_range', 'unreadable']
     """
-    codes, uniques = pd.factorize(values.astype("object"))
+    codes, uniques = _distinct_cells(values)
     readings = [_date_reading(u) for u in uniques]
     proven = {proof for _, proof in readings if proof}
     dates, problems, kinds = [], [], []
