@@ -487,7 +487,7 @@ def with_uncached_formulas(path: Path, sheet: str, rows: list[list]) -> list[lis
         return rows
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet)
+            part = _sheet_parts(archive).get(sheet)
             data = archive.read(part) if part else b""
     except (OSError, KeyError, zipfile.BadZipFile):
         return rows
@@ -510,23 +510,6 @@ def _column_index(letters: str) -> int:
     for letter in letters:
         index = index * 26 + ord(letter) - 64
     return index - 1
-
-
-def _sheet_part(archive, sheet: str) -> str | None:
-    """The zip member holding a sheet, from workbook.xml and its relationships."""
-    import posixpath
-    import xml.etree.ElementTree as ET
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    workbook = ET.fromstring(archive.read("xl/workbook.xml"))
-    ids = {s.get("name"): s.get(rel) for s in workbook.iter(f"{main}sheet")}
-    rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels}
-    target = targets.get(ids.get(sheet))
-    if not target:
-        return None
-    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
 def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, *, header: list | None = None,
