@@ -189,17 +189,26 @@ def locate(cities: pd.Series, countries: pd.Series | None = None) -> pd.DataFram
     country_codes_, country_uniques = pd.factorize(countries.astype("object"))
     combined = (city_codes.astype(np.int64) + 1) * (len(country_uniques) + 1) + (country_codes_ + 1)
     pair_codes, inverse = np.unique(combined, return_inverse=True)
-    unique_keys = city_keys(list(city_uniques))
-    pairs = []
-    for code in pair_codes:
-        c, k = divmod(int(code), len(country_uniques) + 1)
-        key = str(unique_keys[c - 1] or "") if c > 0 else ""
-        pairs.append((key, str(country_uniques[k - 1]) if k > 0 else None))
-    _resolve([p for p in pairs if p[0]])
-    points = np.array([_CITY_CACHE.get(p) or (np.nan, np.nan) if p[0] else (np.nan, np.nan) for p in pairs],
-                      dtype=float).reshape(-1, 2)
-    return pd.DataFrame(points[inverse.ravel()] if len(pairs) else np.empty((0, 2)),
+    city_of, country_of = np.divmod(pair_codes, len(country_uniques) + 1)
+    names = np.append(None, np.asarray(city_uniques, dtype=object))[city_of]
+    places = np.append(None, np.asarray([str(u) for u in country_uniques], dtype=object))[country_of]
+    points = locate_pairs(list(names), list(places))
+    return pd.DataFrame(points[inverse.ravel()] if len(pair_codes) else np.empty((0, 2)),
                         index=cities.index, columns=["lat", "lon"])
+
+
+def locate_pairs(cities: list, countries: list) -> np.ndarray:
+    """(latitude, longitude) of each (city, ISO alpha-2 country or None) pair, as ``locate``
+    places them (NaN when the city is empty or not found); for distinct pairs already counted.
+
+    >>> locate_pairs(["Eindhoven", None], ["NL", "NL"]).round(1).tolist()
+    [[51.4, 5.5], [nan, nan]]
+    """
+    unique_keys = city_keys(list(cities)) if len(cities) else np.empty(0, dtype=object)
+    pairs = [(str(key or ""), country) for key, country in zip(unique_keys, countries)]
+    _resolve([p for p in pairs if p[0]])
+    return np.array([_CITY_CACHE.get(p) or (np.nan, np.nan) if p[0] else (np.nan, np.nan) for p in pairs],
+                    dtype=float).reshape(-1, 2)
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:

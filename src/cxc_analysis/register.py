@@ -20,7 +20,7 @@ from .config import MAX_CELL_CHARS
 from .errors import InputError
 from .load import cell_too_long, decode_csv
 from .places import country_code, country_codes
-from .text import fold, key as text_key, keys, parse_amounts
+from .text import Coded, arrow_codes, fold, key as text_key, key_codes, keys, parse_amounts
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",
                     "balance_sheet_eur", "source")
@@ -207,32 +207,54 @@ def match_register(names: pd.Series, register: pd.DataFrame, keys: np.ndarray | 
     >>> match_register(pd.Series(["SORAMA", "Sorama BV", "Other", None]), reg).tolist()
     [0, 0, -1, -1]
     """
-    exact, stripped = _register_keys(register, register.attrs.get("file"))
     if keys is None:
-        keys = org_keys(names)
+        return match_keys(*key_codes(names), register)
     codes, uniques = pd.factorize(keys)
+    exact, stripped = _register_keys(register, register.attrs.get("file"))
     return np.append(_register_positions(uniques, exact, stripped), -1)[codes]
 
 
-def _register_positions(keys: np.ndarray, exact: dict[str, int], stripped: dict[str, int]) -> np.ndarray:
+def match_keys(codes: np.ndarray, distinct, register: pd.DataFrame) -> np.ndarray:
+    """``match_register`` for names given as ``text.key_codes`` (codes into distinct keys): each
+    distinct key is looked up once, in Arrow.
+
+    >>> reg = pd.DataFrame({"name": ["Sorama B.V."], "register_row": [2]})
+    >>> match_keys(*key_codes(["sorama bv", None, "x"]), reg).tolist()
+    [0, -1, -1]
+    """
+    exact, stripped = _register_keys(register, register.attrs.get("file"))
+    return np.append(_register_positions(distinct, exact, stripped), -1)[codes]
+
+
+def _register_positions(keys, exact: dict[str, int], stripped: dict[str, int]) -> np.ndarray:
     """Register position of each distinct key (exact, else without a legal form), -1 if none;
-    hashed lookups and one Arrow regex, so a million distinct names cost no Python per name.
+    Arrow lookups and one Arrow regex, so a million distinct names cost no Python per name.
 
     >>> _register_positions(np.array(["sorama", "sorama bv", "x", ""], dtype=object), {"sorama": 0}, {"sorama": 0})
     array([ 0,  0, -1, -1])
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = pd.Index(list(exact), dtype="object").get_indexer(keys)
+    if not isinstance(keys, (pa.Array, pa.ChunkedArray)):
+        keys = pa.array([k if isinstance(k, str) else None for k in keys], type=pa.string())
+    found = _index_in(keys, list(exact))
     positions = np.append(np.array(list(exact.values()), dtype=np.int64), -1)[found]
-    missing = np.flatnonzero((found < 0) & (keys != ""))  # noqa: E711
+    missing = np.flatnonzero((found < 0) & ~pc.fill_null(pc.equal(keys, ""), False).to_numpy(zero_copy_only=False))
     if len(missing) and stripped:
-        import pyarrow as pa
-
-        short = pc.replace_substring_regex(pa.array(keys[missing].tolist(), type=pa.string()), _LEGAL_FORM.pattern, "")
-        found = pd.Index(list(stripped), dtype="object").get_indexer(short.to_numpy(zero_copy_only=False))
+        short = pc.replace_substring_regex(keys.take(pa.array(missing)), _LEGAL_FORM.pattern, "")
+        found = _index_in(short, list(stripped))
         positions[missing] = np.append(np.array(list(stripped.values()), dtype=np.int64), -1)[found]
     return positions
+
+
+def _index_in(values, texts: list[str]) -> np.ndarray:
+    """Position of each Arrow text in ``texts`` (-1 where absent or missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(values, value_set=pa.array(texts, type=values.type))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 # --- locations from the register ------------------------------------------------------------
@@ -261,24 +283,90 @@ def _locations(table: pd.DataFrame, register: pd.DataFrame | None,
     """Host and visitor country (ISO code where known, else the text) and city, as object arrays,
     filled from the register where the tracker has none; ``filled`` (if given) receives, per
     column, where the value came from the register."""
+    return {column: _values(coded) for column, coded in _located(table, register, positions, filled).items()}
 
+
+def _located(table: pd.DataFrame, register: pd.DataFrame | None,
+             positions: dict[str, np.ndarray] | None = None, filled: dict | None = None) -> dict[str, Coded]:
+    """``_locations`` as codes into distinct texts (``text.Coded``): a million rows of a few
+    hundred places cost integer arrays, each distinct country looked up once."""
     out = {}
     filled = {} if filled is None else filled
     for side, name in (("ho", "host_org"), ("vo", "visiting_org")):
-        given = _column(table, f"{side}_country")
-        country = _objects(country_codes(given).fillna(given.astype("str")))
-        city = _objects(_column(table, f"{side}_city"))
+        given = _coded(_column(table, f"{side}_country"))
+        country = _mapped(given, [country_code(t) or t for t in given.dictionary.to_pylist()])
+        city = _coded(_column(table, f"{side}_city"))
         if register is not None:
             where = positions[side] if positions else match_register(_column(table, name), register)
-            reg_country = _take(_column(register, "country"), where)
-            reg_city = _take(_column(register, "city"), where)
-            agrees = (country == None) | (country == reg_country)  # noqa: E711 (elementwise)
-            filled[f"{side}_country"] = (country == None) & (reg_country != None)  # noqa: E711
-            filled[f"{side}_city"] = (city == None) & agrees & (reg_city != None)  # noqa: E711
-            country = np.where(country == None, reg_country, country)  # noqa: E711 (elementwise)
-            city = np.where((city == None) & agrees, reg_city, city)  # noqa: E711
+            given_code, reg_country, countries = _union(country, _at(_coded(_column(register, "country")), where))
+            city_code, reg_city, cities = _union(city, _at(_coded(_column(register, "city")), where))
+            agrees = (given_code < 0) | (given_code == reg_country)
+            filled[f"{side}_country"] = (given_code < 0) & (reg_country >= 0)
+            filled[f"{side}_city"] = (city_code < 0) & agrees & (reg_city >= 0)
+            country = Coded(np.where(given_code < 0, reg_country, given_code), countries)
+            city = Coded(np.where((city_code < 0) & agrees, reg_city, city_code), cities)
         out[f"{side}_country"], out[f"{side}_city"] = country, city
     return out
+
+
+# --- columns as codes into their distinct texts (text.Coded) --------------------------------
+
+def _coded(values: pd.Series) -> Coded:
+    """A column as ``text.Coded`` (any value not missing read as text, as ``astype("str")``).
+
+    >>> c = _coded(pd.Series(["NL", 5, None, "NL"], dtype="object"))
+    >>> c.codes.tolist(), c.dictionary.to_pylist()
+    ([0, 1, -1, 0], ['NL', '5'])
+    """
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        texts = [c if isinstance(c, str) else str(c) for c in categories]
+        return Coded(values.cat.codes.to_numpy().astype(np.int64), pa.array(texts, type=pa.string()))
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype("str")
+    return arrow_codes(values)
+
+
+def _values(coded: Coded) -> np.ndarray:
+    """The texts of a ``Coded`` column as an object array, None where missing."""
+    return np.append(coded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)[coded.codes]
+
+
+def _at(coded: Coded, positions: np.ndarray) -> Coded:
+    """A ``Coded`` column (the register's) at ``positions``; missing where the position is -1."""
+    return Coded(np.append(coded.codes, -1)[positions], coded.dictionary)
+
+
+def _mapped(coded: Coded, texts: list) -> Coded:
+    """Each distinct text replaced by ``texts`` (None: missing), the result's texts distinct again.
+
+    >>> import pyarrow as pa
+    >>> _mapped(Coded(np.array([0, 1, -1]), pa.array(["NL", "Netherlands"])), ["NL", "NL"]).codes.tolist()
+    [0, 0, -1]
+    """
+    import pyarrow as pa
+
+    codes, distinct = pd.factorize(pd.Series(list(texts), dtype="object"))
+    return Coded(np.append(codes, -1)[coded.codes], pa.array(list(distinct), type=pa.string()))
+
+
+def _recode(coded: Coded, dictionary) -> np.ndarray:
+    """The codes of ``coded`` as positions in ``dictionary`` (an Arrow array of distinct texts)."""
+    import pyarrow.compute as pc
+
+    found = pc.fill_null(pc.index_in(coded.dictionary, value_set=dictionary), -1)
+    return np.append(found.to_numpy(zero_copy_only=False).astype(np.int64), -1)[coded.codes]
+
+
+def _union(a: Coded, b: Coded) -> tuple[np.ndarray, np.ndarray, object]:
+    """Codes of two columns in one dictionary of their distinct texts (to compare or combine them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dictionary = pc.unique(pa.concat_arrays([a.dictionary, b.dictionary]))
+    return _recode(a, dictionary), _recode(b, dictionary), dictionary
 
 
 def fill_locations(table: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:

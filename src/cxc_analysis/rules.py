@@ -28,7 +28,8 @@ import pandas as pd
 
 from .config import DATA_RAW
 from .errors import InputError
-from .register import _column, _locations, _objects, _take, fill_locations  # noqa: F401 (fill_locations: rules.fill_locations, as before)
+from .register import _column, _locations, _objects, _recode, _take, fill_locations  # noqa: F401 (fill_locations: rules.fill_locations, as before)
+from .text import Coded
 
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
          "sme_category", "max_support")
@@ -330,42 +331,111 @@ class _Result:
 
     def messages(self, positions: np.ndarray) -> np.ndarray:
         """The message of each row at ``positions`` (increasing), as an object array."""
-        out = np.full(len(positions), "", dtype=object)
-        for mask, parts in self._sets:
-            hit = mask[positions]
-            if not hit.any():
+        return self.texts(positions).to_numpy(zero_copy_only=False)
+
+    def texts(self, positions: np.ndarray, escape=None):
+        """The message of each row at ``positions`` as an Arrow array, each row's text built only by
+        the last ``set`` that chose it, in Arrow kernels (a part over all rows is taken, not copied
+        as Python strings). ``escape`` (a ``_JsonEscape``) escapes every part for a JSON string."""
+        import pyarrow as pa
+
+        winner = np.full(len(positions), -1, dtype=np.int64)
+        for index, (mask, _) in enumerate(self._sets):
+            winner[mask[positions]] = index
+        order = np.argsort(winner, kind="stable")
+        bounds = np.searchsorted(winner[order], np.arange(-1, len(self._sets) + 1))
+        chunks = []
+        for index in range(-1, len(self._sets)):
+            pick = order[bounds[index + 1]:bounds[index + 2]]
+            if not len(pick):
                 continue
-            where = positions[hit]
-            text = ""
-            for part in parts:
-                if callable(part):
-                    part = np.asarray(part(where), dtype=object)
-                elif isinstance(part, np.ndarray):
-                    part = part[where]
-                text = text + part
-            out[hit] = text
-        return out
+            parts = self._sets[index][1] if index >= 0 else ("",)
+            where = positions[pick]
+            chunks.append(_join([_part(part, where, escape) for part in parts], len(pick)))
+        joined = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
+        inverse = np.empty(len(positions), dtype=np.int64)
+        inverse[order] = np.arange(len(positions))
+        return joined.take(pa.array(inverse))
 
     @property
     def message(self) -> np.ndarray:
         return self.messages(np.arange(len(self.outcome)))
 
 
-def _blank(values: np.ndarray) -> np.ndarray:
-    """Object array of texts with "" for missing, for messages."""
+def _part(part, where: np.ndarray, escape=None):
+    """One message part for the rows at ``where``: a text, or an Arrow array ("" where missing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(part, str):
+        return escape.text(part) if escape else part
+    if callable(part):
+        part = part(where)
+        dictionary = escape(part.dictionary) if escape and isinstance(part, Coded) else None
+    else:
+        dictionary = escape.cached(part.dictionary) if escape and isinstance(part, Coded) else None
+        part = Coded(part.codes[where], part.dictionary) if isinstance(part, Coded) else part[where]
+    if isinstance(part, Coded):
+        taken = (part.dictionary if dictionary is None else dictionary).take(pa.array(part.codes, mask=part.codes < 0))
+    else:
+        taken = pa.array(part, type=pa.string(), from_pandas=True)
+        taken = escape(taken) if escape else taken
+    return pc.fill_null(taken, "")
+
+
+def _join(parts: list, n: int):
+    """The parts (texts and Arrow arrays of ``n`` texts) joined, as an Arrow array of ``n`` texts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not any(isinstance(p, pa.Array) for p in parts):
+        return pa.array(["".join(parts)], type=pa.string()).take(pa.array(np.zeros(n, dtype=np.int64)))
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _blank(values):
+    """Object array of texts with "" for missing, for messages (a ``Coded`` column is one already)."""
+    if isinstance(values, Coded):
+        return values
     return np.where(values == None, "", values).astype(object)  # noqa: E711
 
 
 def _fmt(template: str, values: np.ndarray):
     """A message part formatting ``values`` (only the masked ones, each distinct value once)."""
     def part(mask):
+        import pyarrow as pa
+
         codes, uniques = pd.factorize(values[mask])
-        return np.array([template.format(v) for v in uniques] + [""], dtype=object)[codes]
+        texts = pa.array([template.format(v) for v in uniques] + [""], type=pa.string())
+        return Coded(np.where(codes < 0, len(uniques), codes), texts)
     return part
 
 
-def _isin(values: np.ndarray, allowed) -> np.ndarray:
+def _isin(values, allowed) -> np.ndarray:
+    if isinstance(values, Coded):
+        known = pd.Series(values.dictionary.to_pylist(), dtype="object").isin(list(allowed)).to_numpy(dtype=bool)
+        return np.append(known, False)[values.codes]
     return pd.Series(values, dtype="object").isin(list(allowed)).to_numpy(dtype=bool)
+
+
+def _is(values: Coded, text: str) -> np.ndarray:
+    """Where a ``Coded`` column is ``text``."""
+    found = np.flatnonzero(np.asarray(values.dictionary.to_pylist(), dtype=object) == text)
+    return np.isin(values.codes, found)
+
+
+def _wrap(values: Coded, before: str, after: str) -> Coded:
+    """Each text of a ``Coded`` column between ``before`` and ``after`` (missing stays missing)."""
+    import pyarrow.compute as pc
+
+    return Coded(values.codes, pc.binary_join_element_wise(before, values.dictionary, after, ""))
+
+
+def _mark(where: np.ndarray, text: str) -> Coded:
+    """A message part: ``text`` where ``where``, "" elsewhere."""
+    import pyarrow as pa
+
+    return Coded(np.where(where, 0, -1), pa.array([text], type=pa.string()))
 
 
 class _Context:
@@ -373,42 +443,43 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
-        from .places import country_codes
-        from .register import match_register, org_keys
+        from .places import country_code
+        from .register import _at, _coded, _located, _mapped, _union, match_keys
+        from .text import key_codes
 
         self.n = len(table)
         self.rule_set, self.eligible = rule_set, eligible
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
-        self.vo_name = _objects(_column(table, "visiting_org"))
-        self.vo_key = org_keys(self.vo_name)
+        self.vo_name = _coded(_column(table, "visiting_org"))  # a million names: codes, texts in Arrow
+        self.vo_key = _keys_of(self.vo_name, key_codes)  # each distinct name's key once, shared by all rules
         positions = None
         if register is not None:
-            positions = {"ho": match_register(_column(table, "host_org"), register),
-                         "vo": match_register(None, register, keys=self.vo_key)}
+            host = _keys_of(_coded(_column(table, "host_org")), key_codes)
+            positions = {"ho": match_keys(*host, register), "vo": match_keys(*self.vo_key, register)}
         self.vo_pos = positions["vo"] if positions else np.full(self.n, -1, dtype=np.int64)
         self.filled: dict[str, np.ndarray] = {}
-        located = _locations(table, register, positions, self.filled)
-        self.ref = {side: _register_refs(register, positions[side]) if positions else np.full(self.n, "", dtype=object)
+        located = _located(table, register, positions, self.filled)
+        self.ref = {side: _register_refs(register, positions[side]) if positions else _mark(np.zeros(self.n, bool), "")
                     for side in ("ho", "vo")}
         self.ho_country, self.vo_country = located["ho_country"], located["vo_country"]
         self.ho_city, self.vo_city = located["ho_city"], located["vo_city"]
-        self.ho_cc = _objects(country_codes(pd.Series(self.ho_country, dtype="object")))
-        self.vo_cc = _objects(country_codes(pd.Series(self.vo_country, dtype="object")))
+        self.ho_cc = _mapped(self.ho_country, [country_code(t) for t in self.ho_country.dictionary.to_pylist()])
+        self.vo_cc = _mapped(self.vo_country, [country_code(t) for t in self.vo_country.dictionary.to_pylist()])
         self.start = pd.to_datetime(_column(table, "start_date", "datetime64[ns]")).to_numpy(dtype="datetime64[D]")
         self.end = pd.to_datetime(_column(table, "end_date", "datetime64[ns]")).to_numpy(dtype="datetime64[D]")
         amount = pd.to_numeric(_column(table, "amount_eur", "Float64"), errors="coerce")
         self.amount = amount.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        vo_type = _objects(_column(table, "vo_entity_type"))
-        reg_type = (_take(_column(register, "entity_type"), self.vo_pos) if register is not None
-                    else np.full(self.n, None, dtype=object))
-        self.vo_type_from_register = (vo_type == None) & (reg_type != None)  # noqa: E711
+        vo_type = _coded(_column(table, "vo_entity_type"))
+        reg_type = (_at(_coded(_column(register, "entity_type")), self.vo_pos) if register is not None
+                    else Coded(np.full(self.n, -1, dtype=np.int64), vo_type.dictionary))
+        given, registered, types = _union(vo_type, reg_type)
+        self.vo_type_from_register = (given < 0) & (registered >= 0)
         self.filled["vo_type"] = self.vo_type_from_register
         self.filled["vo_figures"] = self.vo_pos >= 0
         self.filled["vo_identity"] = self.vo_pos >= 0
-        self.vo_type = np.where(self.vo_type_from_register, reg_type, vo_type)
+        self.vo_type = Coded(np.where(self.vo_type_from_register, registered, given), types)
         self.nowhere = " (not in the tracker or the register)" if register is not None else " (not in the tracker)"
-
 
     def from_register(self, side: str, *what: str) -> np.ndarray:
         """A message part naming the register row and source where a side's ``what`` (country,
@@ -417,21 +488,31 @@ class _Context:
         used = np.zeros(self.n, dtype=bool)
         for name in what:
             used |= self.filled.get(f"{side}_{name}", np.zeros(self.n, dtype=bool))
-        return np.where(used & (self.ref[side] != ""), f"; {word} {' and '.join(what)} from " + self.ref[side],
-                        "").astype(object)
+        ref = self.ref[side]
+        return Coded(np.where(used, ref.codes, -1), _wrap(ref, f"; {word} {' and '.join(what)} from ", "").dictionary)
 
 
-def _register_refs(register: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
-    """'register row N (source: ...)' for each exchange's register entry; "" where none."""
+def _keys_of(names: Coded, key_codes) -> tuple[np.ndarray, object]:
+    """Each name's ``org_key`` as codes into the distinct keys (each distinct name folded once)."""
+    codes, distinct = key_codes(names.dictionary)
+    return np.append(codes, -1)[names.codes], distinct
+
+
+def _register_refs(register: pd.DataFrame, positions: np.ndarray) -> Coded:
+    """'register row N (source: ...)' for each exchange's register entry; missing where none."""
+    import pyarrow as pa
+
     rows = (_column(register, "register_row", "Int64") if "register_row" in register.columns
             else pd.Series(np.arange(len(register)) + 2, index=register.index))
     sources = _objects(_column(register, "source"))
     entries = [f"register row {row} (source: {source})" if source else f"register row {row} (no source given)"
                for row, source in zip(rows, sources)]
-    return np.array(entries + [""], dtype=object)[positions]
+    return Coded(np.asarray(positions, dtype=np.int64), pa.array(entries, type=pa.string()))
 
 
-def _missing(values: np.ndarray) -> np.ndarray:
+def _missing(values) -> np.ndarray:
+    if isinstance(values, Coded):
+        return values.codes < 0
     return values == None  # noqa: E711 (elementwise)
 
 
@@ -446,7 +527,7 @@ def _country_unknown(r: _Result, c: _Context, side: str) -> None:
 def _cross_border(c: _Context) -> _Result:
     r = _Result(c.n)
     both = ~_missing(c.ho_cc) & ~_missing(c.vo_cc)
-    same = both & (c.ho_cc == c.vo_cc)
+    same = both & (_recode(c.vo_cc, c.ho_cc.dictionary) == c.ho_cc.codes)
     r.set(both & ~same, PASS, "host in ", c.ho_cc, ", visitor in ", c.vo_cc)
     r.set(same, FAIL, "host and visitor both in ", c.ho_cc, c.from_register("ho", "country"),
           c.from_register("vo", "country"))
@@ -458,7 +539,8 @@ def _cross_border(c: _Context) -> _Result:
 def _joined(c: _Context, codes: np.ndarray) -> np.ndarray:
     """The date each exchange's country joined the programme (NaT: before the generation, or unknown)."""
     dates = {code: np.datetime64(day, "D") for code, day in c.rule_set.countries.items() if day is not None}
-    return pd.Series(codes, dtype="object").map(dates).to_numpy(dtype="datetime64[D]")
+    known = pd.Series(codes.dictionary.to_pylist(), dtype="object").map(dates).to_numpy(dtype="datetime64[D]")
+    return np.append(known, np.datetime64("NaT", "D"))[codes.codes]
 
 
 def _eligible_country(c: _Context) -> _Result:
@@ -482,15 +564,28 @@ def _eligible_country(c: _Context) -> _Result:
     return r
 
 
+def _points(city: Coded, cc: Coded, mask: np.ndarray) -> np.ndarray:
+    """(latitude, longitude) of the city of each row of ``mask`` (in its country where known),
+    each distinct (city, country) located once (``places.locate``)."""
+    from .places import locate
+
+    width = len(cc.dictionary) + 1
+    codes, pairs = pd.factorize(city.codes[mask] * width + (cc.codes[mask] + 1))
+    city_code, country_code = np.divmod(np.asarray(pairs, dtype=np.int64), width)
+    countries = np.append(None, np.array(cc.dictionary.to_pylist(), dtype=object))[country_code]
+    points = locate(pd.Series(city.dictionary.take(city_code).to_pylist(), dtype="object"),
+                    pd.Series(countries, dtype="object"))
+    return points[["lat", "lon"]].to_numpy(dtype=float)[codes] if len(codes) else np.empty((0, 2))
+
+
 def _distance(c: _Context) -> _Result:
-    from .places import haversine_km, locate
+    from .places import haversine_km
 
     r = _Result(c.n)
     both = ~_missing(c.ho_city) & ~_missing(c.vo_city)
-    ho_pt = locate(pd.Series(c.ho_city[both], dtype="object"), pd.Series(c.ho_cc[both], dtype="object"))
-    vo_pt = locate(pd.Series(c.vo_city[both], dtype="object"), pd.Series(c.vo_cc[both], dtype="object"))
+    ho_pt, vo_pt = _points(c.ho_city, c.ho_cc, both), _points(c.vo_city, c.vo_cc, both)
     km = np.full(c.n, np.nan)
-    km[both] = haversine_km(ho_pt["lat"], ho_pt["lon"], vo_pt["lat"], vo_pt["lon"])
+    km[both] = haversine_km(ho_pt[:, 0], ho_pt[:, 1], vo_pt[:, 0], vo_pt[:, 1])
     measured = ~np.isnan(km)
     min_km, shortfall = c.rule_set.value("distance", "min_km"), c.rule_set.value("distance", "shortfall")
     far = measured & (np.round(np.nan_to_num(km), 3) >= min_km)
@@ -506,8 +601,8 @@ def _distance(c: _Context) -> _Result:
         r.set(near, FAIL, _fmt("{:,.1f}", shown), *between, f", under the minimum of {min_km:,} km", *registered)
     for side, city, cc, points in (("visitor", c.vo_city, c.vo_cc, vo_pt), ("host", c.ho_city, c.ho_cc, ho_pt)):
         lost = np.zeros(c.n, dtype=bool)
-        lost[both] = points["lat"].isna().to_numpy()
-        where = np.where(_missing(cc), "", " (" + _blank(cc) + ")").astype(object)
+        lost[both] = np.isnan(points[:, 0])
+        where = _wrap(cc, " (", ")")
         r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames")
     r.set(_missing(c.vo_city), CANNOT, f"visitor city unknown{c.nowhere}")
     r.set(_missing(c.ho_city), CANNOT, f"host city unknown{c.nowhere}")
@@ -546,8 +641,8 @@ def _duration(c: _Context) -> _Result:
 def _single_visit(c: _Context) -> _Result:
     r = _Result(c.n)
     # Who visits: the register entry where the VO matched one, else its normalised name; as integers.
-    blank_key = _missing(c.vo_key) | (c.vo_key == "")
-    key_codes, _ = pd.factorize(np.where(blank_key, None, c.vo_key))
+    key_codes, distinct = c.vo_key
+    blank_key = np.append(np.asarray(distinct.to_pylist(), dtype=object) == "", True)[key_codes]
     registered = c.vo_pos >= 0
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
@@ -597,12 +692,12 @@ def _visits(who: np.ndarray, start: np.ndarray, row: np.ndarray,
 
 def _vo_type(c: _Context) -> _Result:
     r = _Result(c.n)
-    source = np.where(c.vo_type_from_register, " (type from the register)", "").astype(object)
+    source = _mark(c.vo_type_from_register, " (type from the register)")
     visitors = c.rule_set.value("vo_type", "visitor_types")
     hosts = c.rule_set.value("vo_type", "host_types")
     allowed = _words_or([PLURALS[t] for t in visitors])
     for code, words in TYPE_WORDS.items():
-        mask = c.vo_type == code
+        mask = _is(c.vo_type, code)
         if code in visitors:
             r.set(mask, PASS, f"VO is {words}", source)
         else:
@@ -655,10 +750,13 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
 
 def _sme_category(c: _Context) -> _Result:
     r = _Result(c.n)
-    is_sme = c.vo_type == "sme"
+    is_sme = _is(c.vo_type, "sme")
     outcomes, messages = _sme_verdicts(c.register, c.rule_set.sme_limits)
+    import pyarrow as pa
+
+    verdict = Coded(np.where(c.vo_pos < 0, len(messages) - 1, c.vo_pos), pa.array(list(messages), type=pa.string()))
     for outcome in (PASS, FAIL, CANNOT):
-        r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, messages[c.vo_pos],
+        r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, verdict,
               c.from_register("vo", "figures") if outcome == FAIL else "")
     r.set(~_missing(c.vo_type) & ~is_sme, PASS, "not declared an SME (the rule applies to SMEs only)")
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
@@ -720,6 +818,7 @@ class RuleResults:
         self.rule_set = rule_set
         self.outcome = np.stack([r.outcome for r in results], axis=1)
         self.warning = np.stack([r.warning for r in results], axis=1)
+        self._escape = None  # a _JsonEscape, kept between the blocks written
 
     def __len__(self) -> int:
         return len(self.row)
@@ -859,34 +958,73 @@ _OUTCOME_JSON = [json.dumps(outcome) for outcome in OUTCOMES]
 
 
 def _json_records(results: RuleResults, positions: np.ndarray, separator: str) -> str:
-    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``."""
+    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``:
+    built in Arrow kernels (each message part escaped once, ``_JsonEscape``) and read back as
+    one text, no Python string per record."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(positions) * len(RULES)
     if not n:
         return ""
+    if results._escape is None:
+        results._escape = _JsonEscape()
     row = pa.array(np.repeat(results.row[positions], len(RULES))).cast(pa.string())
     rule = pa.array(_RULE_JSON).take(pa.array(np.tile(np.arange(len(RULES)), len(positions))))
     outcome = pa.array(_OUTCOME_JSON).take(pa.array(results.outcome[positions].ravel().astype(np.int64)))
-    message = np.stack([r.messages(positions) for r in results.results], axis=1).ravel()
-    text = _json_strings(pa.array(message, type=pa.string()))
+    by_rule = pa.concat_arrays([r.texts(positions, results._escape) for r in results.results])
+    interleaved = (np.arange(len(positions))[:, None] + np.arange(len(RULES))[None, :] * len(positions)).ravel()
+    message = by_rule.take(pa.array(interleaved))
     records = pc.binary_join_element_wise('{"row":', row, ',"rule":', rule, ',"outcome":', outcome,
-                                          ',"message":', text, "}", "")
-    return separator.join(records.to_pylist()) + ("\n" if separator == "\n" else "")
+                                          ',"message":"', message, '"}' + separator, "")
+    text = _array_text(records)
+    return text if separator == "\n" else text[:-len(separator)]
 
 
-def _json_strings(array):
-    """Each text as a JSON string literal (quotes, backslashes and control characters escaped)."""
+def _array_text(array) -> str:
+    """All the texts of an Arrow string array, concatenated (its data buffer, decoded once)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    from .text import _replace_where
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(array.buffers()[1], dtype=width)[array.offset:array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return ""
+    return memoryview(data)[int(offsets[0]):int(offsets[-1])].tobytes().decode("utf-8")
 
-    array = _replace_where(array, r"\\", r"\\\\")
-    array = _replace_where(array, '"', r'\\"')
-    control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
-    if pc.any(control).as_py():  # rare: Python's json escapes those
-        fixed = [json.dumps(text, ensure_ascii=False)[1:-1] for text in pc.filter(array, control).to_pylist()]
-        array = pc.replace_with_mask(array, control, pa.array(fixed, type=array.type))
-    return pc.binary_join_element_wise('"', pc.fill_null(array, ""), '"', "")
+
+class _JsonEscape:
+    """Escapes message parts for a JSON string literal, as ``json.dumps`` does (quotes,
+    backslashes and control characters; other characters kept): ``text`` for a fixed part,
+    ``__call__`` for an Arrow array, ``cached`` for the distinct texts of a column (escaped once
+    for all the blocks written).
+
+    >>> print(_JsonEscape().text('say "hi" in C:/x'))
+    say \\"hi\\" in C:/x
+    """
+
+    def __init__(self):
+        self._done: dict[int, tuple] = {}
+
+    def text(self, text: str) -> str:
+        return json.dumps(text, ensure_ascii=False)[1:-1]
+
+    def __call__(self, array):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from .text import _replace_where
+
+        control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
+        escaped = _replace_where(array, r"\\", r"\\\\")
+        escaped = _replace_where(escaped, '"', r'\\"')
+        if pc.any(control).as_py():  # rare: Python's json escapes those
+            fixed = [self.text(text) for text in pc.filter(array, control).to_pylist()]
+            escaped = pc.replace_with_mask(escaped, control, pa.array(fixed, type=escaped.type))
+        return escaped
+
+    def cached(self, dictionary):
+        done = self._done.get(id(dictionary))
+        if done is None or done[0] is not dictionary:
+            done = self._done[id(dictionary)] = (dictionary, self(dictionary))
+        return done[1]
