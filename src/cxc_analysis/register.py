@@ -19,7 +19,7 @@ import pandas as pd
 from .config import MAX_CELL_CHARS
 from .errors import InputError
 from .load import cell_too_long, decode_csv
-from .places import country_code, country_codes
+from .places import country_code, country_codes, country_codes_of
 from .text import Coded, arrow_codes, fold, key as text_key, key_codes, keys, parse_amounts
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",
@@ -294,7 +294,8 @@ def _located(table: pd.DataFrame, register: pd.DataFrame | None,
     filled = {} if filled is None else filled
     for side, name in (("ho", "host_org"), ("vo", "visiting_org")):
         given = _coded(_column(table, f"{side}_country"))
-        country = _mapped(given, [country_code(t) or t for t in given.dictionary.to_pylist()])
+        texts = given.dictionary.to_pylist()
+        country = _mapped(given, [code or text for code, text in zip(country_codes_of(texts), texts)])
         city = _coded(_column(table, f"{side}_city"))
         if register is not None:
             where = positions[side] if positions else match_register(_column(table, name), register)

@@ -443,7 +443,7 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
-        from .places import country_code
+        from .places import country_codes_of
         from .register import _at, _coded, _located, _mapped, _union, match_keys
         from .text import key_codes
 
@@ -464,8 +464,8 @@ class _Context:
                     for side in ("ho", "vo")}
         self.ho_country, self.vo_country = located["ho_country"], located["vo_country"]
         self.ho_city, self.vo_city = located["ho_city"], located["vo_city"]
-        self.ho_cc = _mapped(self.ho_country, [country_code(t) for t in self.ho_country.dictionary.to_pylist()])
-        self.vo_cc = _mapped(self.vo_country, [country_code(t) for t in self.vo_country.dictionary.to_pylist()])
+        self.ho_cc = _mapped(self.ho_country, country_codes_of(self.ho_country.dictionary.to_pylist()))
+        self.vo_cc = _mapped(self.vo_country, country_codes_of(self.vo_country.dictionary.to_pylist()))
         self.start = pd.to_datetime(_column(table, "start_date", "datetime64[ns]")).to_numpy(dtype="datetime64[D]")
         self.end = pd.to_datetime(_column(table, "end_date", "datetime64[ns]")).to_numpy(dtype="datetime64[D]")
         amount = pd.to_numeric(_column(table, "amount_eur", "Float64"), errors="coerce")
@@ -941,16 +941,27 @@ def write_results_json(results: RuleResults, out, *, lines: bool = False, block:
     '{"row":4,"rule":"single_visit","outcome":"pass","message":"B visits once"}'
     """
     separator = "\n" if lines else ","
-    first = True
+    write = _utf8_writer(out)
     if not lines:
-        out.write("[")
+        write(b"[")
     for start in range(0, len(results), block):
         positions = np.arange(start, min(start + block, len(results)))
-        text = _json_records(results, positions, separator)
-        out.write(text if lines or first else "," + text)
-        first = False
+        if start and not lines:
+            write(b",")
+        write(_json_block(results, positions, separator))
     if not lines:
-        out.write("]\n")
+        write(b"]\n")
+
+
+def _utf8_writer(out):
+    """A function writing UTF-8 bytes to the text stream ``out``: straight to its byte buffer when
+    it writes UTF-8 (megabytes of JSON are not decoded and encoded again), else decoded first."""
+    buffer = getattr(out, "buffer", None)
+    encoding = str(getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if buffer is not None and encoding == "utf8":
+        out.flush()
+        return buffer.write
+    return lambda data: out.write(bytes(data).decode("utf-8"))
 
 
 _RULE_JSON = [json.dumps(rule) for rule in RULES]
@@ -958,15 +969,20 @@ _OUTCOME_JSON = [json.dumps(outcome) for outcome in OUTCOMES]
 
 
 def _json_records(results: RuleResults, positions: np.ndarray, separator: str) -> str:
-    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``:
-    built in Arrow kernels (each message part escaped once, ``_JsonEscape``) and read back as
-    one text, no Python string per record."""
+    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``
+    (after the last one too when it is a new line)."""
+    return bytes(_json_block(results, positions, separator)).decode("utf-8")
+
+
+def _json_block(results: RuleResults, positions: np.ndarray, separator: str):
+    """``_json_records`` as UTF-8 bytes (a memoryview): built in Arrow kernels (each message part
+    escaped once, ``_JsonEscape``) and read back as one buffer, no Python string per record."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(positions) * len(RULES)
     if not n:
-        return ""
+        return b""
     if results._escape is None:
         results._escape = _JsonEscape()
     row = pa.array(np.repeat(results.row[positions], len(RULES))).cast(pa.string())
@@ -977,20 +993,26 @@ def _json_records(results: RuleResults, positions: np.ndarray, separator: str) -
     message = by_rule.take(pa.array(interleaved))
     records = pc.binary_join_element_wise('{"row":', row, ',"rule":', rule, ',"outcome":', outcome,
                                           ',"message":"', message, '"}' + separator, "")
-    text = _array_text(records)
-    return text if separator == "\n" else text[:-len(separator)]
+    data = _array_bytes(records)
+    return data if separator == "\n" else data[:len(data) - len(separator.encode())]
 
 
-def _array_text(array) -> str:
-    """All the texts of an Arrow string array, concatenated (its data buffer, decoded once)."""
+def _array_bytes(array):
+    """All the texts of an Arrow string array, concatenated, as UTF-8 bytes (a memoryview of its
+    data buffer: nothing copied).
+
+    >>> import pyarrow as pa
+    >>> bytes(_array_bytes(pa.array(["a", "bé", None, "c"]).slice(1)))
+    b'b\\xc3\\xa9c'
+    """
     import pyarrow as pa
 
     width = np.int64 if pa.types.is_large_string(array.type) else np.int32
     offsets = np.frombuffer(array.buffers()[1], dtype=width)[array.offset:array.offset + len(array) + 1]
     data = array.buffers()[2]
     if data is None or offsets[-1] == offsets[0]:
-        return ""
-    return memoryview(data)[int(offsets[0]):int(offsets[-1])].tobytes().decode("utf-8")
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]):int(offsets[-1])]
 
 
 class _JsonEscape:
