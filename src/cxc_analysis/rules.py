@@ -494,8 +494,7 @@ class _Context:
 
 def _keys_of(names: Coded, key_codes) -> tuple[np.ndarray, object]:
     """Each name's ``org_key`` as codes into the distinct keys (each distinct name folded once)."""
-    codes, distinct = key_codes(names.dictionary)
-    return np.append(codes, -1)[names.codes], distinct
+    return key_codes(names)
 
 
 def _register_refs(register: pd.DataFrame, positions: np.ndarray) -> Coded:
