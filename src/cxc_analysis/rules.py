@@ -370,8 +370,8 @@ def _part(part, where: np.ndarray, escape=None):
     if isinstance(part, str):
         return escape.text(part) if escape else part
     if callable(part):
-        part = part(where)
-        dictionary = escape(part.dictionary) if escape and isinstance(part, Coded) else None
+        part = part(where, streaming=escape is not None)
+        dictionary = escape.cached(part.dictionary) if escape and isinstance(part, Coded) else None
     else:
         dictionary = escape.cached(part.dictionary) if escape and isinstance(part, Coded) else None
         part = Coded(part.codes[where], part.dictionary) if isinstance(part, Coded) else part[where]
@@ -401,13 +401,24 @@ def _blank(values):
 
 
 def _fmt(template: str, values: np.ndarray):
-    """A message part formatting ``values`` (only the masked ones, each distinct value once)."""
-    def part(mask):
+    """A message part formatting ``values`` at the rows asked for, each distinct value once;
+    ``streaming`` (every row will be asked for, block by block): all rows formatted at the first
+    call, each distinct value once for the whole stream."""
+    whole: list[Coded] = []
+
+    def formatted(chosen: np.ndarray) -> Coded:
         import pyarrow as pa
 
-        codes, uniques = pd.factorize(values[mask])
+        codes, uniques = pd.factorize(chosen)
         texts = pa.array([template.format(v) for v in uniques] + [""], type=pa.string())
-        return Coded(np.where(codes < 0, len(uniques), codes), texts)
+        return Coded(np.where(codes < 0, len(uniques), codes).astype(np.int32), texts)
+
+    def part(where, streaming: bool = False):
+        if not streaming:
+            return formatted(values[where])
+        if not whole:
+            whole.append(formatted(values))
+        return Coded(whole[0].codes[where], whole[0].dictionary)
     return part
 
 
@@ -591,13 +602,14 @@ def _distance(c: _Context) -> _Result:
     near = measured & ~far
     shown = np.where(near, np.floor(np.nan_to_num(km) * 10) / 10, np.round(np.nan_to_num(km), 1))
     between = (" km between ", _blank(c.ho_city), " and ", _blank(c.vo_city))
-    r.set(far, PASS, _fmt("{:,.1f}", shown), *between)
+    km_text = _fmt("{:,.1f}", shown)
+    r.set(far, PASS, km_text, *between)
     registered = (c.from_register("ho", "city"), c.from_register("vo", "city"))
     if shortfall == "halve":
-        r.set(near, PASS, "warning: ", _fmt("{:,.1f}", shown), *between,
+        r.set(near, PASS, "warning: ", km_text, *between,
               f", under {min_km:,} km: the lump sum is halved", *registered, warning=True)
     else:
-        r.set(near, FAIL, _fmt("{:,.1f}", shown), *between, f", under the minimum of {min_km:,} km", *registered)
+        r.set(near, FAIL, km_text, *between, f", under the minimum of {min_km:,} km", *registered)
     for side, city, cc, points in (("visitor", c.vo_city, c.vo_cc, vo_pt), ("host", c.ho_city, c.ho_cc, ho_pt)):
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = np.isnan(points[:, 0])
