@@ -349,9 +349,9 @@ class _Result:
             pick = order[bounds[index + 1]:bounds[index + 2]]
             if not len(pick):
                 continue
-            parts = self._sets[index][1] if index >= 0 else ("",)
+            mask, parts = self._sets[index] if index >= 0 else (None, ("",))
             where = positions[pick]
-            chunks.append(_join([_part(part, where, escape) for part in parts], len(pick)))
+            chunks.append(_join([_part(part, where, escape, mask) for part in parts], len(pick)))
         joined = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
         inverse = np.empty(len(positions), dtype=np.int64)
         inverse[order] = np.arange(len(positions))
@@ -362,15 +362,17 @@ class _Result:
         return self.messages(np.arange(len(self.outcome)))
 
 
-def _part(part, where: np.ndarray, escape=None):
-    """One message part for the rows at ``where``: a text, or an Arrow array ("" where missing)."""
+def _part(part, where: np.ndarray, escape=None, mask: np.ndarray | None = None):
+    """One message part for the rows at ``where`` (some of ``mask``'s): a text, or an Arrow array
+    ("" where missing). With ``escape`` (a stream: every row will be asked for, block by block) a
+    formatted part formats all of ``mask``'s rows at once, each distinct value once."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(part, str):
         return escape.text(part) if escape else part
     if callable(part):
-        part = part(where, streaming=escape is not None)
+        part = part(where, mask if escape is not None else None)
         dictionary = escape.cached(part.dictionary) if escape and isinstance(part, Coded) else None
     else:
         dictionary = escape.cached(part.dictionary) if escape and isinstance(part, Coded) else None
@@ -401,10 +403,10 @@ def _blank(values):
 
 
 def _fmt(template: str, values: np.ndarray):
-    """A message part formatting ``values`` at the rows asked for, each distinct value once;
-    ``streaming`` (every row will be asked for, block by block): all rows formatted at the first
-    call, each distinct value once for the whole stream."""
-    whole: list[Coded] = []
+    """A message part formatting ``values`` at the rows asked for (``where``), each distinct value
+    once; given the ``mask`` those rows belong to (a stream asks for all of them, block by block),
+    every row of the mask is formatted at the first call, each distinct value once for the stream."""
+    done: dict[int, tuple] = {}
 
     def formatted(chosen: np.ndarray) -> Coded:
         import pyarrow as pa
@@ -413,12 +415,14 @@ def _fmt(template: str, values: np.ndarray):
         texts = pa.array([template.format(v) for v in uniques] + [""], type=pa.string())
         return Coded(np.where(codes < 0, len(uniques), codes).astype(np.int32), texts)
 
-    def part(where, streaming: bool = False):
-        if not streaming:
+    def part(where, mask=None):
+        if mask is None:
             return formatted(values[where])
-        if not whole:
-            whole.append(formatted(values))
-        return Coded(whole[0].codes[where], whole[0].dictionary)
+        if id(mask) not in done:
+            rows = np.flatnonzero(mask)
+            done[id(mask)] = (mask, rows, formatted(values[rows]))
+        _, rows, whole = done[id(mask)]
+        return Coded(whole.codes[np.searchsorted(rows, where)], whole.dictionary)
     return part
 
 
@@ -650,10 +654,12 @@ def _duration(c: _Context) -> _Result:
 
 
 def _single_visit(c: _Context) -> _Result:
+    import pyarrow.compute as pc
+
     r = _Result(c.n)
     # Who visits: the register entry where the VO matched one, else its normalised name; as integers.
     key_codes, distinct = c.vo_key
-    blank_key = np.append(np.asarray(distinct.to_pylist(), dtype=object) == "", True)[key_codes]
+    blank_key = np.append(pc.equal(distinct, "").to_numpy(zero_copy_only=False), True)[key_codes]
     registered = c.vo_pos >= 0
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
