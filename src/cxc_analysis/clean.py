@@ -182,8 +182,8 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def find_malformed_ids(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for an exchange number that is not an IT-tool ID such as EG927FA8 (not repaired)."""
     ids = table["exchange_id"]
-    bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool)),
-                    index=table.index)
+    bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool),
+                          vectorised=True), index=table.index)
     return make_findings(table.loc[bad, "source_row"], column_name(table, "exchange_id"), "warning", "malformed_id",
                          "exchange number '" + ids[bad] + "' is not an IT-tool ID like EG927FA8 "
                          "(EG, 3 digits, 2 letters, 1 digit)")

@@ -635,9 +635,9 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
 
     names = [f"c{i}" for i in range(len(header))]
     wanted = [names[i] for i in mapping]
-    # Read as dictionaries: a tracker's columns repeat few texts, so trimming and blanking
-    # work on each distinct text once, and the codes go on to ``clean`` (see distinct.py).
-    text = pa.dictionary(pa.int32(), pa.large_string())
+    # Read as plain texts (pandas' own storage, so no copy on the way to the frame); each column
+    # is then trimmed in Arrow kernels, and only columns that repeat their texts are hashed, their
+    # codes going on to ``clean`` (see distinct.py). A column of a million distinct names is never hashed here.
     utf8 = encoding in ("utf-8", "utf-8-sig")  # others are decoded here, so Arrow only ever reads UTF-8
     source = path if utf8 else pa.BufferReader(_utf8_bytes(path, encoding, delimiter))
     try:
@@ -647,72 +647,89 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
                                            block_size=CSV_BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                include_columns=wanted, column_types={n: text for n in wanted}, null_values=[""],
+                include_columns=wanted, column_types={n: pa.large_string() for n in wanted}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True))  # only empty cells are missing
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) and utf8:
             raise _NotUtf8 from None
         raise _Fallback from None
     first_row, rows = index + 2, table.num_rows
-    parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
-    found = list(parallel(_decode, [table.column(f"c{position}") for position in mapping]))
+    columns = [table.column(f"c{position}") for position in mapping]
     del table
-    pa.default_memory_pool().release_unused()  # the parser's buffers
-    codes = {field: c for field, (c, _, _) in zip(mapping.values(), found)}
-    uniques = {field: u for field, (_, u, _) in zip(mapping.values(), found)}
-    _check_arrow_sizes(codes, uniques, header, mapping, first_row, path)
-    texts = {field: t for field, (_, _, t) in zip(mapping.values(), found)}
-    del found
+    parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
+    texts = dict(zip(mapping.values(), parallel(_trimmed, columns)))
+    del columns
+    _check_arrow_sizes(texts, header, mapping, first_row, path)
     source_row = np.arange(first_row, first_row + rows, dtype="int64")
-    filled = _filled_rows(list(codes.values()), rows)
-    if filled is not None:  # blank rows: dropped here, codes and texts alike
-        codes = {field: c[filled] for field, c in codes.items()}
-        texts = {field: t.filter(pa.array(filled)) for field, t in texts.items()}
+    filled = _filled_rows(list(texts.values()), rows)
+    if filled is not None:  # blank rows: dropped here
+        mask = pa.array(filled)
+        texts = {field: t.filter(mask) for field, t in texts.items()}
         source_row = source_row[filled]
+    coded = dict(zip(texts, parallel(_codes_if_repeating, list(texts.values()))))
     columns = {"source_row": source_row, **{f: t.to_pandas(types_mapper=_str_dtype) for f, t in texts.items()}}
     del texts
     frame = _finish(pd.DataFrame(columns), blank_rows=False)
-    for field, c in codes.items():
-        remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
+    for field, found in coded.items():
+        if found is not None:
+            remember(frame[field], found[0], found[1].to_pandas(types_mapper=_str_dtype))
     return frame
 
 
-def _filled_rows(codes: list[np.ndarray], rows: int) -> np.ndarray | None:
+def _filled_rows(texts: list, rows: int) -> np.ndarray | None:
     """Which rows have a value in some column, or None when all do (a column without blanks says so)."""
-    if any(len(c) and c.min() >= 0 for c in codes):
+    if any(len(t) and t.null_count == 0 for t in texts):
         return None
     filled = np.zeros(rows, dtype=bool)
-    for c in codes:
-        filled |= c >= 0
+    for t in texts:
+        filled |= _valid(t)
     return None if filled.all() else filled
 
 
-def _decode(column) -> tuple[np.ndarray, object, object]:
-    """Codes, distinct texts and the texts themselves (stripped, null where blank) of a dictionary column."""
+def _valid(texts) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return pc.is_valid(texts).to_numpy(zero_copy_only=False) if len(texts) else np.zeros(0, dtype=bool)
+
+
+def _trimmed(column):
+    """A text column without white space at either end, null where blank (Arrow kernels).
+
+    >>> import pyarrow as pa
+    >>> _trimmed(pa.chunked_array([[" SME ", "  ", None, "a"]], pa.large_string())).to_pylist()
+    ['SME', None, None, 'a']
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes, uniques = _distinct_texts(column)
-    return codes, uniques, pc.take(uniques, pa.array(codes, mask=codes < 0))
+    texts = pc.utf8_trim_whitespace(column)
+    blank = pc.equal(texts, "")
+    if pc.any(blank).as_py():
+        texts = pc.if_else(blank, pa.scalar(None, texts.type), texts)
+    return texts
 
 
-def _distinct_texts(column) -> tuple[np.ndarray, object]:
-    """Codes per row (-1 where blank) and the distinct stripped texts of a dictionary-read column."""
-    import pyarrow as pa
+REPEAT_SAMPLE = 20_000  # rows a column's repetition is judged on before it is hashed whole
+
+
+def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
+    """Codes per row (-1 where missing) and distinct texts of a column whose texts repeat (judged
+    on its first rows), or None for a column of mostly distinct texts (names, IDs): those are
+    keyed where needed, row by row, rather than hashed twice. Only speed depends on this.
+
+    >>> import pyarrow as pa
+    >>> codes, uniques = _codes_if_repeating(pa.chunked_array([["a", None, "a", "b"]], pa.large_string()))
+    >>> codes.tolist(), uniques.to_pylist()
+    ([0, -1, 0, 1], ['a', 'b'])
+    """
     import pyarrow.compute as pc
 
-    dictionaries = [chunk.dictionary for chunk in column.chunks]
-    texts = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.large_string())
-    texts = pc.utf8_trim_whitespace(texts)
-    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
-    encoded = pc.dictionary_encode(texts)  # " SME " and "SME" become one text
-    recode = pa.array(np.append(encoded.indices.fill_null(-1).to_numpy(), -1).astype(np.int32))
-    parts, offset = [], 0
-    for chunk, dictionary in zip(column.chunks, dictionaries):  # Arrow kernels: no numpy temporaries
-        parts.append(recode.take(pc.fill_null(pc.add(chunk.indices.cast(pa.int32()), offset), len(recode) - 1)))
-        offset += len(dictionary)
-    codes = pa.chunked_array(parts, pa.int32()).combine_chunks().to_numpy()
-    return codes, encoded.dictionary
+    sample = texts.slice(0, REPEAT_SAMPLE)
+    valid = len(sample) - sample.null_count
+    if valid > 1000 and 2 * pc.count_distinct(sample).as_py() > valid:
+        return None
+    encoded = pc.dictionary_encode(texts.combine_chunks() if hasattr(texts, "combine_chunks") else texts)
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
 
 
 def _str_dtype(arrow_type):
@@ -721,16 +738,18 @@ def _str_dtype(arrow_type):
     return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type in (pa.string(), pa.large_string()) else None
 
 
-def _check_arrow_sizes(codes: dict, uniques: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
-    """Refuse a cell longer than Excel allows, looking at each distinct text once."""
+def _check_arrow_sizes(texts: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
+    """Refuse a cell longer than Excel allows (one Arrow length kernel per column)."""
     import pyarrow.compute as pc
 
     for position, field in mapping.items():
-        lengths = pc.utf8_length(uniques[field]).to_numpy(zero_copy_only=False)
-        if len(lengths) and np.nanmax(lengths) > MAX_CELL_CHARS:
-            unique = int(np.nanargmax(lengths))
-            row = first_row + int(np.argmax(codes[field] == unique))
-            raise cell_too_long(int(lengths[unique]), file=path, row=row, column=str(header[position]))
+        if not len(texts[field]):
+            continue
+        lengths = pc.utf8_length(texts[field])
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            at = pc.index(lengths, longest).as_py()
+            raise cell_too_long(int(longest), file=path, row=first_row + at, column=str(header[position]))
 
 
 def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, encoding) -> pd.DataFrame:
