@@ -216,6 +216,7 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    use_quick_arrow_pool()
     suffix = path.suffix.lower()
     reading = _Reading(columns, vocabulary)
     token = _READING.set(reading)
@@ -234,6 +235,25 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
                        header_row=reading.header_row, ignored_columns=reading.ignored)
     return frame
+
+
+def use_quick_arrow_pool() -> None:
+    """Arrow's jemalloc memory pool, where this pyarrow has one and ARROW_DEFAULT_MEMORY_POOL
+    chooses none: with the default (mimalloc), reading and cleaning a million rows cost about
+    1 s more of system time here, pages handed back to the system and faulted in again; freed
+    pages are handed back after 100 ms (jemalloc's default 1 s held about 250 MB more at the
+    peak). See docs/benchmarks.md. Only speed and memory depend on this."""
+    import os
+
+    import pyarrow as pa
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(100)  # freed pages go back soon: 1 s keeps a million rows' buffers twice
+    except (NotImplementedError, pa.ArrowException):  # a pyarrow built without jemalloc
+        pass
 
 
 # --- workbooks ---------------------------------------------------------------------------
