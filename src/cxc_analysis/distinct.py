@@ -4,9 +4,10 @@ A tracker's columns repeat few texts (entity types, statuses, hosts, events), so
 pipeline works on each distinct text once and maps the result back by code: a million
 rows cost little more than a thousand. :func:`factorize` gives a column's codes and
 distinct values; it remembers them for the column's (immutable) Arrow data, so a column
-is hashed once however many steps look at it. The CSV loader, which dictionary-encodes
-while parsing, hands its codes over with :func:`remember`; :func:`per_distinct` remembers
-the codes of the column it derives.
+is hashed once however many steps look at it; :func:`per_distinct` remembers the codes of
+the column it derives. A column whose values rarely repeat (a visitor's name, an exchange
+number: :func:`mostly_distinct`) is not hashed at all where a step can work row by row in
+Arrow kernels.
 
 Only speed depends on this memory: a column without remembered codes is factorised anew.
 """
@@ -49,6 +50,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     if known is not None and known[0]() is data:
         return known[1], known[2]
     codes, uniques = pd.factorize(values)
+    codes = codes.astype(np.int32) if len(codes) < 2 ** 31 else codes
     uniques = pd.Series(uniques, dtype=values.dtype if len(uniques) else None)
     remember(values, codes, uniques)
     return codes, uniques

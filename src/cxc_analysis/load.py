@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
-from .distinct import parallel_map, remember
+from .distinct import parallel_map
 from .errors import InputError
 from .schema import COLUMN_LABELS, column_labels
 
@@ -655,9 +655,9 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
 
     names = [f"c{i}" for i in range(len(header))]
     wanted = [names[i] for i in mapping]
-    # Read as plain texts (pandas' own storage, so no copy on the way to the frame); each column
-    # is then trimmed in Arrow kernels, and only columns that repeat their texts are hashed, their
-    # codes going on to ``clean`` (see distinct.py). A column of a million distinct names is never hashed here.
+    # Read as plain texts (pandas' own storage, so no copy on the way to the frame), each column
+    # trimmed in Arrow kernels. Nothing is hashed here: the steps that need a column's distinct
+    # values factorise it once (distinct.py), and a column of a million distinct names is worked row by row.
     utf8 = encoding in ("utf-8", "utf-8-sig")  # others are decoded here, so Arrow only ever reads UTF-8
     source = path if utf8 else pa.BufferReader(_utf8_bytes(path, encoding, delimiter))
     try:
@@ -686,14 +686,9 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
         mask = pa.array(filled)
         texts = {field: t.filter(mask) for field, t in texts.items()}
         source_row = source_row[filled]
-    coded = dict(zip(texts, parallel(_codes_if_repeating, list(texts.values()))))
     columns = {"source_row": source_row, **{f: t.to_pandas(types_mapper=_str_dtype) for f, t in texts.items()}}
     del texts
-    frame = _finish(pd.DataFrame(columns), blank_rows=False)
-    for field, found in coded.items():
-        if found is not None:
-            remember(frame[field], found[0], found[1].to_pandas(types_mapper=_str_dtype))
-    return frame
+    return _finish(pd.DataFrame(columns), blank_rows=False)
 
 
 def _filled_rows(texts: list, rows: int) -> np.ndarray | None:
@@ -723,33 +718,10 @@ def _trimmed(column):
     import pyarrow.compute as pc
 
     texts = pc.utf8_trim_whitespace(column)
-    blank = pc.equal(texts, "")
+    blank = pc.equal(pc.binary_length(texts), 0)
     if pc.any(blank).as_py():
         texts = pc.if_else(blank, pa.scalar(None, texts.type), texts)
     return texts
-
-
-REPEAT_SAMPLE = 20_000  # rows a column's repetition is judged on before it is hashed whole
-
-
-def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
-    """Codes per row (-1 where missing) and distinct texts of a column whose texts repeat (judged
-    on its first rows), or None for a column of mostly distinct texts (names, IDs): those are
-    keyed where needed, row by row, rather than hashed twice. Only speed depends on this.
-
-    >>> import pyarrow as pa
-    >>> codes, uniques = _codes_if_repeating(pa.chunked_array([["a", None, "a", "b"]], pa.large_string()))
-    >>> codes.tolist(), uniques.to_pylist()
-    ([0, -1, 0, 1], ['a', 'b'])
-    """
-    import pyarrow.compute as pc
-
-    sample = texts.slice(0, REPEAT_SAMPLE)
-    valid = len(sample) - sample.null_count
-    if valid > 1000 and 2 * pc.count_distinct(sample).as_py() > valid:
-        return None
-    encoded = pc.dictionary_encode(texts.combine_chunks() if hasattr(texts, "combine_chunks") else texts)
-    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
 
 
 def _str_dtype(arrow_type):
@@ -759,12 +731,13 @@ def _str_dtype(arrow_type):
 
 
 def _check_arrow_sizes(texts: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
-    """Refuse a cell longer than Excel allows (one Arrow length kernel per column)."""
+    """Refuse a cell longer than Excel allows (Arrow length kernels; characters counted only
+    in a column with a cell of more bytes than the limit)."""
     import pyarrow.compute as pc
 
     for position, field in mapping.items():
-        if not len(texts[field]):
-            continue
+        if not len(texts[field]) or (pc.max(pc.binary_length(texts[field])).as_py() or 0) <= MAX_CELL_CHARS:
+            continue  # no cell has more bytes than the limit has characters
         lengths = pc.utf8_length(texts[field])
         longest = pc.max(lengths).as_py()
         if longest is not None and longest > MAX_CELL_CHARS:
