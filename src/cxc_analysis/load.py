@@ -50,6 +50,7 @@ class _Reading:
         self.positions: dict[str, int] = {}
         self.header_row: int | None = None
         self.ignored: list[str] = []
+        self.fields: tuple[str, ...] | None = None  # only these fields' values are wanted (None: all)
 
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar("cxc_reading", default=None)
@@ -200,14 +201,16 @@ def read_column_map(path: str | Path) -> dict[str, str]:
 
 
 def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[str, str] | None = None,
-                 vocabulary=None) -> pd.DataFrame:
+                 vocabulary=None, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Read a tracker into ``source_row`` + one column per canonical field.
 
     Headers are read by meaning in the vocabulary's languages (``vocabulary``: a
     ``vocabulary.Vocabulary``, default the bundled one); ``columns`` maps fields to headers the
     vocabulary cannot know. Text cells are stripped (empty cells are missing); dates and amounts
     keep their cell values. ``df.attrs`` holds ``file``, ``sheet``, ``headers`` (field -> the
-    tracker's own header) and ``ignored_columns`` (headers nothing maps).
+    tracker's own header) and ``ignored_columns`` (headers nothing maps). ``fields``: only these
+    fields' values are read, the others come back empty (the same rows all the same: a row is
+    blank only if all its columns are), for a step that needs only some fields (``kpis --json``).
 
     >>> df = read_tracker(DEFAULT_INPUT)  # doctest: +SKIP
     >>> df.loc[0, ["source_row", "host_org"]].tolist()  # doctest: +SKIP
@@ -219,6 +222,7 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     use_quick_arrow_pool()
     suffix = path.suffix.lower()
     reading = _Reading(columns, vocabulary)
+    reading.fields = fields
     token = _READING.set(reading)
     try:
         if suffix in EXCEL_SUFFIXES:
@@ -232,6 +236,8 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
             raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
     finally:
         _READING.reset(token)
+    if fields is not None:  # the other fields' values (a reader that read them all), as if the tracker lacked them
+        frame = _finish(frame.drop(columns=[f for f in FIELDS if f not in fields]), blank_rows=False)
     frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
                        header_row=reading.header_row, ignored_columns=reading.ignored)
     return frame
@@ -674,14 +680,27 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
             raise _NotUtf8 from None
         raise _Fallback from None
     first_row, rows = index + 2, table.num_rows
-    columns = [table.column(f"c{position}") for position in mapping]
+    wanted_fields = _current().fields
+    read = {f: p for p, f in mapping.items() if wanted_fields is None or f in wanted_fields}
+    others = {f: table.column(f"c{p}") for p, f in mapping.items() if f not in read}
+    columns = [table.column(f"c{position}") for position in read.values()]
     del table
     parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
-    texts = dict(zip(mapping.values(), parallel(_trimmed, columns)))
+    texts = dict(zip(read, parallel(_trimmed, columns)))
     del columns
-    _check_arrow_sizes(texts, header, mapping, first_row, path)
+    long = {f: _trimmed(c) for f, c in others.items() if _max_bytes(c) > MAX_CELL_CHARS}  # refused all the same
+    _check_arrow_sizes({**texts, **long}, header, {p: f for p, f in mapping.items() if f in read or f in long},
+                       first_row, path)
     source_row = np.arange(first_row, first_row + rows, dtype="int64")
     filled = _filled_rows(list(texts.values()), rows)
+    if filled is not None and others:  # blank in the fields read: a row all the same if another column is filled
+        blank = np.flatnonzero(~filled)
+        found = np.zeros(len(blank), dtype=bool)
+        for column in others.values():
+            found |= _valid(_trimmed(column.take(pa.array(blank))))
+        filled[blank] = found
+        filled = None if filled.all() else filled
+    del others
     if filled is not None:  # blank rows: dropped here
         mask = pa.array(filled)
         texts = {field: t.filter(mask) for field, t in texts.items()}
@@ -730,13 +749,20 @@ def _str_dtype(arrow_type):
     return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type in (pa.string(), pa.large_string()) else None
 
 
+def _max_bytes(texts) -> int:
+    """The most bytes of any text in an Arrow column (0 if none)."""
+    import pyarrow.compute as pc
+
+    return (pc.max(pc.binary_length(texts)).as_py() or 0) if len(texts) else 0
+
+
 def _check_arrow_sizes(texts: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
     """Refuse a cell longer than Excel allows (Arrow length kernels; characters counted only
     in a column with a cell of more bytes than the limit)."""
     import pyarrow.compute as pc
 
     for position, field in mapping.items():
-        if not len(texts[field]) or (pc.max(pc.binary_length(texts[field])).as_py() or 0) <= MAX_CELL_CHARS:
+        if _max_bytes(texts[field]) <= MAX_CELL_CHARS:
             continue  # no cell has more bytes than the limit has characters
         lengths = pc.utf8_length(texts[field])
         longest = pc.max(lengths).as_py()
