@@ -454,7 +454,8 @@ def _mark(where: np.ndarray, text: str) -> Coded:
 
 
 class _Context:
-    """The columns the rules read, as numpy arrays, with countries as ISO codes and the register joined."""
+    """The columns the rules read, as numpy arrays (texts as ``text.Coded``: codes into their
+    distinct texts), with countries as ISO codes and the register joined."""
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
@@ -467,10 +468,10 @@ class _Context:
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
         self.vo_name = _coded(_column(table, "visiting_org"))  # a million names: codes, texts in Arrow
-        self.vo_key = _keys_of(self.vo_name, key_codes)  # each distinct name's key once, shared by all rules
+        self.vo_key = key_codes(self.vo_name)  # each distinct name's key once, shared by all rules
         positions = None
         if register is not None:
-            host = _keys_of(_coded(_column(table, "host_org")), key_codes)
+            host = key_codes(_coded(_column(table, "host_org")))
             positions = {"ho": match_keys(*host, register), "vo": match_keys(*self.vo_key, register)}
         self.vo_pos = positions["vo"] if positions else np.full(self.n, -1, dtype=np.int64)
         self.filled: dict[str, np.ndarray] = {}
@@ -496,7 +497,7 @@ class _Context:
         self.vo_type = Coded(np.where(self.vo_type_from_register, registered, given), types)
         self.nowhere = " (not in the tracker or the register)" if register is not None else " (not in the tracker)"
 
-    def from_register(self, side: str, *what: str) -> np.ndarray:
+    def from_register(self, side: str, *what: str) -> Coded:
         """A message part naming the register row and source where a side's ``what`` (country,
         city, type, figures, identity) came from the register; "" elsewhere."""
         word = "host" if side == "ho" else "visitor"
@@ -505,11 +506,6 @@ class _Context:
             used |= self.filled.get(f"{side}_{name}", np.zeros(self.n, dtype=bool))
         ref = self.ref[side]
         return Coded(np.where(used, ref.codes, -1), _wrap(ref, f"; {word} {' and '.join(what)} from ", "").dictionary)
-
-
-def _keys_of(names: Coded, key_codes) -> tuple[np.ndarray, object]:
-    """Each name's ``org_key`` as codes into the distinct keys (each distinct name folded once)."""
-    return key_codes(names)
 
 
 def _register_refs(register: pd.DataFrame, positions: np.ndarray) -> Coded:
@@ -766,11 +762,11 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
 
 
 def _sme_category(c: _Context) -> _Result:
+    import pyarrow as pa
+
     r = _Result(c.n)
     is_sme = _is(c.vo_type, "sme")
     outcomes, messages = _sme_verdicts(c.register, c.rule_set.sme_limits)
-    import pyarrow as pa
-
     verdict = Coded(np.where(c.vo_pos < 0, len(messages) - 1, c.vo_pos), pa.array(list(messages), type=pa.string()))
     for outcome in (PASS, FAIL, CANNOT):
         r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, verdict,
