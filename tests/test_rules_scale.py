@@ -213,8 +213,8 @@ def same_index(a: dict, b: dict) -> bool:
 
 def test_city_index_is_saved_once_and_read_back_the_same(fresh_cache, monkeypatch):
     built = places._city_index(15000)
-    files = list(fresh_cache.glob("geonames-cities15000-*.pickle"))
-    assert len(files) == 1
+    files = sorted(p.name.rsplit(".", 2)[1] for p in fresh_cache.glob("geonames-cities15000-*.arrow"))
+    assert files == ["cities", "keys"]
     places._city_index.cache_clear()
     monkeypatch.setattr(places, "_build_city_index", lambda level: pytest.fail("rebuilt though cached"))
     assert same_index(places._city_index(15000), built)
@@ -222,8 +222,8 @@ def test_city_index_is_saved_once_and_read_back_the_same(fresh_cache, monkeypatc
 
 def test_city_index_is_rebuilt_when_the_file_is_stale_or_unreadable(fresh_cache, monkeypatch):
     places._city_index(15000)
-    (path,) = fresh_cache.glob("geonames-cities15000-*.pickle")
-    path.write_bytes(b"not a pickle")
+    (path,) = fresh_cache.glob("geonames-cities15000-*.keys.arrow")
+    path.write_bytes(b"not an Arrow file")
     places._city_index.cache_clear()
     rebuilt = places._city_index(15000)
     assert same_index(rebuilt, places._build_city_index(15000))
@@ -234,9 +234,9 @@ def test_city_index_is_rebuilt_when_the_file_is_stale_or_unreadable(fresh_cache,
                         lambda level: type("F", (), {"stat": lambda self: type("S", (), {
                             "st_size": stat.st_size + 1, "st_mtime_ns": stat.st_mtime_ns})(),
                             "__str__": lambda self: str(source)})())
-    places._city_index(15000)  # another data file: another cache file, the old one removed
-    assert [p.name for p in fresh_cache.glob("geonames-cities15000-*.pickle")] != [path.name]
-    assert len(list(fresh_cache.glob("geonames-cities15000-*.pickle"))) == 1
+    places._city_index(15000)  # another data file: other cache files, the old ones removed
+    names = [p.name for p in fresh_cache.glob("geonames-cities15000-*.arrow")]
+    assert len(names) == 2 and path.name not in names
 
 
 def test_city_index_works_without_a_writable_cache_folder(tmp_path, monkeypatch):

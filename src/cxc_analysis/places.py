@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from functools import lru_cache
 from pathlib import Path
 
@@ -212,8 +211,9 @@ def cache_dir() -> Path:
 def _city_index(level: int) -> dict:
     """One GeoNames dataset as arrays: ``keys`` (``city_key`` of each name, then of each alternate
     name, in the file's order; the first ``names`` are names), ``owner`` (the city of each key)
-    and per city ``country``, ``population``, ``lat``, ``lon``. Read from the cache folder when a
-    file there was built from this very data file and folding code, else built and saved there."""
+    and per city ``country``, ``population``, ``lat``, ``lon``. Read from the cache folder when
+    files there were built from this very data file and folding code, else built and saved there
+    (two Arrow IPC files: data only, nothing in them is run)."""
     source = _geonames_file(level)
     path = None
     if source is not None:
@@ -222,16 +222,28 @@ def _city_index(level: int) -> dict:
         stamp = source.stat()
         digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns}".encode()
                                 + Path(text.__file__).read_bytes()).hexdigest()[:20]
-        path = cache_dir() / f"geonames-cities{level}-{digest}.pickle"
+        path = cache_dir() / f"geonames-cities{level}-{digest}"
         try:
-            with open(path, "rb") as handle:
-                return pickle.load(handle)
+            return _read_index(path)
         except Exception:  # missing, truncated, or written by another version: rebuild
             pass
     index = _build_city_index(level)
     if path is not None:
         _save(path, index)
     return index
+
+
+def _read_index(path: Path) -> dict:
+    import pyarrow as pa
+
+    keys = pa.ipc.open_file(pa.memory_map(str(path) + ".keys.arrow")).read_all()
+    cities = pa.ipc.open_file(pa.memory_map(str(path) + ".cities.arrow")).read_all()
+    owner = keys.column("owner").to_numpy()
+    if len(owner) < cities.num_rows or (len(owner) and int(owner.max()) >= cities.num_rows):
+        raise ValueError(f"{path}: keys and cities do not belong together")
+    return {"keys": keys.column("key").combine_chunks(), "owner": owner, "names": cities.num_rows,
+            "country": cities.column("country").combine_chunks(),
+            **{name: cities.column(name).to_numpy() for name in ("population", "lat", "lon")}}
 
 
 def _geonames_file(level: int) -> Path | None:
@@ -258,16 +270,22 @@ def _build_city_index(level: int) -> dict:
 
 
 def _save(path: Path, index: dict) -> None:
-    """Write the index atomically (a temporary file renamed); old versions of it are removed."""
+    """Write the index atomically (temporary files renamed); old versions of it are removed."""
+    import pyarrow as pa
+
+    tables = {"keys": pa.table({"key": index["keys"], "owner": index["owner"]}),
+              "cities": pa.table({name: index[name] for name in ("country", "population", "lat", "lon")})}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
+        for part, table in tables.items():
+            target = path.with_name(f"{path.name}.{part}.arrow")
+            temporary = path.with_name(f".{target.name}.{os.getpid()}.tmp")
+            with pa.OSFile(str(temporary), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(temporary, target)
         prefix = path.name.rsplit("-", 1)[0] + "-"
-        for old in path.parent.glob(prefix + "*.pickle"):
-            if old != path:
+        for old in path.parent.glob(prefix + "*.arrow"):
+            if not old.name.startswith(path.name + "."):
                 old.unlink(missing_ok=True)
     except OSError:  # a read-only home: the index is rebuilt next time
         pass
