@@ -138,6 +138,10 @@ def test_check_json_is_byte_identical_to_before_on_a_synthetic_tracker(tmp_path,
     same_json(table, None, block=500)
 
 
+def test_check_json_is_byte_identical_to_before_on_the_bundled_d51_tracker(bundled):
+    same_json(bundled.table, reg.read_register(DEFAULT_REGISTER), block=7)
+
+
 def test_check_json_is_byte_identical_to_before_on_awkward_names_and_a_register():
     same_json(awkward_table(), awkward_register(), block=5)
     same_json(awkward_table(), None, block=20_000)
