@@ -264,3 +264,46 @@ def test_resolve_from_the_index_equals_before():
     places._resolve(pairs)
     assert {p: places._CITY_CACHE[p] for p in pairs} == before
     assert sum(v is not None for v in before.values()) > 20
+
+
+def test_a_write_error_in_the_background_is_raised_in_the_caller():
+    def refuse(piece):
+        raise BrokenPipeError("reader gone")
+
+    results = rules.evaluate_rules(awkward_table(), awkward_register())
+    out = type("Out", (), {"write": lambda self, text: refuse(text)})()
+    with pytest.raises(BrokenPipeError):
+        rules.write_results_json(results, out, block=2)  # many blocks: never waits on the stopped writer
+
+
+def test_an_error_of_the_caller_stops_the_background_writer_without_waiting():
+    import threading
+
+    release, written = threading.Event(), []
+
+    def slow(piece):
+        release.wait(10)
+        written.append(piece)
+
+    with pytest.raises(KeyboardInterrupt):
+        with rules._Background(slow, depth=1) as write:
+            write(b"a")
+            write(b"b")
+            raise KeyboardInterrupt
+    release.set()
+    assert written in ([], [b"a"])
+
+
+@pytest.mark.e2e
+def test_check_json_into_a_closed_pipe_exits_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "t.csv"
+    write_synth(path, 3000, seed=3)
+    check = subprocess.Popen([sys.executable, "-m", "cxc_analysis", "check", str(path), "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = check.stdout.read(100)
+    check.stdout.close()
+    _, errors = check.communicate(timeout=300)
+    assert first.startswith(b'[{"row":') and b"Traceback" not in errors and check.returncode == 0

@@ -954,16 +954,72 @@ def write_results_json(results: RuleResults, out, *, lines: bool = False, block:
     '{"row":4,"rule":"single_visit","outcome":"pass","message":"B visits once"}'
     """
     separator = "\n" if lines else ","
-    write = _utf8_writer(out)
-    if not lines:
-        write(b"[")
-    for start in range(0, len(results), block):
-        positions = np.arange(start, min(start + block, len(results)))
-        if start and not lines:
-            write(b",")
-        write(_json_block(results, positions, separator))
-    if not lines:
-        write(b"]\n")
+    with _Background(_utf8_writer(out)) as write:  # a block is written while the next one is built
+        if not lines:
+            write(b"[")
+        for start in range(0, len(results), block):
+            positions = np.arange(start, min(start + block, len(results)))
+            if start and not lines:
+                write(b",")
+            write(_json_block(results, positions, separator))
+        if not lines:
+            write(b"]\n")
+
+
+class _Background:
+    """``write`` on a thread of its own, in order, at most ``depth`` pieces waiting: writing a
+    gigabyte waits on the disk, not on Python, so the next block is built meanwhile. An error of
+    ``write`` (a closed pipe) is raised in the caller, at its next piece or at the end; an error
+    of the caller (an interrupt) stops the writing without waiting for it.
+
+    >>> pieces = []
+    >>> with _Background(pieces.append) as write:
+    ...     write(b"a"); write(b"b")
+    >>> pieces
+    [b'a', b'b']
+    """
+
+    def __init__(self, write, depth: int = 2):
+        import queue
+        import threading
+
+        self._write, self._error, self._stopped = write, None, False
+        self._queue = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="cxc-json-writer", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self._put
+
+    def _run(self) -> None:
+        while (piece := self._queue.get()) is not None:
+            if self._error is None and not self._stopped:  # else pieces are only taken (no one waits)
+                try:
+                    self._write(piece)
+                except BaseException as exc:  # noqa: BLE001 (raised again in the caller)
+                    self._error = exc
+
+    def _put(self, piece) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(piece)
+
+    def __exit__(self, kind, value, traceback) -> None:
+        import queue
+
+        if kind is not None:  # the caller failed: what is left is dropped, a blocked write not awaited
+            self._stopped = True
+            try:
+                while True:
+                    self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._queue.put_nowait(None)
+            return
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and kind is None:
+            raise self._error
 
 
 def _utf8_writer(out):
