@@ -838,18 +838,31 @@ class RuleResults:
 
     def frame(self, positions: np.ndarray | None = None) -> pd.DataFrame:
         """``check_rules``' table for the exchanges at ``positions`` (increasing; default all)."""
+        import pyarrow as pa
+
         if positions is None:
             positions = np.arange(len(self.row))
         n = len(positions)
-        message = np.stack([r.messages(positions) for r in self.results], axis=1).ravel()
+        message = self._texts(positions).cast(pa.large_string())  # no Python string per message
+        severity = pa.array([None, WARNING], type=pa.large_string()).take(
+            pa.array(self.warning[positions].ravel().astype(np.int8)))
         return pd.DataFrame({
             "row": np.repeat(self.row[positions], len(RULES)),
             "rule": pd.Categorical.from_codes(np.tile(np.arange(len(RULES), dtype=np.int8), n),
                                               categories=list(RULES)),
             "outcome": pd.Categorical.from_codes(self.outcome[positions].ravel(), categories=list(OUTCOMES)),
-            "severity": pd.Series(np.where(self.warning[positions].ravel(), WARNING, None), dtype="str"),
-            "message": pd.Series(message, dtype="str"),
+            "severity": pd.Series(pd.array(severity, dtype="str")),
+            "message": pd.Series(pd.array(message, dtype="str")),
         })
+
+    def _texts(self, positions: np.ndarray, escape=None):
+        """The messages of the exchanges at ``positions``, all rules each (row by row, then rule),
+        as one Arrow array (each rule's texts made once, ``_Result.texts``, then interleaved)."""
+        import pyarrow as pa
+
+        by_rule = pa.concat_arrays([r.texts(positions, escape).cast(pa.large_string()) for r in self.results])
+        interleaved = (np.arange(len(positions))[:, None] + np.arange(len(RULES))[None, :] * len(positions)).ravel()
+        return by_rule.take(pa.array(interleaved))
 
     def blocks(self, size: int = 50_000):
         """``frame`` for ``size`` exchanges at a time, in order (for streaming the results)."""
