@@ -20,7 +20,7 @@ from .config import MAX_CELL_CHARS
 from .errors import InputError
 from .load import cell_too_long, decode_csv
 from .places import country_code, country_codes_of
-from .text import Coded, arrow_codes, fold, key as text_key, key_codes, keys, parse_amounts
+from .text import Coded, arrow_codes, fold, key as text_key, key_codes, parse_amounts
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",
                     "balance_sheet_eur", "source")
@@ -44,8 +44,14 @@ LEGAL_FORMS = {"bv", "b v", "nv", "n v", "ev", "e v", "ltd", "limited", "gmbh", 
 # --- keys ---------------------------------------------------------------------------------
 
 def org_keys(values) -> np.ndarray:
-    """``org_key`` over many names at once (vectorised); missing stays None."""
-    return keys(values)
+    """``org_key`` over many names at once (vectorised: each distinct name once, in Arrow,
+    ``text.key_codes``); missing stays None.
+
+    >>> org_keys(["Sorama B.V.", None, "SORAMA B V"]).tolist()
+    ['sorama b v', None, 'sorama b v']
+    """
+    codes, distinct = key_codes(values)
+    return np.append(np.asarray(distinct.to_pylist(), dtype=object), None)[codes]
 
 
 def org_key(text: object) -> str:
