@@ -35,6 +35,8 @@ def as_list(codes: np.ndarray, distinct) -> list:
 
 def test_key_codes_equal_keys_on_varied_names():
     assert as_list(*key_codes(NAMES)) == keys(NAMES).tolist()
+    assert reg.org_keys(NAMES).tolist() == keys(NAMES).tolist()
+    assert reg.org_keys(np.array(NAMES, dtype=object)).tolist() == keys(NAMES).tolist()
     assert as_list(*key_codes(pd.Series(NAMES[:-12], dtype="str"))) == keys(NAMES[:-12]).tolist()
 
 
