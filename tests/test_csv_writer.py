@@ -87,6 +87,17 @@ def column(kind: str, draw, rows: int) -> pd.Series:
         return datetimes(cells(st.one_of(st.none(), st.integers(-10**12, 10**12))), "s")
     if kind in ("str", "string", "object"):
         return pd.Series(cells(texts), dtype=kind)
+    if kind == "string[python]":
+        return pd.Series(cells(texts), dtype=pd.StringDtype("python"))
+    if kind == "Int8":
+        return pd.Series(cells(st.one_of(st.none(), st.integers(-128, 127))), dtype="Int8")
+    if kind == "uint64":
+        return pd.Series(cells(st.integers(0, 2**64 - 1)), dtype="uint64")
+    if kind == "str in chunks":  # as read from Parquet: Arrow-backed, in several chunks
+        parts = draw(st.lists(st.integers(0, rows), max_size=3))
+        values = pd.Series(cells(texts), dtype="str")
+        return pd.concat([values.iloc[start:stop] for start, stop in zip([0, *sorted(parts)], [*sorted(parts), rows])],
+                         ignore_index=True)
     if kind == "category":
         return pd.Series(cells(texts), dtype="category")
     if kind == "category with clashing prefix":
@@ -102,8 +113,8 @@ def column(kind: str, draw, rows: int) -> pd.Series:
     raise ValueError(kind)
 
 
-WRITTEN_BY_ARROW = ["int64", "Int64", "bool", "boolean", "float64", "Float64", "Float64 holding NaN",
-                    "datetime64[ns]", "datetime64[s]", "datetime64[ms]", "datetime64[us]", "str", "string",
+WRITTEN_BY_ARROW = ["int64", "Int64", "Int8", "uint64", "string[python]", "bool", "boolean", "float64", "Float64", "Float64 holding NaN",
+                    "datetime64[ns]", "datetime64[s]", "datetime64[ms]", "datetime64[us]", "str", "str in chunks", "string",
                     "object", "category", "category with clashing prefix"]
 WRITTEN_BY_PANDAS = ["datetime64[s] any year", "category of numbers", "datetime64[ns, UTC]", "timedelta64[ns]",
                      "object mixed"]
@@ -124,7 +135,6 @@ def small_chunks(monkeypatch):
     """Chunks of a few rows in pandas and here, and blocks of a few rows here: random frames of
     30 rows then cross both kinds of boundary (pandas decides a datetime's format per chunk)."""
     monkeypatch.setattr(pandas_csvs, "_DEFAULT_CHUNKSIZE_CELLS", 17)
-    monkeypatch.setattr(output, "PANDAS_CHUNK_CELLS", 17)
     monkeypatch.setattr(output, "CSV_BLOCK_CELLS", 23)
 
 
@@ -149,8 +159,11 @@ def test_any_frame_is_written_as_pandas_wrote_it(tmp_path, frame_kinds):
 
 @pytest.mark.parametrize("values", [datetimes([0, -10**12], "s"), pd.Series(pd.Categorical([1, -1])),
                                     datetimes([0, None]).dt.tz_localize("UTC"), pd.Series(pd.to_timedelta([1, 2])),
-                                    pd.Series([1, "a"], dtype=object), pd.Series([1.5, 2.5], dtype="float32")],
-                         ids=["year 30,000 BC", "category of numbers", "tz-aware", "timedelta", "mixed", "float32"])
+                                    pd.Series([1, "a"], dtype=object), pd.Series([1.5, 2.5], dtype="float32"), pd.Series([1.5, None], dtype="Float32"),
+                                    pd.Series(pd.arrays.SparseArray([True, False])),
+                                    pd.Series([1, None], dtype="int64[pyarrow]")],
+                         ids=["year 30,000 BC", "category of numbers", "tz-aware", "timedelta", "mixed", "float32",
+                              "Float32", "sparse", "Arrow dtype"])
 def test_columns_it_cannot_match_leave_the_frame_to_pandas(values, tmp_path):
     frame = pd.DataFrame({"id": [1, 2], "x": values})
     assert csv_writer(neutralise_formulas(frame)) is None

@@ -197,8 +197,18 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 
 CSV_LINE_END = os.linesep  # pandas' default line terminator
 CSV_BLOCK_CELLS = 2_000_000  # cells turned into text at a time: 100,000 rows of 20 columns
-PANDAS_CHUNK_CELLS = 100_000  # pandas formats datetimes per chunk of this many cells
 TEXT = pa.large_string()
+# The pandas kinds of column written here (besides NumPy's); any other is left to pandas.
+ARROW_WRITES = (pd.CategoricalDtype, pd.StringDtype, pd.BooleanDtype, pd.Float64Dtype, pd.Int8Dtype, pd.Int16Dtype,
+                pd.Int32Dtype, pd.Int64Dtype, pd.UInt8Dtype, pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype)
+
+
+def pandas_chunk_cells() -> int:
+    """How many cells pandas' to_csv turns into text at a time: it decides a datetime column's
+    format per chunk of rows."""
+    from pandas.io.formats import csvs
+
+    return getattr(csvs, "_DEFAULT_CHUNKSIZE_CELLS", 100_000)
 
 
 @functools.cache
@@ -235,7 +245,7 @@ def csv_writer(df: pd.DataFrame) -> Callable[[Path], None] | None:
     if quoted is None or isinstance(df.columns, pd.MultiIndex) or df.shape[1] < 2 \
             or not all(isinstance(label, str) for label in df.columns):
         return None  # a single column's empty cells are quoted; other labels are written otherwise
-    chunk_rows = (PANDAS_CHUNK_CELLS // df.shape[1]) or 1
+    chunk_rows = (pandas_chunk_cells() // df.shape[1]) or 1
     columns = [csv_column(df.iloc[:, position], chunk_rows, quoted) for position in range(df.shape[1])]
     if any(column is None for column in columns):
         return None
@@ -265,7 +275,7 @@ def csv_column(values: pd.Series, chunk_rows: int, quoted: str) -> Callable[[int
     """A function giving the CSV text (quoted as needed, missing as "") of rows start:stop of a
     column, or None for a kind of column this module does not write like pandas."""
     dtype = values.dtype
-    if isinstance(dtype, pd.ArrowDtype):
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and not isinstance(dtype, ARROW_WRITES):
         return None
     if isinstance(dtype, pd.CategoricalDtype):
         return categorical_column(values, quoted)
@@ -298,7 +308,17 @@ def blockwise(values: pd.Series, text: Callable[[pa.Array], pa.Array],
               from_pandas: bool = False) -> Callable[[int, int], pa.Array]:
     """Rows start:stop of a column as Arrow, turned into text by ``text``, missing as ""."""
     array = values.array if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) else values.to_numpy()
-    return lambda start, stop: finish(text(pa.array(array[start:stop], from_pandas=from_pandas)))
+    return lambda start, stop: finish(text(arrow(array[start:stop], from_pandas)))
+
+
+def arrow(cells, from_pandas: bool = False) -> pa.Array:
+    """Cells as one Arrow array (a pandas column read from Parquet may be in several chunks).
+
+    >>> arrow(pd.concat([pd.Series(["a"]), pd.Series(["b"])]).array).to_pylist()
+    ['a', 'b']
+    """
+    array = pa.array(cells, from_pandas=from_pandas)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def finish(text: pa.Array) -> pa.Array:
@@ -344,16 +364,28 @@ def quote_csv_text(text: pa.Array, quoted: str) -> pa.Array:
     >>> quote_csv_text(pa.array(['a "b" c', "c,d", "e", None], TEXT), ',"').to_pylist()
     ['"a ""b"" c"', '"c,d"', 'e', None]
     """
-    needs = None
-    for character in quoted:
-        holds = pc.match_substring(text, character)
-        needs = holds if needs is None else pc.or_(needs, holds)
-    needs = pc.fill_null(needs, False)
-    if not pc.any(needs).as_py():
+    if not may_hold(text, quoted):
         return text
+    pattern = "[" + "".join(f"\\x{{{ord(character):x}}}" for character in quoted) + "]"
+    needs = pc.fill_null(pc.match_substring_regex(text, pattern), False)
     inner = pc.replace_substring(pc.filter(text, needs), '"', '""')
     quote = pa.scalar('"', TEXT)
     return pc.replace_with_mask(text, needs, pc.binary_join_element_wise(quote, inner, quote, pa.scalar("", TEXT)))
+
+
+def may_hold(text: pa.Array, characters: str) -> bool:
+    """Whether the bytes of these texts hold one of the characters (false: none of the texts
+    does); one scan of their buffer, no look at each text.
+
+    >>> may_hold(pa.array(["ab", "c,d"], TEXT), ","), may_hold(pa.array(["ab", "c,d"], TEXT).slice(0, 1), ",")
+    (True, False)
+    """
+    if len(text) == 0:
+        return False
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(text.buffers()[1], dtype=width)[text.offset:text.offset + len(text) + 1]
+    data = bytes(memoryview(text.buffers()[2])[offsets[0]:offsets[-1]]) if text.buffers()[2] is not None else b""
+    return any(character.encode() in data for character in characters)
 
 
 def categorical_column(values: pd.Series, quoted: str) -> Callable[[int, int], pa.Array] | None:
