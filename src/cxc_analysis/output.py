@@ -196,7 +196,7 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 # csv module follow for that kind of column; tests/test_csv_writer.py compares the bytes.
 
 CSV_LINE_END = os.linesep  # pandas' default line terminator
-CSV_BLOCK_CELLS = 2_000_000  # cells turned into text at a time: 100,000 rows of 20 columns
+CSV_BLOCK_CELLS = 1_000_000  # cells turned into text at a time: 50,000 rows of 20 columns
 TEXT = pa.large_string()
 # The pandas kinds of column written here (besides NumPy's); any other is left to pandas.
 ARROW_WRITES = (pd.CategoricalDtype, pd.StringDtype, pd.BooleanDtype, pd.Float64Dtype, pd.Int8Dtype, pd.Int16Dtype,
@@ -253,22 +253,28 @@ def csv_writer(df: pd.DataFrame) -> Callable[[Path], None] | None:
     csv.writer(header, lineterminator=CSV_LINE_END).writerow(df.columns)
     block_rows = max(1, CSV_BLOCK_CELLS // df.shape[1])
 
+    def lines(start: int) -> pa.Array:
+        return csv_lines([column(start, min(start + block_rows, len(df))) for column in columns])
+
     def write(path: Path) -> None:
         with open(path, "wb") as handle:
             handle.write(header.getvalue().encode("utf-8-sig"))
             for start in range(0, len(df), block_rows):
-                stop = min(start + block_rows, len(df))
-                write_lines(handle, [column(start, stop) for column in columns])
+                write_text(handle, lines(start))
 
     return write
 
 
-def write_lines(handle, cells: list[pa.Array]) -> None:
-    """Write the rows of these text columns (no missing cells) as CSV lines."""
+def csv_lines(cells: list[pa.Array]) -> pa.Array:
+    """The rows of these text columns (no missing cells) as CSV lines, line end included."""
     last = pc.binary_join_element_wise(cells[-1], pa.scalar(CSV_LINE_END, TEXT), pa.scalar("", TEXT))
-    lines = pc.binary_join_element_wise(*cells[:-1], last, pa.scalar(",", TEXT))
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + len(lines) + 1]
-    handle.write(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+    return pc.binary_join_element_wise(*cells[:-1], last, pa.scalar(",", TEXT))
+
+
+def write_text(handle, text: pa.Array) -> None:
+    """Write the bytes of these texts, one after the other."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
+    handle.write(memoryview(text.buffers()[2])[offsets[0]:offsets[-1]])
 
 
 def csv_column(values: pd.Series, chunk_rows: int, quoted: str) -> Callable[[int, int], pa.Array] | None:
@@ -286,10 +292,9 @@ def csv_column(values: pd.Series, chunk_rows: int, quoted: str) -> Callable[[int
     if dtype == np.float64:
         return blockwise(values, lambda cells: float_text(cells, python=False), from_pandas=True)
     if dtype == pd.Float64Dtype():
-        mask = np.asarray(values.isna())
-        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        return lambda start, stop: finish(float_text(pa.array(numbers[start:stop], mask=mask[start:stop]),
-                                                     python=True))
+        array = values.array
+        return lambda start, stop: finish(float_text(pa.array(array[start:stop].to_numpy(np.float64, na_value=0.0),
+                                                              mask=np.asarray(array[start:stop].isna())), python=True))
     if dtype.kind == "M" and isinstance(dtype, np.dtype):
         return datetime_column(values, chunk_rows)
     if is_text(values):
@@ -412,32 +417,40 @@ def datetime_column(values: pd.Series, chunk_rows: int) -> Callable[[int, int], 
     if unit not in PER_SECOND or count != 1:
         return None
     ticks = values.to_numpy().view(np.int64)
-    valid = ticks != NAT
-    seconds = ticks // PER_SECOND[unit]
-    nanos = ticks % PER_SECOND[unit] * (10**9 // PER_SECOND[unit])
+    seconds, nanos, valid = split_ticks(ticks, unit)
     if valid.any() and not (FOUR_DIGIT_YEARS[0] <= seconds[valid].min() and seconds[valid].max() < FOUR_DIGIT_YEARS[1]):
         return None
-    timed = valid & ((seconds % 86400 != 0) | (nanos != 0))
+    chunk_timed = per_chunk(valid & ((seconds % 86400 != 0) | (nanos != 0)), chunk_rows, np.logical_or)
     decimals = np.select([nanos % 1000 != 0, nanos % 10**6 != 0, nanos != 0], [9, 6, 3], 0) * valid
-    chunk_timed = per_chunk(timed, chunk_rows, np.logical_or)
     chunk_decimals = per_chunk(decimals, chunk_rows, np.maximum)
+    del seconds, nanos, valid, decimals  # made again for each block: a block's worth of memory, not the column's
 
     def text(start: int, stop: int) -> pa.Array:
+        seconds, nanos, valid = split_ticks(ticks[start:stop], unit)
         chunk = np.arange(start, stop) // chunk_rows
-        days = pa.array((seconds[start:stop] // 86400).astype(np.int32), pa.date32())
-        written = pc.cast(days, TEXT)
+        written = pc.cast(pa.array((seconds // 86400).astype(np.int32), pa.date32()), TEXT)
         if chunk_timed[chunk].any():
             places = chunk_decimals[chunk]
-            full = pc.cast(pa.array(seconds[start:stop], pa.timestamp("s")), TEXT)
+            full = pc.cast(pa.array(seconds, pa.timestamp("s")), TEXT)
             if places.any():
-                fraction = nanos[start:stop] // 10 ** (9 - places) + 10**places  # "1" + the digits
+                fraction = nanos // 10 ** (9 - places) + 10**places  # "1" and the digits
                 point = pc.utf8_replace_slice(pc.cast(pa.array(fraction), TEXT), start=0, stop=1, replacement=".")
                 full = pc.binary_join_element_wise(full, pc.if_else(pa.array(places > 0), point,
                                                                     pa.scalar("", TEXT)), pa.scalar("", TEXT))
             written = pc.if_else(pa.array(chunk_timed[chunk]), full, written)
-        return finish(pc.if_else(pa.array(valid[start:stop]), written, pa.scalar(None, TEXT)))
+        return finish(pc.if_else(pa.array(valid), written, pa.scalar(None, TEXT)))
 
     return text
+
+
+def split_ticks(ticks: np.ndarray, unit: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole seconds (floored), the nanoseconds after them, and which ticks are not NaT.
+
+    >>> [part.tolist() for part in split_ticks(np.array([-1500, 2000, NAT]), "ms")]
+    [[-2, 2, -9223372036854776], [500000000, 0, 192000000], [True, True, False]]
+    """
+    per_second = PER_SECOND[unit]
+    return ticks // per_second, ticks % per_second * (10**9 // per_second), ticks != NAT
 
 
 def per_chunk(flags: np.ndarray, chunk_rows: int, combine: np.ufunc) -> np.ndarray:
