@@ -126,8 +126,10 @@ def frames(draw, kinds: list[str]):
     chosen = draw(st.lists(st.sampled_from(kinds), min_size=2, max_size=7))
     labels = draw(st.lists(st.one_of(st.sampled_from(["id", "a,b", 'q"uote', "é", "=x", ""]),
                                      st.text(max_size=4)), min_size=len(chosen), max_size=len(chosen)))
-    return pd.DataFrame({position: column(kind, draw, rows) for position, kind in enumerate(chosen)}).set_axis(
-        labels, axis=1), chosen
+    frame = pd.DataFrame({position: column(kind, draw, rows) for position, kind in enumerate(chosen)})
+    if draw(st.booleans()):  # as after a filter: the index (never written) is not 0, 1, 2...
+        frame.index = frame.index[::-1] * 3
+    return frame.set_axis(labels, axis=1), chosen
 
 
 @pytest.fixture
