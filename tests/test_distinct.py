@@ -4,7 +4,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
-from cxc_analysis.distinct import factorize, first_rows, flags, per_distinct, recode
+import pytest
+
+from cxc_analysis.distinct import DIRECT_ROWS, factorize, first_rows, flags, mostly_distinct, per_distinct, recode
 
 texts = st.lists(st.one_of(st.none(), st.sampled_from(["A", "a", " a ", "A  b", "b", "=x", "é", ""])), max_size=40)
 
@@ -90,3 +92,41 @@ def test_arrow_text_kernels_match_python(values):
     pd.testing.assert_series_equal(casefold(series), series.str.casefold())
     assert candidates(series, "^[=+@-]").tolist() == \
         series.str.match(r"[=+@-]").fillna(False).astype(bool).tolist()
+
+
+# --- big columns of mostly distinct values: worked row by row, not hashed first ---------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("repeat_share", [0.01, 0.5])
+def test_first_rows_on_many_rows_matches_a_dictionary(seed, repeat_share):
+    """From DIRECT_ROWS rows, rows whose widest code no other row has are their own first; the
+    rest are compared among themselves. Both when few and when many rows repeat."""
+    rng = np.random.default_rng(seed)
+    n = 3 * DIRECT_ROWS
+    visitor = rng.permutation(n).astype(np.int64)  # every visitor distinct ...
+    again = rng.random(n) < repeat_share
+    visitor[again] = rng.integers(0, 50, again.sum())  # ... but some visitors many times
+    visitor[rng.random(n) < 0.01] = -1
+    host, event = rng.integers(-1, 3, n), rng.integers(-1, 2, n)
+    seen = {}
+    expected = [seen.setdefault(key, i) for i, key in enumerate(zip(host.tolist(), visitor.tolist(), event.tolist()))]
+    assert first_rows(host, visitor, event).tolist() == expected
+
+
+def test_steps_on_a_big_column_of_distinct_texts_match_row_by_row():
+    rng = np.random.default_rng(3)
+    n = 2 * DIRECT_ROWS
+    words = np.array(["Next", "  move", "=SUM(1)", "Straße", "STRASSE", "a\u00a0 b", "", "Łódź", "-1"], dtype=object)
+    values = [None if rng.random() < 0.05 else f"{words[rng.integers(len(words))]} {i % (n // 3)} "
+              f"{words[rng.integers(len(words))]}" for i in range(n)]
+    series = pd.Series(values, dtype="str")
+    assert mostly_distinct(series)
+    spaces = per_distinct(series, lambda u: u.str.replace(r"\s+", " ", regex=True).str.strip())
+    pd.testing.assert_series_equal(spaces, series.str.replace(r"\s+", " ", regex=True).str.strip())
+    starts = flags(series, lambda u: u.str.startswith(("=", "-")), vectorised=True)
+    assert starts.tolist() == series.str.startswith(("=", "-")).fillna(False).astype(bool).tolist()
+    folded = recode(series, lambda u: u.str.casefold())
+    expected, _ = pd.factorize(series.str.casefold())
+    assert (pd.Series(folded).groupby(expected).nunique() == 1).all()
+    assert (pd.Series(expected).groupby(folded).nunique() == 1).all()
+    assert ((folded == -1) == series.isna().to_numpy()).all()

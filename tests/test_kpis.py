@@ -1,4 +1,5 @@
 import pandas as pd
+import pytest
 
 from cxc_analysis.config import DEFAULT_TARGETS
 from cxc_analysis.kpis import breakdown, kpi_json, kpi_table
@@ -55,3 +56,69 @@ def test_a_target_of_zero_has_no_percentage():
                           "excluded": [False]})
     frame = kpi_table(table, {"sme": 0, "exchanges": 2})
     assert pd.isna(frame.loc["sme", "pct_of_target"]) and frame.loc["exchanges", "pct_of_target"] == 50.0
+
+
+# --- `kpis --json` reads only KPI_FIELDS: the same counts and excluded rows as a full read ------
+
+def _same_counts(path, columns=None):
+    """The KPI table and excluded rows of a full read and of a KPI_FIELDS read of one tracker."""
+    from cxc_analysis.kpis import KPI_FIELDS
+    from cxc_analysis.processed import read_and_clean
+
+    full = read_and_clean(path, columns_path=columns)
+    some = read_and_clean(path, columns_path=columns, fields=KPI_FIELDS)
+    pd.testing.assert_frame_equal(kpi_table(full.table, {}), kpi_table(some.table, {}))
+    assert full.table["source_row"].tolist() == some.table["source_row"].tolist()  # the same rows kept
+    excluded = lambda t: t.loc[t["excluded"].fillna(False).astype(bool), "source_row"].tolist()  # noqa: E731
+    assert excluded(full.table) == excluded(some.table)
+    errors = lambda f: f.loc[f["severity"] == "error"].sort_values(["row", "code"]).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(errors(full.findings), errors(some.findings))
+    for field in ("remarks", "amount_eur", "exchange_id"):  # not read
+        assert some.table[field].isna().all()
+    return full
+
+
+def test_kpi_fields_give_the_counts_of_a_full_read_on_every_corpus_tracker(tmp_path):
+    from test_corpus import make_corpus
+
+    golden = make_corpus.build(tmp_path)
+    for name, entry in golden.items():
+        _same_counts(tmp_path / name, tmp_path / entry["columns"] if entry["columns"] else None)
+
+
+def test_kpi_fields_keep_rows_filled_only_in_other_columns(tmp_path):
+    """A row blank in every KPI field but with a remark or an amount is still a row (an excluded
+    one, with its errors); a row blank everywhere (spaces too) is none; a cell too long in a
+    column not read is refused all the same."""
+    from cxc_analysis.errors import InputError
+    from cxc_analysis.kpis import KPI_FIELDS
+    from cxc_analysis.load import read_tracker
+
+    header = "Exchange no.,HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Amount,Status,Remarks\n"
+    rows = ["EG123AB4,Host A,Visitor 1,SME,Inside,Event,550,Completed,",
+            ",,,,,,,,only a remark",
+            " , ,  ,,,, ,,",
+            ",,,,,,\u00a0800 ,,",
+            "EG123AB5,host a,VISITOR 1,SME,Inside,event,550,Completed,same exchange",
+            "EG123AB6,Host B,Visitor 2,Unknown kind,Outside,Event,550,Pending, ",
+            "EG123AB7,Host A,Visitor 1,SME,Inside,Other event,550,Completed,",
+            ",,,,,,,,   "]
+    path = tmp_path / "t.csv"
+    path.write_text(header + "\n".join(rows * 40_000) + "\n", encoding="utf-8")  # over PARALLEL_ROWS: threads too
+    full = _same_counts(path)
+    assert len(full.table) == 6 * 40_000
+    long = tmp_path / "long.csv"
+    long.write_text(header + "EG123AB4,Host A,Visitor 1,SME,Inside,Event,550,Completed," + "x" * 40_000 + "\n",
+                    encoding="utf-8")
+    for fields in (None, KPI_FIELDS):
+        with pytest.raises(InputError, match="Remarks"):
+            read_tracker(long, fields=fields)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_kpi_fields_give_the_counts_of_a_full_read_on_synthetic_trackers(tmp_path, suffix):
+    from cxc_analysis.synth import write_synth
+
+    path = tmp_path / f"synth{suffix}"
+    write_synth(path, 3_000, seed=5, duplicates=40)
+    _same_counts(path)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .distinct import casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
-from .load import DISPLAY
+from .load import DISPLAY, REQUIRED
 from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
 from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates, starts_like_formula
 from .vocabulary import Vocabulary, load_vocabulary
@@ -24,6 +24,12 @@ from .vocabulary import Vocabulary, load_vocabulary
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 DATE_COLUMNS = ("start_date", "end_date")
 PARALLEL_ROWS = 100_000  # from this many rows, the checks run on threads
+
+
+# The fields an error finding (which excludes a row from the KPIs) comes from: an empty or unknown
+# required value (find_missing_values, find_unknown_labels) and a repeated exchange
+# (find_duplicate_exchanges). Every other check only warns.
+EXCLUDING_FIELDS = (*REQUIRED, *NAME_COLUMNS)
 
 
 class CleanResult(NamedTuple):
@@ -153,8 +159,6 @@ def mark_excluded(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
 
 def find_missing_values(raw: pd.DataFrame) -> pd.DataFrame:
     """Error for each empty required cell."""
-    from .load import REQUIRED
-
     frames = []
     for field in REQUIRED:
         missing = raw[field].isna()
@@ -182,8 +186,8 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def find_malformed_ids(table: pd.DataFrame) -> pd.DataFrame:
     """Warning for an exchange number that is not an IT-tool ID such as EG927FA8 (not repaired)."""
     ids = table["exchange_id"]
-    bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool)),
-                    index=table.index)
+    bad = pd.Series(flags(ids, lambda u: ~u.str.fullmatch(EXCHANGE_ID_PATTERN).fillna(False).astype(bool),
+                          vectorised=True), index=table.index)
     return make_findings(table.loc[bad, "source_row"], column_name(table, "exchange_id"), "warning", "malformed_id",
                          "exchange number '" + ids[bad] + "' is not an IT-tool ID like EG927FA8 "
                          "(EG, 3 digits, 2 letters, 1 digit)")

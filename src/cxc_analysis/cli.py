@@ -131,12 +131,13 @@ def _settings(args: argparse.Namespace, command: str):
     return Settings.from_layers(command_line_layer(options, notebook=False))
 
 
-def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None, vocabulary: Path | None = None):
+def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None, vocabulary: Path | None = None,
+               fields: tuple[str, ...] | None = None):
     """Read and clean a tracker (the default input when ``path`` is None), with an optional
-    column map and vocabulary file."""
+    column map and vocabulary file; only ``fields``' values if given."""
     from .processed import read_and_clean
 
-    return read_and_clean(path, sheet, columns, vocabulary)
+    return read_and_clean(path, sheet, columns, vocabulary, fields)
 
 
 def _reading_args(args: argparse.Namespace, settings) -> tuple:
@@ -169,11 +170,13 @@ def run_clean(args: argparse.Namespace) -> int:
 
 
 def run_kpis(args: argparse.Namespace) -> int:
-    from .kpis import kpi_display, kpi_json, kpi_table
+    from .kpis import KPI_FIELDS, kpi_display, kpi_json, kpi_table
 
     settings = _settings(args, "kpis")
     targets = settings.targets  # read first: a bad targets file is refused before the tracker is read
-    table, findings = load_clean(*_reading_args(args, settings))
+    # The JSON holds the counts alone: only the columns they depend on are read. The table's
+    # footer counts every finding, so it reads them all.
+    table, findings = load_clean(*_reading_args(args, settings), fields=KPI_FIELDS if args.json else None)
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")

@@ -4,9 +4,10 @@ A tracker's columns repeat few texts (entity types, statuses, hosts, events), so
 pipeline works on each distinct text once and maps the result back by code: a million
 rows cost little more than a thousand. :func:`factorize` gives a column's codes and
 distinct values; it remembers them for the column's (immutable) Arrow data, so a column
-is hashed once however many steps look at it. The CSV loader, which dictionary-encodes
-while parsing, hands its codes over with :func:`remember`; :func:`per_distinct` remembers
-the codes of the column it derives.
+is hashed once however many steps look at it; :func:`per_distinct` remembers the codes of
+the column it derives. A column whose values rarely repeat (a visitor's name, an exchange
+number: :func:`mostly_distinct`) is not hashed at all where a step can work row by row in
+Arrow kernels.
 
 Only speed depends on this memory: a column without remembered codes is factorised anew.
 """
@@ -49,6 +50,7 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     if known is not None and known[0]() is data:
         return known[1], known[2]
     codes, uniques = pd.factorize(values)
+    codes = codes.astype(np.int32) if len(codes) < 2 ** 31 else codes
     uniques = pd.Series(uniques, dtype=values.dtype if len(uniques) else None)
     remember(values, codes, uniques)
     return codes, uniques
@@ -60,6 +62,9 @@ def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series])
     >>> per_distinct(pd.Series(["a ", None, "a "], dtype="str"), lambda u: u.str.strip()).tolist()
     ['a', nan, 'a']
     """
+    if mostly_distinct(values):  # hashing a million distinct names would cost more than the transform
+        done = transform(values)
+        return pd.Series(done.array, index=values.index, name=values.name)
     codes, uniques = factorize(values)
     if not len(uniques):
         return values.copy()
@@ -80,12 +85,16 @@ def per_distinct(values: pd.Series, transform: Callable[[pd.Series], pd.Series])
     return out
 
 
-def flags(values: pd.Series, predicate: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+def flags(values: pd.Series, predicate: Callable[[pd.Series], pd.Series], vectorised: bool = False) -> np.ndarray:
     """``predicate`` (text -> bool, row by row) on each distinct value once; false where missing.
+    ``vectorised``: the predicate is a kernel (no Python per value), so a column of mostly
+    distinct values is tested row by row rather than hashed first.
 
     >>> flags(pd.Series(["ab", None, "b"], dtype="str"), lambda u: u.str.startswith("a")).tolist()
     [True, False, False]
     """
+    if vectorised and mostly_distinct(values):
+        return pd.Series(predicate(values)).fillna(False).to_numpy(dtype=bool) & values.notna().to_numpy()
     codes, uniques = factorize(values)
     if not len(uniques):
         return np.zeros(len(values), dtype=bool)
@@ -99,7 +108,7 @@ def recode(values: pd.Series, key: Callable[[pd.Series], pd.Series]) -> np.ndarr
     >>> recode(pd.Series(["A", "b", "a", None], dtype="str"), lambda u: u.str.casefold()).tolist()
     [0, 1, 0, -1]
     """
-    if not _known(values) and len(values) >= DIRECT_ROWS:  # no codes yet: the keys of all rows, hashed once
+    if mostly_distinct(values):  # the keys of all rows, hashed once
         keyed, _ = pd.factorize(key(values))
         return keyed.astype(np.int32 if len(keyed) < 2 ** 31 else np.int64)
     codes, uniques = factorize(values)
@@ -107,6 +116,25 @@ def recode(values: pd.Series, key: Callable[[pd.Series], pd.Series]) -> np.ndarr
         return codes
     keyed, _ = pd.factorize(key(uniques))
     return np.append(keyed, -1).astype(np.int32 if len(keyed) < 2 ** 31 else np.int64)[codes]
+
+
+SAMPLE_ROWS = 20_000  # rows a column's repetition is judged on
+
+
+def mostly_distinct(values: pd.Series) -> bool:
+    """Whether a column (of DIRECT_ROWS rows or more, without remembered codes) holds mostly
+    distinct values, judged on its first rows: then a per-value step costs less done on every
+    row than hashing the column first. Only speed depends on this.
+
+    >>> mostly_distinct(pd.Series([f"name {i}" for i in range(20_000)], dtype="str"))
+    True
+    >>> mostly_distinct(pd.Series(["SME", "Cluster"] * 10_000, dtype="str"))
+    False
+    """
+    if len(values) < DIRECT_ROWS or _known(values):
+        return False
+    sample = values.iloc[:SAMPLE_ROWS].dropna()
+    return len(sample) > DIRECT_ROWS // 10 and 2 * sample.nunique() > len(sample)
 
 
 def _known(values: pd.Series) -> bool:
@@ -128,6 +156,14 @@ def first_rows(*codes: np.ndarray) -> np.ndarray:
     if not len(codes[0]):
         return np.zeros(0, dtype=np.intp)
     n = len(codes[0])
+    if n >= DIRECT_ROWS:  # most rows have a value no other row has (a visitor's name): each its own first
+        widest = max(codes, key=lambda c: int(c.max()))
+        repeated = np.bincount(widest + 1)[widest + 1] > 1
+        if 4 * int(repeated.sum()) < n:
+            out = np.arange(n, dtype=np.intp)
+            rows = np.flatnonzero(repeated)  # every row sharing a repeated row's combination is among them
+            out[rows] = rows[first_rows(*(c[rows] for c in codes))]
+            return out
     sizes = [int(c.max()) + 2 for c in codes]
     combinations = float(np.prod(sizes, dtype=np.float64))
     if combinations < 2.0 ** 62:  # one integer key per combination
@@ -143,10 +179,12 @@ def first_rows(*codes: np.ndarray) -> np.ndarray:
             return first[key]
         groups, _ = pd.factorize(key)  # hashed: no sort of a million keys
         del key
-        position = np.int32 if n < 2 ** 31 else np.int64
-        first = np.full(int(groups.max()) + 1, n, dtype=position)
-        np.minimum.at(first, groups, np.arange(n, dtype=position))
-        return first[groups]
+        # Groups are numbered in order of first appearance: a row starts its group where its number
+        # exceeds every earlier one, and the starts, in order, are the groups' first rows.
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.greater(groups[1:], np.maximum.accumulate(groups)[:-1], out=new[1:])
+        return np.flatnonzero(new)[groups]
     else:
         order = np.lexsort(codes[::-1])  # stable: equal combinations keep their row order
         new = np.zeros(n, dtype=bool)
@@ -243,7 +281,12 @@ def casefold(values: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     data = _arrow(values)
-    other = pc.fill_null(pc.match_substring_regex(data, "[" + CASEFOLD_NOT_LOWER + "]"), False)
+    # Every such character is outside ASCII: only the other texts are searched for one.
+    other = pc.fill_null(pc.invert(pc.string_is_ascii(data)), False)
+    if pc.any(other).as_py():
+        search = pc.filter(data, other)
+        found = pc.fill_null(pc.match_substring_regex(search, "[" + CASEFOLD_NOT_LOWER + "]"), False)
+        other = pc.replace_with_mask(other, other, found)
     folded = pc.utf8_lower(data)
     if pc.any(other).as_py():
         fixed = pa.array([text.casefold() for text in pc.filter(data, other).to_pylist()], type=folded.type)

@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .clean import EXCLUDING_FIELDS
 from .schema import ENTITY_TYPES, KPI_NAMES, LABELS
+
+# What the KPI counts depend on: status, partnership and entity type, and whether a row is excluded.
+KPI_FIELDS = tuple(dict.fromkeys(("status", "partnership", "vo_entity_type", *EXCLUDING_FIELDS)))
 
 
 def usable(table: pd.DataFrame) -> pd.DataFrame:

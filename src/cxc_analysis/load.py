@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
-from .distinct import parallel_map, remember
+from .distinct import parallel_map
 from .errors import InputError
 from .schema import COLUMN_LABELS, column_labels
 
@@ -50,6 +50,7 @@ class _Reading:
         self.positions: dict[str, int] = {}
         self.header_row: int | None = None
         self.ignored: list[str] = []
+        self.fields: tuple[str, ...] | None = None  # only these fields' values are wanted (None: all)
 
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar("cxc_reading", default=None)
@@ -200,14 +201,16 @@ def read_column_map(path: str | Path) -> dict[str, str]:
 
 
 def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[str, str] | None = None,
-                 vocabulary=None) -> pd.DataFrame:
+                 vocabulary=None, fields: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Read a tracker into ``source_row`` + one column per canonical field.
 
     Headers are read by meaning in the vocabulary's languages (``vocabulary``: a
     ``vocabulary.Vocabulary``, default the bundled one); ``columns`` maps fields to headers the
     vocabulary cannot know. Text cells are stripped (empty cells are missing); dates and amounts
     keep their cell values. ``df.attrs`` holds ``file``, ``sheet``, ``headers`` (field -> the
-    tracker's own header) and ``ignored_columns`` (headers nothing maps).
+    tracker's own header) and ``ignored_columns`` (headers nothing maps). ``fields``: only these
+    fields' values are read, the others come back empty (the same rows all the same: a row is
+    blank only if all its columns are), for a step that needs only some fields (``kpis --json``).
 
     >>> df = read_tracker(DEFAULT_INPUT)  # doctest: +SKIP
     >>> df.loc[0, ["source_row", "host_org"]].tolist()  # doctest: +SKIP
@@ -216,8 +219,10 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    use_quick_arrow_pool()
     suffix = path.suffix.lower()
     reading = _Reading(columns, vocabulary)
+    reading.fields = fields
     token = _READING.set(reading)
     try:
         if suffix in EXCEL_SUFFIXES:
@@ -231,9 +236,30 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
             raise InputError(f"unsupported file type '{suffix}' (use .xlsx, .xls, .ods or .csv)", file=path)
     finally:
         _READING.reset(token)
+    if fields is not None:  # the other fields' values (a reader that read them all), as if the tracker lacked them
+        frame = _finish(frame.drop(columns=[f for f in FIELDS if f not in fields]), blank_rows=False)
     frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
                        header_row=reading.header_row, ignored_columns=reading.ignored)
     return frame
+
+
+def use_quick_arrow_pool() -> None:
+    """Arrow's jemalloc memory pool, where this pyarrow has one and ARROW_DEFAULT_MEMORY_POOL
+    chooses none: with the default (mimalloc), reading and cleaning a million rows cost about
+    1 s more of system time here, pages handed back to the system and faulted in again; freed
+    pages are handed back after 100 ms (jemalloc's default 1 s held about 250 MB more at the
+    peak). See docs/benchmarks.md. Only speed and memory depend on this."""
+    import os
+
+    import pyarrow as pa
+
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or pa.default_memory_pool().backend_name == "jemalloc":
+        return
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(100)  # freed pages go back soon: 1 s keeps a million rows' buffers twice
+    except (NotImplementedError, pa.ArrowException):  # a pyarrow built without jemalloc
+        pass
 
 
 # --- workbooks ---------------------------------------------------------------------------
@@ -635,9 +661,9 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
 
     names = [f"c{i}" for i in range(len(header))]
     wanted = [names[i] for i in mapping]
-    # Read as dictionaries: a tracker's columns repeat few texts, so trimming and blanking
-    # work on each distinct text once, and the codes go on to ``clean`` (see distinct.py).
-    text = pa.dictionary(pa.int32(), pa.large_string())
+    # Read as plain texts (pandas' own storage, so no copy on the way to the frame), each column
+    # trimmed in Arrow kernels. Nothing is hashed here: the steps that need a column's distinct
+    # values factorise it once (distinct.py), and a column of a million distinct names is worked row by row.
     utf8 = encoding in ("utf-8", "utf-8-sig")  # others are decoded here, so Arrow only ever reads UTF-8
     source = path if utf8 else pa.BufferReader(_utf8_bytes(path, encoding, delimiter))
     try:
@@ -647,72 +673,74 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
                                            block_size=CSV_BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                include_columns=wanted, column_types={n: text for n in wanted}, null_values=[""],
+                include_columns=wanted, column_types={n: pa.large_string() for n in wanted}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True))  # only empty cells are missing
     except pa.ArrowInvalid as exc:
         if "UTF8" in str(exc) and utf8:
             raise _NotUtf8 from None
         raise _Fallback from None
     first_row, rows = index + 2, table.num_rows
-    parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
-    found = list(parallel(_decode, [table.column(f"c{position}") for position in mapping]))
+    wanted_fields = _current().fields
+    read = {f: p for p, f in mapping.items() if wanted_fields is None or f in wanted_fields}
+    others = {f: table.column(f"c{p}") for p, f in mapping.items() if f not in read}
+    columns = [table.column(f"c{position}") for position in read.values()]
     del table
-    pa.default_memory_pool().release_unused()  # the parser's buffers
-    codes = {field: c for field, (c, _, _) in zip(mapping.values(), found)}
-    uniques = {field: u for field, (_, u, _) in zip(mapping.values(), found)}
-    _check_arrow_sizes(codes, uniques, header, mapping, first_row, path)
-    texts = {field: t for field, (_, _, t) in zip(mapping.values(), found)}
-    del found
+    parallel = parallel_map if rows >= PARALLEL_ROWS else map  # columns are independent
+    texts = dict(zip(read, parallel(_trimmed, columns)))
+    del columns
+    long = {f: _trimmed(c) for f, c in others.items() if _max_bytes(c) > MAX_CELL_CHARS}  # refused all the same
+    _check_arrow_sizes({**texts, **long}, header, {p: f for p, f in mapping.items() if f in read or f in long},
+                       first_row, path)
     source_row = np.arange(first_row, first_row + rows, dtype="int64")
-    filled = _filled_rows(list(codes.values()), rows)
-    if filled is not None:  # blank rows: dropped here, codes and texts alike
-        codes = {field: c[filled] for field, c in codes.items()}
-        texts = {field: t.filter(pa.array(filled)) for field, t in texts.items()}
+    filled = _filled_rows(list(texts.values()), rows)
+    if filled is not None and others:  # blank in the fields read: a row all the same if another column is filled
+        blank = np.flatnonzero(~filled)
+        found = np.zeros(len(blank), dtype=bool)
+        for column in others.values():
+            found |= _valid(_trimmed(column.take(pa.array(blank))))
+        filled[blank] = found
+        filled = None if filled.all() else filled
+    del others
+    if filled is not None:  # blank rows: dropped here
+        mask = pa.array(filled)
+        texts = {field: t.filter(mask) for field, t in texts.items()}
         source_row = source_row[filled]
     columns = {"source_row": source_row, **{f: t.to_pandas(types_mapper=_str_dtype) for f, t in texts.items()}}
     del texts
-    frame = _finish(pd.DataFrame(columns), blank_rows=False)
-    for field, c in codes.items():
-        remember(frame[field], c, uniques[field].to_pandas(types_mapper=_str_dtype))
-    return frame
+    return _finish(pd.DataFrame(columns), blank_rows=False)
 
 
-def _filled_rows(codes: list[np.ndarray], rows: int) -> np.ndarray | None:
+def _filled_rows(texts: list, rows: int) -> np.ndarray | None:
     """Which rows have a value in some column, or None when all do (a column without blanks says so)."""
-    if any(len(c) and c.min() >= 0 for c in codes):
+    if any(len(t) and t.null_count == 0 for t in texts):
         return None
     filled = np.zeros(rows, dtype=bool)
-    for c in codes:
-        filled |= c >= 0
+    for t in texts:
+        filled |= _valid(t)
     return None if filled.all() else filled
 
 
-def _decode(column) -> tuple[np.ndarray, object, object]:
-    """Codes, distinct texts and the texts themselves (stripped, null where blank) of a dictionary column."""
+def _valid(texts) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return pc.is_valid(texts).to_numpy(zero_copy_only=False) if len(texts) else np.zeros(0, dtype=bool)
+
+
+def _trimmed(column):
+    """A text column without white space at either end, null where blank (Arrow kernels).
+
+    >>> import pyarrow as pa
+    >>> _trimmed(pa.chunked_array([[" SME ", "  ", None, "a"]], pa.large_string())).to_pylist()
+    ['SME', None, None, 'a']
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    codes, uniques = _distinct_texts(column)
-    return codes, uniques, pc.take(uniques, pa.array(codes, mask=codes < 0))
-
-
-def _distinct_texts(column) -> tuple[np.ndarray, object]:
-    """Codes per row (-1 where blank) and the distinct stripped texts of a dictionary-read column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    dictionaries = [chunk.dictionary for chunk in column.chunks]
-    texts = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.large_string())
-    texts = pc.utf8_trim_whitespace(texts)
-    texts = pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.large_string()), texts)
-    encoded = pc.dictionary_encode(texts)  # " SME " and "SME" become one text
-    recode = pa.array(np.append(encoded.indices.fill_null(-1).to_numpy(), -1).astype(np.int32))
-    parts, offset = [], 0
-    for chunk, dictionary in zip(column.chunks, dictionaries):  # Arrow kernels: no numpy temporaries
-        parts.append(recode.take(pc.fill_null(pc.add(chunk.indices.cast(pa.int32()), offset), len(recode) - 1)))
-        offset += len(dictionary)
-    codes = pa.chunked_array(parts, pa.int32()).combine_chunks().to_numpy()
-    return codes, encoded.dictionary
+    texts = pc.utf8_trim_whitespace(column)
+    blank = pc.equal(pc.binary_length(texts), 0)
+    if pc.any(blank).as_py():
+        texts = pc.if_else(blank, pa.scalar(None, texts.type), texts)
+    return texts
 
 
 def _str_dtype(arrow_type):
@@ -721,16 +749,26 @@ def _str_dtype(arrow_type):
     return pd.StringDtype("pyarrow", na_value=float("nan")) if arrow_type in (pa.string(), pa.large_string()) else None
 
 
-def _check_arrow_sizes(codes: dict, uniques: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
-    """Refuse a cell longer than Excel allows, looking at each distinct text once."""
+def _max_bytes(texts) -> int:
+    """The most bytes of any text in an Arrow column (0 if none)."""
+    import pyarrow.compute as pc
+
+    return (pc.max(pc.binary_length(texts)).as_py() or 0) if len(texts) else 0
+
+
+def _check_arrow_sizes(texts: dict, header: list, mapping: dict, first_row: int, path: Path) -> None:
+    """Refuse a cell longer than Excel allows (Arrow length kernels; characters counted only
+    in a column with a cell of more bytes than the limit)."""
     import pyarrow.compute as pc
 
     for position, field in mapping.items():
-        lengths = pc.utf8_length(uniques[field]).to_numpy(zero_copy_only=False)
-        if len(lengths) and np.nanmax(lengths) > MAX_CELL_CHARS:
-            unique = int(np.nanargmax(lengths))
-            row = first_row + int(np.argmax(codes[field] == unique))
-            raise cell_too_long(int(lengths[unique]), file=path, row=row, column=str(header[position]))
+        if _max_bytes(texts[field]) <= MAX_CELL_CHARS:
+            continue  # no cell has more bytes than the limit has characters
+        lengths = pc.utf8_length(texts[field])
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            at = pc.index(lengths, longest).as_py()
+            raise cell_too_long(int(longest), file=path, row=first_row + at, column=str(header[position]))
 
 
 def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, encoding) -> pd.DataFrame:

@@ -46,16 +46,18 @@ ANNOTATE_MAX_ROWS = 20_000  # the annotated tracker is a styled workbook: beyond
 
 
 def read_and_clean(input_path: str | Path | None = None, sheet: str | None = None,
-                   columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None) -> CleanResult:
+                   columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None,
+                   fields: tuple[str, ...] | None = None) -> CleanResult:
     """Read a tracker (default: the bundled workbook) with an optional column map and vocabulary
-    file, and clean it with the same vocabulary."""
+    file, and clean it with the same vocabulary. ``fields``: read only these fields' values (see
+    ``load.read_tracker``), e.g. ``kpis.KPI_FIELDS`` for the KPI counts alone."""
     from .load import read_column_map
     from .vocabulary import load_vocabulary
 
     words = load_vocabulary(str(vocabulary_path) if vocabulary_path else None)
     columns = read_column_map(columns_path) if columns_path else None
-    return clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None, columns=columns, vocabulary=words),
-                 words)
+    return clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None, columns=columns, vocabulary=words,
+                              fields=fields), words)
 
 
 def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,

@@ -137,7 +137,7 @@ def starts_like_formula(values: pd.Series) -> np.ndarray:
     """
     from .distinct import flags
 
-    return flags(values.astype("str"), lambda u: u.str.startswith(FORMULA_PREFIXES))
+    return flags(values.astype("str"), lambda u: u.str.startswith(FORMULA_PREFIXES), vectorised=True)
 
 
 # --- amounts ------------------------------------------------------------------------------
