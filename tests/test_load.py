@@ -282,3 +282,19 @@ def test_formula_cells_without_cached_values_keep_their_text(tmp_path):
     table, findings = clean(read_tracker(path))
     assert table["visiting_org"].tolist() == ["=1+2", '=HYPERLINK("http://x", "A & B")']
     assert findings["code"].tolist() == ["formula_like_text"] * 2 and not (findings["severity"] == "error").any()
+
+
+def test_windows_1252_names_that_look_like_utf8_pairs_are_read(tmp_path):
+    """Czech capitals in Windows-1252 ("STÍŽKOV": 0xCD 0x8E is a UTF-8 pair, U+034E) do not make
+    the file UTF-8 in part; a real UTF-8 letter beside Windows-1252 bytes is still refused."""
+    from cxc_analysis.errors import InputError
+    from cxc_analysis.load import read_tracker
+
+    header = "HO;VO;VO Type of entity;Inside/outside partnership;Status\n"
+    path = tmp_path / "cz.csv"
+    path.write_bytes((header + "STÍŽKOV E-MOTION;Café Œuvre;SME;Inside;Completed\n").encode("cp1252"))
+    assert read_tracker(path)[["host_org", "visiting_org"]].values.tolist() == [["STÍŽKOV E-MOTION", "Café Œuvre"]]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(path.read_bytes() + "Zoë;Müller;SME;Inside;Completed\n".encode("utf-8"))
+    with pytest.raises(InputError, match="not UTF-8, though the rest of the file is"):
+        read_tracker(mixed)

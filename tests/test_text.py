@@ -5,7 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from cxc_analysis.text import fold, key, parse_amounts, parse_dates
 
@@ -106,3 +106,61 @@ def test_each_distinct_value_once_and_missing_stays_missing():
     result = parse_dates(pd.Series([None, "2022-09-05", None, "2022-09-05"], dtype="object"))
     assert result.values.isna().tolist() == [True, False, True, False]
     assert result.values.dtype == np.dtype("datetime64[ns]")
+
+
+# --- columns of mostly distinct dates or amounts: plain ones read in Arrow, exactly as in Python --
+
+def _spaced(rng, n, plain, odd):
+    """n texts: mostly distinct plain ones, with the odd ones (and blanks) scattered among them."""
+    values = [plain(i) for i in range(n)]
+    for text in odd:
+        values[int(rng.integers(n))] = text
+    for _ in range(n // 100):
+        values[int(rng.integers(n))] = None
+    return pd.Series(values, dtype="str")
+
+
+_ODD_DATES = st.one_of(
+    st.sampled_from(["2023-02-30", "2023-02-29 10:00", "2024-02-29", "1999-12-31 23:59", "2101-01-01", "2100-12-31",
+                     "0000-01-01", "2023-13-01", "2023-00-10", "05/09/2022", "13/09/2022", "09/13/2022",
+                     "2023-1-5", "2023/01/05", "2023-01-05T10:00:00.123", "2023-01-05 7:05", "2023-01-05  10:00",
+                     "2023-01-05 10", "٢٠٢٣-٠١-٠٥", "5 sept. 2022", "45000", "garbage", "2023-01-05 10:00:00Z"]),
+    st.builds(lambda y, m, d, t: f"{y:04d}-{m:02d}-{d:02d}{t}", st.integers(1990, 2110), st.integers(0, 13),
+              st.integers(0, 32), st.sampled_from(["", " 00:00", "T12:30:45", " 9:05:00.5"])))
+_ODD_AMOUNTS = st.one_of(
+    st.sampled_from(["1.100", "1,100", "1,5", "1.500,00 €", "€1,500.00", "007", "-0", "0.5", ".5", "5.",
+                     "1100.555", "12.345.678", "abc", "1 100", "+12", "-12.50", "1e3", "١٢٣", "9999999999999999"]),
+    st.builds(lambda whole, cents: f"{whole}.{cents}", st.integers(0, 10 ** 16), st.integers(0, 999)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_ODD_DATES, max_size=25), st.integers(0, 2 ** 32 - 1))
+def test_plain_dates_read_in_arrow_as_python_reads_them(odd, seed):
+    from cxc_analysis.text import PLAIN_DATE, _parse_dates, _plain_rows
+
+    rng = np.random.default_rng(seed)
+    base = np.datetime64("2021-01-01T00:00:00")
+    pivotal = ["2023-02-30", "2023-02-30 10:00", "05/09/2022", "1999-12-31 23:59"]  # no day, ambiguous, too early
+    column = _spaced(rng, 12_000, lambda i: str(base + np.timedelta64(int(rng.integers(10 ** 8)), "s")).replace("T", " "),
+                     [*odd, *pivotal])
+    assert _plain_rows(column, PLAIN_DATE) is not None  # the Arrow path is taken
+    fast, slow = parse_dates(column), _parse_dates(column)
+    pd.testing.assert_series_equal(fast.values, slow.values)
+    assert fast.problem.astype(object).tolist() == slow.problem.astype(object).tolist()
+    assert fast.kind.astype(object).tolist() == slow.kind.astype(object).tolist()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(_ODD_AMOUNTS, max_size=25), st.integers(0, 2 ** 32 - 1), st.booleans())
+def test_plain_amounts_read_in_arrow_as_python_reads_them(odd, seed, cents):
+    from cxc_analysis.text import PLAIN_AMOUNT, _parse_amounts, _plain_rows
+
+    rng = np.random.default_rng(seed)
+    pivotal = ["1.100", "1,100"]  # read by what the column's other values prove of its decimal separator
+    column = _spaced(rng, 12_000, lambda i: f"{rng.uniform(0, 5000):.2f}" if cents else str(int(rng.integers(10 ** 7))),
+                     [*odd, *pivotal])
+    assert _plain_rows(column, PLAIN_AMOUNT) is not None  # the Arrow path is taken
+    fast, slow = parse_amounts(column), _parse_amounts(column, set())
+    pd.testing.assert_series_equal(fast.values, slow.values)
+    assert fast.problem.astype(object).tolist() == slow.problem.astype(object).tolist()
+    assert fast.kind.astype(object).tolist() == slow.kind.astype(object).tolist()

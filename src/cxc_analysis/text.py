@@ -12,6 +12,10 @@ so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros 
   or ``-``, month names in the partners' languages); day-first unless the column proves
   month-first; ambiguous, unreadable and out-of-range values are reported.
 
+Both read each distinct cell once; in a column of mostly distinct cells (timestamps, amounts to
+the cent) the plain ones (ISO dates, amounts like 1100 or 1100.50) are read in Arrow kernels
+instead, exactly as they would be one by one (tests/test_text.py compares the two).
+
 Knows nothing of what the values mean.
 """
 
@@ -210,9 +214,34 @@ def parse_amounts(values: pd.Series) -> Parsed:
     >>> parse_amounts(pd.Series(["1,100"])).kind.tolist()
     ['ambiguous']
     """
+    plain = _plain_rows(values, PLAIN_AMOUNT)
+    if plain is not None:  # many distinct amounts: the plain ones read in Arrow, the others as below
+        numbers, proves_dot = _plain_amounts(values, plain)
+        return _merged(values, plain, numbers, _parse_amounts(values[~plain], {"."} if proves_dot else set()),
+                       "Float64")
+    return _parse_amounts(values, set())
+
+
+# A plain amount: an integer or one with one or two decimals after a dot (read alike whatever the
+# column's decimal separator; with decimals, it proves "." is that separator).
+PLAIN_AMOUNT = r"^-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,2})?$"
+
+
+def _plain_amounts(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The texts of ``rows`` (plain amounts) as floats (Arrow's correctly rounded parser), and
+    whether one has decimals (which proves "." the column's decimal separator)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = _arrow_text(values).filter(pa.array(rows))
+    return (pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False),
+            bool(pc.any(pc.match_substring(texts, ".")).as_py()))
+
+
+def _parse_amounts(values: pd.Series, proven: set[str]) -> Parsed:
     codes, uniques = _distinct_cells(values)  # each distinct cell read once
     readings = [_amount_reading(u) for u in uniques]
-    proven = {sep for _, sep in readings if sep}
+    proven = proven | {sep for _, sep in readings if sep}
     numbers, problems, kinds = [], [], []
     for value, (reading, _) in zip(uniques, readings):
         problem = kind = None
@@ -233,6 +262,44 @@ def parse_amounts(values: pd.Series) -> Parsed:
         problems.append(problem)
         kinds.append(kind)
     return _column(values, codes, np.array(numbers + [np.nan], dtype=float), problems, kinds, "Float64")
+
+
+def _arrow_text(values: pd.Series):
+    """A text column's values as one Arrow array."""
+    import pyarrow as pa
+
+    data = values.array.__arrow_array__()
+    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+
+
+def _plain_rows(values: pd.Series, pattern: str) -> np.ndarray | None:
+    """In a text column of mostly distinct values (a million distinct cells would each be read in
+    Python), the rows whose text fully matches the RE2 ``pattern``, found in one Arrow kernel; None
+    where values repeat (each distinct one is read once instead) or none matches."""
+    import pyarrow.compute as pc
+
+    from .distinct import mostly_distinct
+
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow") or not mostly_distinct(values):
+        return None
+    plain = pc.fill_null(pc.match_substring_regex(_arrow_text(values), pattern), False).to_numpy(zero_copy_only=False)
+    return plain if plain.any() else None
+
+
+def _merged(values: pd.Series, plain: np.ndarray, parsed: np.ndarray, rest: Parsed, dtype: str) -> Parsed:
+    """One Parsed column from the plain rows' values (no problem) and the other rows' Parsed."""
+    out = np.empty(len(values), dtype=parsed.dtype)
+    out[plain] = parsed
+    out[~plain] = rest.values.to_numpy(dtype=parsed.dtype, na_value=np.nan if dtype == "Float64" else np.datetime64("NaT"))
+    column = pd.Series(out, index=values.index)
+    column = column.astype(dtype) if dtype == "Float64" else column
+
+    def spread(per_row: pd.Series) -> pd.Series:
+        codes = np.full(len(values), -1, dtype=np.int32)
+        codes[~plain] = per_row.cat.codes.to_numpy()
+        return pd.Series(pd.Categorical.from_codes(codes, categories=per_row.cat.categories), index=values.index)
+
+    return Parsed(column, spread(rest.problem), spread(rest.kind))
 
 
 def _distinct_cells(values: pd.Series) -> tuple[np.ndarray, list]:
@@ -361,6 +428,37 @@ def parse_dates(values: pd.Series) -> Parsed:
     >>> parse_dates(pd.Series(["9999-12-31", "31/02/2022"])).kind.tolist()
     ['out_of_range', 'unreadable']
     """
+    plain = _plain_rows(values, PLAIN_DATE)
+    if plain is not None:  # many distinct dates (times of day): the plain ones read in Arrow, the others as below
+        days = _plain_dates(values, plain)
+        plain[plain] = ~np.isnat(days)  # an impossible or out-of-range day is read below, with its problem
+        if plain.any():
+            return _merged(values, plain, days[~np.isnat(days)], _parse_dates(values[~plain]), "datetime64[ns]")
+    return _parse_dates(values)
+
+
+# A plain date: ISO year-month-day, perhaps with a time of day (which a date drops); never
+# day-first or month-first, so it proves nothing of the column's other dates.
+PLAIN_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+
+
+def _plain_dates(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The days of ``rows`` (plain dates) as datetime64[ns]; NaT where no such day or outside
+    EARLIEST-LATEST."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    days = pc.utf8_slice_codeunits(_arrow_text(values).filter(pa.array(rows)), 0, 10)
+    parsed = pc.strptime(days, format="%Y-%m-%d", unit="s", error_is_null=True)
+    written = pc.cast(pc.cast(parsed, pa.date32()), pa.large_string())
+    same = pc.fill_null(pc.equal(written, pc.cast(days, pa.large_string())), False)  # "2023-02-30" is no day
+    out = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    out[~same.to_numpy(zero_copy_only=False)] = np.datetime64("NaT")
+    out[(out < np.datetime64(EARLIEST, "ns")) | (out > np.datetime64(LATEST, "ns"))] = np.datetime64("NaT")
+    return out
+
+
+def _parse_dates(values: pd.Series) -> Parsed:
     codes, uniques = _distinct_cells(values)
     readings = [_date_reading(u) for u in uniques]
     proven = {proof for _, proof in readings if proof}
