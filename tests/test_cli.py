@@ -117,9 +117,14 @@ def test_clean_annotate_a_csv_gives_an_xlsx_of_the_same_rows(tmp_path):
     from conftest import HEADERS, exchange
 
     source = tmp_path / "t.csv"
-    rows = [HEADERS, exchange("=1+2", kind="Robot"), exchange("B")]
+    rows = [HEADERS, exchange("=1+2", kind="Robot"), exchange("B"), exchange("Esc\x1b[2J", kind="Bot\x07")]
     source.write_text("\n".join(";".join(c or "" for c in r) for r in rows), encoding="cp1252")
     assert run_cli("clean", str(source), "--out", str(tmp_path / "out"), "--annotate").returncode == 0
-    sheet = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")["Tracker"]
+    book = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")
+    sheet = book["Tracker"]
     assert [c.value for c in sheet[2]][:4] == [None, "NextMove", "=1+2", "Robot"]
     assert sheet["C2"].data_type == "s" and sheet["D2"].comment is not None
+    # control characters shown as their pictures, as in report.xlsx: in the cell, its comment and the listing
+    assert [c.value for c in sheet[4]][2:4] == ["Esc\u241b[2J", "Bot\u2407"]
+    assert "'Bot\u2407'" in sheet["D4"].comment.text
+    assert any("'Bot\u2407'" in str(row[4]) for row in book["Findings"].iter_rows(values_only=True))

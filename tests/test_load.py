@@ -298,3 +298,17 @@ def test_windows_1252_names_that_look_like_utf8_pairs_are_read(tmp_path):
     mixed.write_bytes(path.read_bytes() + "Zoë;Müller;SME;Inside;Completed\n".encode("utf-8"))
     with pytest.raises(InputError, match="not UTF-8, though the rest of the file is"):
         read_tracker(mixed)
+
+
+def test_text_cells_trimmed_in_arrow_as_one_by_one():
+    """A sheet's text-only column is trimmed in Arrow (``_texts``), a mixed one cell by cell
+    (``_cell_text``): both trim exactly Python's white space, and blank is missing."""
+    import sys
+
+    from cxc_analysis.load import _cell_text, _texts
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    near = ["\u200b", "\ufeff", "\u180e", "x", "é", "=", "·"]  # not white space in Python
+    cells = [None, "", "  ", "SME", *(f"{s}a{s}" for s in spaces + near), *(s * 2 for s in spaces + near),
+             f"a{spaces[0]}b", " ".join(spaces) + "Z"]
+    assert _texts(cells).astype(object).where(lambda s: s.notna(), None).tolist() == [_cell_text(c) for c in cells]

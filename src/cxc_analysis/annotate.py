@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +17,12 @@ import pandas as pd
 from .errors import InputError
 from .load import FIELDS
 from .output import write_atomic
+from .text import excel_text
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
 FONTS = {"error": "9C0006", "warning": "9C5700"}
 NAME_FIELDS = ("host_org", "visiting_org", "event")
 FINDINGS_SHEET = "Findings"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def annotate_tracker(table: pd.DataFrame, findings: pd.DataFrame, out: str | Path) -> Path:
@@ -70,8 +69,8 @@ def _csv_rows(path: Path) -> list[list[str]]:
 
 
 def _safe(cell: str):
-    """A CSV cell as workbook text, control characters shown escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", cell) if cell else None
+    """A CSV cell as workbook text, control characters shown as their pictures (``text.excel_text``)."""
+    return excel_text(cell) if cell else None
 
 
 def _cells(table: pd.DataFrame, findings: pd.DataFrame) -> list[list[tuple[int, int]]]:
@@ -106,7 +105,7 @@ def _mark(sheet, findings: pd.DataFrame, cells: list[list[tuple[int, int]]]) -> 
         cell.fill = PatternFill("solid", start_color=FILLS[worst], end_color=FILLS[worst])
         cell.font = Font(color=FONTS[worst])
         text = "\n".join(f"{s.upper()}: {m}" for s, m in items)
-        cell.comment = Comment(_CONTROL.sub("?", text)[:30000], "cxc-analysis", width=320, height=120)
+        cell.comment = Comment(excel_text(text)[:30000], "cxc-analysis", width=320, height=120)
 
 
 def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells) -> None:
@@ -118,7 +117,7 @@ def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells)
     sheet.append(["Row", "Column", "Severity", "Code", "Message", "Go to cell"])
     for targets, (row, column, severity, code, message) in zip(
             cells, findings[["row", "column", "severity", "code", "message"]].itertuples(index=False)):
-        sheet.append([int(row), _CONTROL.sub("?", str(column)), severity, code, _CONTROL.sub("?", str(message)),
+        sheet.append([int(row), excel_text(str(column)), severity, code, excel_text(str(message)),
                       None])
         link = sheet.cell(row=sheet.max_row, column=6)
         cell = targets[0] if targets else (int(row), 1)

@@ -13,6 +13,7 @@ import pandas as pd
 from .config import TEMPLATES
 from .output import write_atomic
 from .schema import LABELS, column_labels
+from .text import excel_text  # noqa: F401 (also this module's, for code written before it moved)
 
 TEMPLATE_NAME = "cxc_report"
 
@@ -344,19 +345,6 @@ def _cell_values(values: pd.Series):
         return "str", _xml_texts(pa.array(np.where(missing, None, objects), type=pa.string()))
     return "str", _xml_texts(pa.array([None if m else str(_excel_value(v)) for v, m in zip(objects, missing)],
                                       type=pa.string()))
-
-
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what an xlsx cannot hold
-
-
-def excel_text(text: str) -> str:
-    r"""Text an xlsx can hold: control characters (NUL, ESC, vertical tab, ...) shown as their
-    Unicode control pictures, so nothing is lost and nothing fails; tab and newlines stay.
-
-    >>> excel_text("A\x1b[2JB\x00")
-    'A␛[2JB␀'
-    """
-    return CONTROL_CHARACTERS.sub(lambda m: chr(0x2400 + ord(m.group())), text)
 
 
 def _xml_texts(array):

@@ -542,20 +542,42 @@ def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, 
                      file: Path | None = None, sheet: str | None = None,
                      numbers: list[int] | None = None) -> pd.DataFrame:
     columns = {}
+    lengths = set(map(len, rows))
+    if len(lengths) == 1 and min(lengths) > max(mapping, default=0):  # a sheet's rows: one transpose, in C
+        transposed = list(zip(*rows))
+        cells_of = transposed.__getitem__
+    else:  # CSV records may be ragged
+        cells_of = lambda position: [row[position] if position < len(row) else None for row in rows]  # noqa: E731
     for position, field in mapping.items():
-        cells = [row[position] if position < len(row) else None for row in rows]
-        long = next((i for i, c in enumerate(cells) if isinstance(c, str) and len(c) > MAX_CELL_CHARS), None)
-        if long is not None:
+        cells = cells_of(position)
+        text_only = set(map(type, cells)) <= {str, type(None)}
+        texts = filter(None, cells) if text_only else (c for c in cells if isinstance(c, str))
+        if max(map(len, texts), default=0) > MAX_CELL_CHARS:
+            long = next(i for i, c in enumerate(cells) if isinstance(c, str) and len(c) > MAX_CELL_CHARS)
             row = numbers[long] if numbers else first_row + long
             raise cell_too_long(len(cells[long]), file=file, sheet=sheet, row=row,
                                 column=str(header[position]) if header else field)
         if field in RAW_VALUE_FIELDS:
             columns[field] = pd.Series([_blank_to_none(c) for c in cells], dtype="object")
+        elif text_only:  # trimmed in Arrow, as a CSV's
+            columns[field] = _texts(cells)
         else:
             columns[field] = pd.Series([_cell_text(c) for c in cells], dtype="str")
     frame = pd.DataFrame(columns)
     frame.insert(0, "source_row", pd.RangeIndex(first_row, first_row + len(rows), dtype="int64"))
     return _finish(frame)
+
+
+def _texts(cells) -> pd.Series:
+    """Text cells (str or None) as a text column, trimmed and blank as missing, as ``_cell_text``
+    gives them one by one (Arrow's white space is Python's, tests/test_load.py checks).
+
+    >>> _texts([" SME ", "", None, "\u00a0"]).tolist()
+    ['SME', nan, nan, nan]
+    """
+    import pyarrow as pa
+
+    return _trimmed(pa.array(cells, type=pa.large_string())).to_pandas(types_mapper=_str_dtype)
 
 
 def _cell_text(cell: object) -> str | None:

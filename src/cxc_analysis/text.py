@@ -236,6 +236,22 @@ def key(text: object) -> str:
     return str(keys([str(text)])[0] or "")
 
 
+# --- what a workbook can hold ---------------------------------------------------------------
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what an xlsx cannot hold
+
+
+def excel_text(text: str) -> str:
+    r"""Text an xlsx can hold: control characters (NUL, ESC, vertical tab, ...) shown as their
+    Unicode control pictures, so nothing is lost and nothing fails; tab and newlines stay. Every
+    workbook we write (report.xlsx, the annotated tracker) shows them so.
+
+    >>> excel_text("A\x1b[2JB\x00")
+    'A␛[2JB␀'
+    """
+    return CONTROL_CHARACTERS.sub(lambda m: chr(0x2400 + ord(m.group())), text)
+
+
 # --- formulas -----------------------------------------------------------------------------
 
 # What a spreadsheet may run as a formula when a cell starts with it (OWASP's CSV-injection list):
