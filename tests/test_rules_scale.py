@@ -309,3 +309,15 @@ def test_check_json_into_a_closed_pipe_exits_quietly(tmp_path):
     check.stdout.close()
     _, errors = check.communicate(timeout=300)
     assert first.startswith(b'[{"row":') and b"Traceback" not in errors and check.returncode == 0
+
+
+def test_city_index_is_rebuilt_when_the_folding_changes(fresh_cache, monkeypatch):
+    places._city_index(15000)
+    before = {p.name for p in fresh_cache.glob("geonames-cities15000-*.arrow")}
+    places._city_index.cache_clear()
+    monkeypatch.setattr(places, "_fold_code", lambda: "another folding")
+    built = []
+    real = places._build_city_index
+    monkeypatch.setattr(places, "_build_city_index", lambda level: built.append(level) or real(level))
+    places._city_index(15000)
+    assert built == [15000] and {p.name for p in fresh_cache.glob("geonames-cities15000-*.arrow")}.isdisjoint(before)

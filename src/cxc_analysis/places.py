@@ -217,11 +217,9 @@ def _city_index(level: int) -> dict:
     source = _geonames_file(level)
     path = None
     if source is not None:
-        from . import text
-
         stamp = source.stat()
-        digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns}".encode()
-                                + Path(text.__file__).read_bytes()).hexdigest()[:20]
+        digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns} {_fold_code()}".encode()
+                                ).hexdigest()[:20]
         path = cache_dir() / f"geonames-cities{level}-{digest}"
         try:
             return _read_index(path)
@@ -231,6 +229,19 @@ def _city_index(level: int) -> dict:
     if path is not None:
         _save(path, index)
     return index
+
+
+def _fold_code() -> str:
+    """What a city's key depends on besides the data: the folding code and Arrow's version (its
+    Unicode tables), so a cache file is never used with another folding."""
+    import inspect
+
+    import pyarrow as pa
+
+    from . import text
+
+    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text._replace_where, text._arrow_strings)]
+    return "\n".join(parts + [repr(text.LETTERS), pa.__version__])
 
 
 def _read_index(path: Path) -> dict:
