@@ -216,9 +216,13 @@ def _city_index(level: int) -> dict:
     (two Arrow IPC files: data only, nothing in them is run)."""
     source = _geonames_file(level)
     path = None
+    try:
+        folding = _fold_code()
+    except (OSError, TypeError):  # no source to read (a frozen install): no cache
+        source = None
     if source is not None:
         stamp = source.stat()
-        digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns} {_fold_code()}".encode()
+        digest = hashlib.sha256(f"{CACHE_FORMAT} {source} {stamp.st_size} {stamp.st_mtime_ns} {folding}".encode()
                                 ).hexdigest()[:20]
         path = cache_dir() / f"geonames-cities{level}-{digest}"
         try:
