@@ -49,6 +49,8 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
     known = _KNOWN.get(id(data)) if data is not None else None
     if known is not None and known[0]() is data:
         return known[1], known[2]
+    if data is not None and data.null_count == len(data):  # an empty column (one the tracker lacks): nothing to hash
+        return np.full(len(values), -1, dtype=np.int32), pd.Series([], dtype=values.dtype)
     codes, uniques = pd.factorize(values)
     codes = codes.astype(np.int32) if len(codes) < 2 ** 31 else codes
     uniques = pd.Series(uniques, dtype=values.dtype if len(uniques) else None)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
-from .distinct import parallel_map
+from .distinct import parallel_map, remember
 from .errors import InputError
 from .schema import COLUMN_LABELS, column_labels
 
@@ -727,9 +727,39 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
         mask = pa.array(filled)
         texts = {field: t.filter(mask) for field, t in texts.items()}
         source_row = source_row[filled]
+    # A big tracker's columns of repeating texts are hashed here, on threads, for the steps that
+    # need their distinct values (distinct.factorize finds the codes); the others are not hashed.
+    coded = dict(zip(texts, parallel(_codes_if_repeating, list(texts.values())))) if rows >= PARALLEL_ROWS else {}
     columns = {"source_row": source_row, **{f: t.to_pandas(types_mapper=_str_dtype) for f, t in texts.items()}}
     del texts
-    return _finish(pd.DataFrame(columns), blank_rows=False)
+    frame = _finish(pd.DataFrame(columns), blank_rows=False)
+    for field, found in coded.items():
+        if found is not None:
+            remember(frame[field], found[0], found[1].to_pandas(types_mapper=_str_dtype))
+    return frame
+
+
+def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
+    """Codes per row (-1 where missing) and distinct texts of a column whose texts repeat (judged
+    on its first rows, as ``distinct.mostly_distinct`` judges), else None. Only speed depends on this.
+
+    >>> import pyarrow as pa
+    >>> codes, uniques = _codes_if_repeating(pa.chunked_array([["a", None, "a", "b"]], pa.large_string()))
+    >>> codes.tolist(), uniques.to_pylist()
+    ([0, -1, 0, 1], ['a', 'b'])
+    """
+    import pyarrow.compute as pc
+
+    from .distinct import DIRECT_ROWS, SAMPLE_ROWS
+
+    if texts.null_count == len(texts):
+        return None
+    sample = texts.slice(0, SAMPLE_ROWS)
+    valid = len(sample) - sample.null_count
+    if valid > DIRECT_ROWS // 10 and 2 * pc.count_distinct(sample).as_py() > valid:
+        return None
+    encoded = pc.dictionary_encode(texts.combine_chunks() if hasattr(texts, "combine_chunks") else texts)
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
 
 
 def _filled_rows(texts: list, rows: int) -> np.ndarray | None:
