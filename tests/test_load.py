@@ -284,22 +284,6 @@ def test_formula_cells_without_cached_values_keep_their_text(tmp_path):
     assert findings["code"].tolist() == ["formula_like_text"] * 2 and not (findings["severity"] == "error").any()
 
 
-def test_windows_1252_names_that_look_like_utf8_pairs_are_read(tmp_path):
-    """Czech capitals in Windows-1252 ("STÍŽKOV": 0xCD 0x8E is a UTF-8 pair, U+034E) do not make
-    the file UTF-8 in part; a real UTF-8 letter beside Windows-1252 bytes is still refused."""
-    from cxc_analysis.errors import InputError
-    from cxc_analysis.load import read_tracker
-
-    header = "HO;VO;VO Type of entity;Inside/outside partnership;Status\n"
-    path = tmp_path / "cz.csv"
-    path.write_bytes((header + "STÍŽKOV E-MOTION;Café Œuvre;SME;Inside;Completed\n").encode("cp1252"))
-    assert read_tracker(path)[["host_org", "visiting_org"]].values.tolist() == [["STÍŽKOV E-MOTION", "Café Œuvre"]]
-    mixed = tmp_path / "mixed.csv"
-    mixed.write_bytes(path.read_bytes() + "Zoë;Müller;SME;Inside;Completed\n".encode("utf-8"))
-    with pytest.raises(InputError, match="not UTF-8, though the rest of the file is"):
-        read_tracker(mixed)
-
-
 def test_text_cells_trimmed_in_arrow_as_one_by_one():
     """A sheet's text-only column is trimmed in Arrow (``_texts``), a mixed one cell by cell
     (``_cell_text``): both trim exactly Python's white space, and blank is missing."""
@@ -312,3 +296,25 @@ def test_text_cells_trimmed_in_arrow_as_one_by_one():
     cells = [None, "", "  ", "SME", *(f"{s}a{s}" for s in spaces + near), *(s * 2 for s in spaces + near),
              f"a{spaces[0]}b", " ".join(spaces) + "Z"]
     assert _texts(cells).astype(object).where(lambda s: s.notna(), None).tolist() == [_cell_text(c) for c in cells]
+
+
+@pytest.mark.parametrize("utf8_text", ["Οδυσσέας ΑΕ", "Mu\u0308nchen", "Café"])
+def test_utf8_text_beside_a_stray_windows_1252_byte_is_refused_not_garbled(tmp_path, utf8_text):
+    """Greek, decomposed accents (as macOS writes them) or Latin letters in UTF-8, and one byte
+    that is not: the file is refused with the row, never read as Windows-1252 ("ÎŸÎ´Ï…..."), which
+    would garble names and hide a repeated exchange. Windows-1252 bytes that happen to form a UTF-8
+    pair ("STÍŽKOV") are refused alike: the bytes cannot tell the two apart."""
+    from cxc_analysis.errors import InputError
+    from cxc_analysis.load import read_tracker
+
+    header = "HO,VO,VO Type of entity,Inside/outside partnership,Status,Remarks\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes((header + f"Host A,{utf8_text},SME,inside,completed,\nHost B,Other,SME,inside,completed,Caf").encode()
+                     + b"\xe9\n")
+    with pytest.raises(InputError, match="row 3: cannot decode: byte 0xE9 is not UTF-8"):
+        read_tracker(path)
+    czech = tmp_path / "cz.csv"
+    czech.write_bytes((header + "STÍŽKOV E-MOTION,Café,SME,Inside,Completed,\n").encode("cp1252"))
+    with pytest.raises(InputError, match="cannot decode"):
+        read_tracker(czech)
+

@@ -893,15 +893,14 @@ def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
 
 
 def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
-    """UTF-8 if the whole file is; Windows-1252 if the file is that and holds no UTF-8 letter
-    (``_holds_utf8_letters``); otherwise InputError with the row of the first byte that cannot be
-    read with certainty."""
+    """UTF-8 if the whole file is; Windows-1252 if the file is that and holds no UTF-8 character at all;
+    otherwise InputError with the row of the first byte that cannot be read with certainty."""
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
-    if not _holds_utf8_letters(data):
+    if UTF8_SEQUENCE.search(data) is None:
         try:
             data.decode("cp1252")
             return "cp1252"
@@ -913,26 +912,6 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
         why = f"byte 0x{data[bad]:02X} is not UTF-8, though the rest of the file is (edited in two programs?)"
     raise InputError(f"cannot decode: {why}; save the file as UTF-8", file=path,
                      row=_record_number(data, bad, delimiter))
-
-
-def _holds_utf8_letters(data: bytes) -> bool:
-    """Whether some bytes read as UTF-8 give a character a European tracker writes (a Latin
-    letter with its accents, a quotation mark or dash, the euro sign): then the file is UTF-8 in
-    part. Windows-1252 text can hold UTF-8-looking pairs too, but they read as unlikely characters
-    ("ÍŽ" in "STÍŽKOV", 0xCD 0x8E, is U+034E, a combining mark).
-
-    >>> _holds_utf8_letters("Café".encode()), _holds_utf8_letters("STÍŽKOV".encode("cp1252"))
-    (True, False)
-    """
-    for match in UTF8_SEQUENCE.finditer(data):
-        try:
-            char = match.group().decode("utf-8")
-        except UnicodeDecodeError:  # an overlong or surrogate form: no character
-            continue
-        if "\u00a0" <= char <= "\u024f" or "\u1e00" <= char <= "\u1eff" or "\u2010" <= char <= "\u203a" \
-                or char == "\u20ac":
-            return True
-    return False
 
 
 def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "latin-1") -> int:
