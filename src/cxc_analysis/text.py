@@ -442,6 +442,11 @@ def _distinct_cells(values: pd.Series) -> tuple[np.ndarray, list]:
 
 
 def _column(values, codes, parsed, problems, kinds, dtype) -> Parsed:
+    if not problems:  # an empty column (one the tracker lacks): every row missing, no problem
+        nothing = pd.Series(pd.Categorical.from_codes(np.full(len(values), -1, dtype=np.int8), categories=[]),
+                            index=values.index)
+        out = pd.Series(np.full(len(values), parsed[-1]), index=values.index)
+        return Parsed(out.astype(dtype) if dtype == "Float64" else out, nothing, nothing.copy())
     out = pd.Series(parsed[codes], index=values.index)
     out = out.astype(dtype) if dtype == "Float64" else out
     return Parsed(out, _per_row(problems, codes, values.index), _per_row(kinds, codes, values.index))
