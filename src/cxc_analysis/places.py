@@ -52,7 +52,11 @@ def country_key(text: object) -> str:
     >>> country_key(" The Netherlands ")
     'netherlands'
     """
-    key = fold(text)
+    return _without_the(fold(text))
+
+
+def _without_the(key: str) -> str:
+    """A folded country name without a leading "the" (the one rule ``country_key`` adds to ``fold``)."""
     return key[4:] if key.startswith("the ") else key
 
 
@@ -81,8 +85,7 @@ def _country_lookup() -> dict[str, str]:
     folded = fold_many([text for text, _ in entries]).to_pylist()  # one Arrow pass, as country_key each
     lookup: dict[str, str] = {}
     for key, (_, iso) in zip(folded, entries):
-        key = key or ""
-        lookup[key[4:] if key.startswith("the ") else key] = iso
+        lookup[_without_the(key or "")] = iso
     lookup.update(COUNTRY_ALIASES)
     return lookup
 
@@ -110,7 +113,7 @@ def country_codes_of(texts: list) -> list[str | None]:
     folded = fold_many([texts[i] for i in present]).to_pylist() if present else []
     out: list[str | None] = [None] * len(texts)
     for i, key in zip(present, folded):
-        key = (key or "")[4:] if (key or "").startswith("the ") else (key or "")
+        key = _without_the(key or "")
         out[i] = lookup.get(key) if key else None
     return out
 
@@ -122,7 +125,7 @@ def country_codes(values: pd.Series) -> pd.Series:
     ['NL', 'FR', nan, nan]
     """
     codes, uniques = pd.factorize(values.astype("object"))
-    mapped = np.array([country_code(u) for u in uniques] + [None], dtype=object)
+    mapped = np.array(country_codes_of([str(u) for u in uniques]) + [None], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype="str")
 
 
