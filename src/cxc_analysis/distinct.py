@@ -228,12 +228,23 @@ CASEFOLD_NOT_LOWER = (r"\x{b5}\x{df}\x{130}\x{149}\x{17f}\x{1f0}\x{345}\x{390}\x
 
 def _arrow(values: pd.Series):
     """The values as one Arrow string array."""
-    import pyarrow as pa
-
     if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
         values = values.astype("str")
-    data = values.array.__arrow_array__()
-    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    return one_array(values.array.__arrow_array__())
+
+
+def one_array(array):
+    """An Arrow array in one piece: a chunked array's chunks combined (none: an empty array).
+
+    >>> import pyarrow as pa
+    >>> one_array(pa.chunked_array([["a"], ["b"]])).to_pylist(), len(one_array(pa.chunked_array([], pa.string())))
+    (['a', 'b'], 0)
+    """
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        return array.combine_chunks() if array.num_chunks else pa.array([], type=array.type)
+    return array
 
 
 def _series(data, like: pd.Series) -> pd.Series:

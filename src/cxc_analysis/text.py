@@ -149,9 +149,9 @@ def _key_array(array):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = _arrow_strings(array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks else pa.array([], type=pa.string())
+    from .distinct import one_array
+
+    array = one_array(_arrow_strings(array)).cast(pa.string())  # binary_join has no kernel for large strings
     parts = pc.split_pattern(array, " ")
     pieces = pc.dictionary_encode(pc.list_flatten(parts))
     keyed = _word_keys(pieces.dictionary).cast(pa.string())
@@ -172,9 +172,9 @@ def _word_keys(array):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    folded = fold_many(array)
-    if isinstance(folded, pa.ChunkedArray):
-        folded = folded.combine_chunks() if folded.num_chunks else pa.array([], type=pa.string())
+    from .distinct import one_array
+
+    folded = one_array(fold_many(array)).cast(pa.string())
     parts = pc.split_pattern(folded, " ")
     words = pc.list_flatten(parts)
     distinct = pc.dictionary_encode(words)
@@ -214,13 +214,13 @@ def arrow_codes(values) -> Coded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .distinct import one_array
+
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         array = pa.array(values.array)
     else:
         array = _arrow_strings(values)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks else pa.array([], type=array.type)
-    encoded = pc.dictionary_encode(array)
+    encoded = pc.dictionary_encode(one_array(array))
     codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     return Coded(codes, encoded.dictionary.cast(pa.string()))
 
@@ -359,7 +359,9 @@ def _plain_amounts(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, boo
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = _arrow_text(values).filter(pa.array(rows))
+    from .distinct import _arrow
+
+    texts = _arrow(values).filter(pa.array(rows))
     return (pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False),
             bool(pc.any(pc.match_substring(texts, ".")).as_py()))
 
@@ -390,25 +392,17 @@ def _parse_amounts(values: pd.Series, proven: set[str]) -> Parsed:
     return _column(values, codes, np.array(numbers + [np.nan], dtype=float), problems, kinds, "Float64")
 
 
-def _arrow_text(values: pd.Series):
-    """A text column's values as one Arrow array."""
-    import pyarrow as pa
-
-    data = values.array.__arrow_array__()
-    return data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
-
-
 def _plain_rows(values: pd.Series, pattern: str) -> np.ndarray | None:
     """In a text column of mostly distinct values (a million distinct cells would each be read in
     Python), the rows whose text fully matches the RE2 ``pattern``, found in one Arrow kernel; None
     where values repeat (each distinct one is read once instead) or none matches."""
     import pyarrow.compute as pc
 
-    from .distinct import mostly_distinct
+    from .distinct import _arrow, mostly_distinct
 
     if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow") or not mostly_distinct(values):
         return None
-    plain = pc.fill_null(pc.match_substring_regex(_arrow_text(values), pattern), False).to_numpy(zero_copy_only=False)
+    plain = pc.fill_null(pc.match_substring_regex(_arrow(values), pattern), False).to_numpy(zero_copy_only=False)
     return plain if plain.any() else None
 
 
@@ -579,7 +573,9 @@ def _plain_dates(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    days = pc.utf8_slice_codeunits(_arrow_text(values).filter(pa.array(rows)), 0, 10)
+    from .distinct import _arrow
+
+    days = pc.utf8_slice_codeunits(_arrow(values).filter(pa.array(rows)), 0, 10)
     parsed = pc.strptime(days, format="%Y-%m-%d", unit="s", error_is_null=True)
     written = pc.cast(pc.cast(parsed, pa.date32()), pa.large_string())
     same = pc.fill_null(pc.equal(written, pc.cast(days, pa.large_string())), False)  # "2023-02-30" is no day
