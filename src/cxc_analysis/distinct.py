@@ -135,8 +135,22 @@ def mostly_distinct(values: pd.Series) -> bool:
     """
     if len(values) < DIRECT_ROWS or _known(values):
         return False
-    sample = values.iloc[:SAMPLE_ROWS].dropna()
-    return len(sample) > DIRECT_ROWS // 10 and 2 * sample.nunique() > len(sample)
+    return distinct_at_start(_arrow(values.iloc[:SAMPLE_ROWS]))
+
+
+def distinct_at_start(data) -> bool:
+    """Whether most of the first SAMPLE_ROWS texts of an Arrow array are distinct (the judgement
+    of ``mostly_distinct``, for a column not yet in a frame).
+
+    >>> import pyarrow as pa
+    >>> distinct_at_start(pa.array([f"n{i}" for i in range(5_000)])), distinct_at_start(pa.array(["a", "b"] * 2_500))
+    (True, False)
+    """
+    import pyarrow.compute as pc
+
+    sample = data.slice(0, SAMPLE_ROWS)
+    valid = len(sample) - sample.null_count
+    return valid > DIRECT_ROWS // 10 and 2 * pc.count_distinct(sample).as_py() > valid
 
 
 def _known(values: pd.Series) -> bool:

@@ -741,25 +741,20 @@ def _read_csv_arrow(path, *, index, skip, mapping, delimiter, header, encoding) 
 
 def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
     """Codes per row (-1 where missing) and distinct texts of a column whose texts repeat (judged
-    on its first rows, as ``distinct.mostly_distinct`` judges), else None. Only speed depends on this.
+    on its first rows, ``distinct.distinct_at_start``), else None. Only speed depends on this.
 
     >>> import pyarrow as pa
     >>> codes, uniques = _codes_if_repeating(pa.chunked_array([["a", None, "a", "b"]], pa.large_string()))
     >>> codes.tolist(), uniques.to_pylist()
     ([0, -1, 0, 1], ['a', 'b'])
     """
-    import pyarrow.compute as pc
+    from .distinct import distinct_at_start
+    from .text import arrow_codes
 
-    from .distinct import DIRECT_ROWS, SAMPLE_ROWS
-
-    if texts.null_count == len(texts):
+    if texts.null_count == len(texts) or distinct_at_start(texts):
         return None
-    sample = texts.slice(0, SAMPLE_ROWS)
-    valid = len(sample) - sample.null_count
-    if valid > DIRECT_ROWS // 10 and 2 * pc.count_distinct(sample).as_py() > valid:
-        return None
-    encoded = pc.dictionary_encode(texts.combine_chunks() if hasattr(texts, "combine_chunks") else texts)
-    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
+    coded = arrow_codes(texts)
+    return coded.codes.astype(np.int32), coded.dictionary
 
 
 def _filled_rows(texts: list, rows: int) -> np.ndarray | None:
