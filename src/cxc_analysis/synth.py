@@ -126,7 +126,7 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
     """The first shape: each column an index into a small dictionary of texts."""
     import pyarrow as pa
 
-    from .schema import KPI_NAMES, ENTITY_TYPES
+    from .schema import ENTITY_TYPES
 
     rng = np.random.default_rng(seed)
     unique = rows - duplicates
@@ -144,17 +144,8 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
     outside, pending, without_tool, has_id, malformed, id_text = _statuses_and_ids(rng, unique)
 
     # Texts: each column an index into a small dictionary of spellings.
-    type_spellings, type_index = _spell(rng, entity, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
-    side_spellings, side_index = _spell(rng, outside.astype(np.int64),
-                                        [PARTNERSHIP_SPELLINGS["inside"], PARTNERSHIP_SPELLINGS["outside"]])
-    status_group = np.where(pending, 2, np.where(without_tool, 1, 0))
-    status_spellings, status_index = _spell(rng, status_group, [COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL,
-                                                                PENDING])
-    remark = np.full(unique, -1)
-    remark[pending & ~has_id & (rng.random(unique) < 0.6)] = 0
-    remark[(rng.random(unique) < 0.005)] = 1
-    other = rng.random(unique) < 0.03
-    remark[other & (remark < 0)] = rng.integers(2, len(REMARKS), size=int((other & (remark < 0)).sum()))
+    (type_spellings, type_index, side_spellings, side_index, status_spellings, status_index,
+     remark) = _labels(rng, entity, outside, pending, without_tool, has_id, lump_sum_remarks=True)
     # A few names typed with doubled or trailing spaces (the table normalises them).
     spaced = rng.random(unique) < 0.01
 
@@ -171,10 +162,7 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
     }
 
     # Copies of earlier exchanges (the VO's case changed, as a re-typed row would be), a few rows later.
-    source = np.sort(rng.choice(unique, size=duplicates, replace=False))
-    key = np.concatenate([np.arange(unique, dtype=np.float64), source + rng.integers(1, 50, size=duplicates) + 0.5])
-    position = np.argsort(key, kind="stable")
-    order, is_copy = np.concatenate([np.arange(unique), source])[position], position >= unique
+    source, order, is_copy = _copies(rng, unique, duplicates)
 
     arrays = {}
     for name, (index, values) in columns.items():
@@ -187,14 +175,7 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
         arrays[name] = _take(dictionary, take)
     table = pa.table(arrays)
 
-    kept = ~is_copy
-    codes = entity[order]
-    truth = {}
-    for status, mask in (("completed", ~pending[order] & kept), ("pending", pending[order] & kept)):
-        by_type = np.bincount(codes[mask], minlength=len(ENTITY_TYPES))
-        counts = {"exchanges": int(mask.sum()), "outside_partnership": int((outside[order] & mask).sum())}
-        counts.update({t: int(n) for t, n in zip(ENTITY_TYPES, by_type)})
-        truth[status] = {k: counts[k] for k in KPI_NAMES}
+    truth = _kpi_truth(entity[order], outside[order], pending[order], ~is_copy)
     spelled = np.bincount(type_index[order], minlength=len(type_spellings))
     return table, SynthTruth(
         rows=len(order), actual=truth["completed"], pending=truth["pending"],
@@ -314,23 +295,12 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
     over = rng.random(unique) < 0.005
     paid = rng.random(unique) >= 0.03
 
-    type_spellings, type_index = _spell(rng, vo_type, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
-    side_spellings, side_index = _spell(rng, outside.astype(np.int64),
-                                        [PARTNERSHIP_SPELLINGS["inside"], PARTNERSHIP_SPELLINGS["outside"]])
-    status_group = np.where(pending, 2, np.where(without_tool, 1, 0))
-    status_spellings, status_index = _spell(rng, status_group, [COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL,
-                                                                PENDING])
-    remark = np.full(unique, -1)
-    remark[pending & ~has_id & (rng.random(unique) < 0.6)] = 0
-    other = rng.random(unique) < 0.03
-    remark[other & (remark < 0)] = rng.integers(2, len(REMARKS), size=int((other & (remark < 0)).sum()))
+    (type_spellings, type_index, side_spellings, side_index, status_spellings, status_index,
+     remark) = _labels(rng, vo_type, outside, pending, without_tool, has_id, lump_sum_remarks=False)
     as_name = rng.random(unique) < 0.2  # countries written as English names, else ISO codes
 
     # Copies of earlier exchanges (the VO in capitals), a few rows later.
-    source = np.sort(rng.choice(unique, size=duplicates, replace=False))
-    key = np.concatenate([np.arange(unique, dtype=np.float64), source + rng.integers(1, 50, size=duplicates) + 0.5])
-    position = np.argsort(key, kind="stable")
-    order, is_copy = np.concatenate([np.arange(unique), source])[position], position >= unique
+    source, order, is_copy = _copies(rng, unique, duplicates)
 
     h, e = host[order], event[order]
     vo_where = np.where(vo_placed, vo_place, -1)[order]
@@ -377,6 +347,39 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
         entity_spellings={s: int(n) for s, n in zip(type_spellings, spelled) if n}, rules=rules,
         distinct={name: len(pc.unique(column.drop_null())) for name, column in zip(table.column_names,
                                                                                    table.columns)})
+
+
+def _labels(rng, entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, without_tool: np.ndarray,
+            has_id: np.ndarray, lump_sum_remarks: bool) -> tuple:
+    """Each exchange's spelling of its VO type, partnership and status (the spellings and an
+    index into them, per column) and its remark (an index into REMARKS, -1 for none): some
+    pending exchanges without an ID say they were set up without the IT tool, a few (with
+    ``lump_sum_remarks``) that the lump sum was not used, and a few say something else."""
+    from .schema import ENTITY_TYPES
+
+    unique = len(entity)
+    type_spellings, type_index = _spell(rng, entity, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
+    side_spellings, side_index = _spell(rng, outside.astype(np.int64),
+                                        [PARTNERSHIP_SPELLINGS["inside"], PARTNERSHIP_SPELLINGS["outside"]])
+    status_group = np.where(pending, 2, np.where(without_tool, 1, 0))
+    status_spellings, status_index = _spell(rng, status_group, [COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL,
+                                                                PENDING])
+    remark = np.full(unique, -1)
+    remark[pending & ~has_id & (rng.random(unique) < 0.6)] = 0
+    if lump_sum_remarks:
+        remark[(rng.random(unique) < 0.005)] = 1
+    other = rng.random(unique) < 0.03
+    remark[other & (remark < 0)] = rng.integers(2, len(REMARKS), size=int((other & (remark < 0)).sum()))
+    return type_spellings, type_index, side_spellings, side_index, status_spellings, status_index, remark
+
+
+def _copies(rng, unique: int, duplicates: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``duplicates`` copies of earlier exchanges, each a few rows after its original: the
+    exchanges copied, the order of all rows (an exchange's index each), and which rows are copies."""
+    source = np.sort(rng.choice(unique, size=duplicates, replace=False))
+    key = np.concatenate([np.arange(unique, dtype=np.float64), source + rng.integers(1, 50, size=duplicates) + 0.5])
+    position = np.argsort(key, kind="stable")
+    return source, np.concatenate([np.arange(unique), source])[position], position >= unique
 
 
 def _kpi_truth(entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, kept: np.ndarray) -> dict:
