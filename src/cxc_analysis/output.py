@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from .config import DATA_RAW
 from .errors import InputError
-from .text import FORMULA_PREFIXES  # one list, shared with clean's formula_like_text finding
+from .text import starts_like_formula  # one test, shared with clean's formula_like_text finding
 
 
 def check_writable(path: str | Path) -> Path:
@@ -148,7 +148,7 @@ def neutralised_text(values: pd.Series) -> pd.Series:
     """A text column with its formula-like cells prefixed (the column itself if it has none)."""
     if not pd.api.types.is_string_dtype(values):
         return values
-    risky = values.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+    risky = starts_like_formula(values)
     return values.where(~risky, "'" + values) if risky.any() else values
 
 
@@ -156,7 +156,7 @@ def neutralised_categories(values: pd.Series) -> pd.Series:
     """A categorical column with its formula-like categories prefixed, codes kept; as text when
     a prefixed category would equal another one."""
     text = values.cat.categories.astype("str")
-    risky = text.str.startswith(FORMULA_PREFIXES)
+    risky = starts_like_formula(pd.Series(text))
     if not risky.any():
         return values
     renamed = values.cat.categories.astype(object).where(~risky, "'" + text)
