@@ -25,7 +25,7 @@ from .errors import InputError
 from .schema import COLUMN_LABELS, column_labels
 
 REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
-OPTIONAL = ("exchange_id", "event", "remarks", "ho_country", "ho_city", "vo_country", "vo_city",
+OPTIONAL = ("exchange_id", "event", "remarks", "paying_partnership", "ho_country", "ho_city", "vo_country", "vo_city",
             "start_date", "end_date", "amount_eur")
 FIELDS = (*REQUIRED, *OPTIONAL)
 RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)

@@ -37,8 +37,10 @@ REGISTER_HEADERS = {
 }
 ALIAS_SEPARATOR = "|"
 
-LEGAL_FORMS = {"bv", "b v", "nv", "n v", "ev", "e v", "ltd", "limited", "gmbh", "ag", "sa", "s a", "sl",
-               "srl", "sas", "sarl", "spa", "oy", "ab", "as", "doo", "d o o", "inc", "llc", "plc", "kg"}
+# Legal forms at the end of a name, as keys write them ("S.r.l." is "s r l", "S.r.l" and "SRL" are "srl").
+LEGAL_FORMS = {"bv", "b v", "nv", "n v", "ev", "e v", "ltd", "limited", "gmbh", "ag", "sa", "s a", "sl", "s l",
+               "srl", "s r l", "sas", "s a s", "sarl", "s a r l", "spa", "s p a", "oy", "oyj", "ab", "as", "a s",
+               "doo", "d o o", "sro", "s r o", "kft", "zrt", "aps", "inc", "llc", "plc", "kg", "ug", "se"}
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -64,6 +66,18 @@ def org_key(text: object) -> str:
 
 
 _LEGAL_FORM = re.compile(r" (?:%s)$" % "|".join(sorted(LEGAL_FORMS, key=len, reverse=True)))
+
+
+def identity_keys(values) -> np.ndarray:
+    """The key an organisation is known by whatever its legal form: ``org_keys`` with a legal form
+    at the end removed; None where the name is empty (each distinct key stripped once).
+
+    >>> identity_keys(["Sorama B.V.", "SORAMA", "Motus S.r.l.", "MOTUS SRL", "", None]).tolist()
+    ['sorama', 'sorama', 'motus', 'motus', None, None]
+    """
+    keys = org_keys(values)
+    stripped = {k: (_strip_legal_form(k) or None) for k in set(keys) if k}
+    return np.array([stripped.get(k) if k else None for k in keys], dtype=object)
 
 
 def _strip_legal_form(key: str) -> str:

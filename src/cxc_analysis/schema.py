@@ -84,6 +84,8 @@ TABLE = (
     Field("it_tool", "boolean", "Was the CXC IT tool used (false where the tracker says without it)", label="IT tool used"),
     Field("lump_sum_used", "boolean", "false where the remarks say the lump sum was not used", label="Lump sum used"),
     Field("remarks", "string", "Remarks as written", label="Remarks"),
+    Field("paying_partnership", "string", "The partnership that pays the visitor (VOP), as written; empty if "
+          "the tracker does not say", label="Paying partnership"),
     Field("ho_country", "string", "Host country, ISO 3166 alpha-2", label="HO country"),
     Field("ho_city", "string", "Host city", label="HO city"),
     Field("vo_country", "string", "Visitor country, ISO 3166 alpha-2", label="VO country"),

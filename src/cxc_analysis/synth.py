@@ -608,3 +608,147 @@ def _write_xlsx(table, path: Path) -> None:
     for row in zip(*(table.column(name).to_pylist() for name in table.column_names)):
         sheet.append(row)
     workbook.save(path)
+
+
+# --- a generation of partnerships (the programme office's view) ----------------------------
+
+GENERATION_HEADERS = ("Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
+                      "(Group) exchange", "Start date", "End date", "Status", "Paying partnership")
+GENERATION_FORMS = (("GmbH", "GMBH"), ("B.V.", "BV"), ("Ltd", "Ltd."), ("S.r.l.", "SRL"), ("Oy", "OY"), ("", ""))
+ENTITY_WORDS = {"cluster_organisation": "Cluster organisation", "sme": "SME",
+                "scaling_up_support_organisation": "Scaling-up support organisation",
+                "large_company": "Large company", "public_authority": "Public authority"}
+
+
+@dataclass
+class GenerationTruth:
+    """What ``write_generation`` planted, counted from its own records (not by the library)."""
+
+    partnerships: dict[str, dict[str, dict[str, int]]]  # name -> {"actual": ..., "pending": ...}
+    programme: dict[str, dict[str, int]]  # counted once
+    shared: list[dict]  # {"visitor", "partnerships", "counted_in"}
+    repeat_visitors: list[dict]  # {"visitor", "partnerships"}
+
+
+def generation_records(partnerships: int, rows: int, seed: int = 0, shared: int = 0,
+                       repeats: int = 0) -> tuple[dict[str, list[dict]], GenerationTruth]:
+    """The exchanges of ``partnerships`` partnerships (``rows`` each, before planting), as records
+    with the canonical codes and the text a tracker shows, plus what was planted: ``shared``
+    exchanges recorded in two trackers (the second spelling the names in capitals and the legal
+    form another way; half of them naming the paying partnership in both) and ``repeats``
+    visitors that visit again in another partnership (another host, event and year).
+
+    >>> records, truth = generation_records(3, 20, seed=1, shared=2, repeats=1)
+    >>> sorted(len(r) for r in records.values()), len(truth.shared), len(truth.repeat_visitors)
+    ([20, 21, 22], 2, 1)
+    """
+    from .schema import ENTITY_TYPES, KPI_NAMES
+
+    if partnerships < 2 and (shared or repeats):
+        raise ValueError("shared exchanges and repeat visitors need at least two partnerships")
+    if shared + repeats > rows * partnerships // 2:
+        raise ValueError("too many shared exchanges and repeat visitors for the rows")
+    rng = np.random.default_rng(seed)
+    names = [f"CXC-{chr(ord('A') + i % 26)}{'' if i < 26 else i // 26}" for i in range(partnerships)]
+    shares = np.array([ENTITY_TYPE_SHARES[t] for t in ENTITY_TYPES])
+    records: dict[str, list[dict]] = {}
+    for p, name in enumerate(names):
+        hosts = [f"{VO_PREFIXES[(p + h) % len(VO_PREFIXES)]} {VO_CORES[h % len(VO_CORES)]} Cluster {name}-{h + 1}"
+                 for h in range(max(3, rows // 20))]
+        events = [f"{EVENT_KINDS[e % len(EVENT_KINDS)]} {name} {e + 1}" for e in range(max(2, rows // 10))]
+        own = []
+        for r in range(rows):
+            form = GENERATION_FORMS[int(rng.integers(len(GENERATION_FORMS)))]
+            start = FIRST_DAY + int(rng.integers(0, 700))
+            own.append({
+                "visitor": f"{ORG_CORES[r % len(ORG_CORES)]} Works {name}-{r + 1} {form[0]}".strip(),
+                "visitor_other": f"{ORG_CORES[r % len(ORG_CORES)]} works {name}-{r + 1} {form[1]}".strip().upper(),
+                "host": hosts[int(rng.integers(len(hosts)))], "event": events[int(rng.integers(len(events)))],
+                "entity": ENTITY_TYPES[int(rng.choice(len(ENTITY_TYPES), p=shares / shares.sum()))],
+                "outside": bool(rng.random() < 0.3), "pending": bool(rng.random() < 0.15),
+                "start": start, "end": start + int(rng.integers(2, 25)), "payer": "", "partnership": p,
+                "copy": False})
+        records[name] = own
+    shared_truth, repeat_truth = [], []
+    originals = {name: list(rows_) for name, rows_ in records.items()}
+    picked = rng.choice(partnerships * rows, size=shared + repeats, replace=False)
+    for number, flat in enumerate(picked):
+        p, r = divmod(int(flat), rows)
+        source = originals[names[p]][r]
+        other = (p + 1 + int(rng.integers(partnerships - 1))) % partnerships
+        if number < shared:
+            payer = names[p] if number % 2 == 0 else ""
+            source["payer"] = payer
+            copy = {**source, "visitor": source["visitor_other"], "host": source["host"].upper(),
+                    "event": source["event"].lower(), "partnership": other, "copy": True, "payer": payer}
+            records[names[other]].insert(int(rng.integers(len(records[names[other]]) + 1)), copy)
+            shared_truth.append({"visitor": source["visitor"], "partnerships": sorted([names[p], names[other]]),
+                                 "counted_in": names[p] if payer else names[min(p, other)]})
+        else:
+            again = {**source, "visitor": source["visitor_other"], "host": records[names[other]][0]["host"],
+                     "event": records[names[other]][0]["event"], "start": source["start"] + 400,
+                     "end": source["end"] + 400, "partnership": other, "copy": False, "payer": ""}
+            records[names[other]].append(again)
+            repeat_truth.append({"visitor": source["visitor"], "partnerships": sorted([names[p], names[other]])})
+
+    def counts(rows_: list[dict], status_pending: bool) -> dict[str, int]:
+        chosen = [r for r in rows_ if r["pending"] == status_pending]
+        out = {"exchanges": len(chosen), "outside_partnership": sum(r["outside"] for r in chosen)}
+        out.update({t: sum(r["entity"] == t for r in chosen) for t in ENTITY_TYPES})
+        return {k: out[k] for k in KPI_NAMES}
+
+    per = {n: {"actual": counts(rs, False), "pending": counts(rs, True)} for n, rs in records.items()}
+    # counted once: every row but the second record of a shared exchange (the copy carries the same codes)
+    once = [r for rs in records.values() for r in rs if not r["copy"]]
+    programme = {"actual": counts(once, False), "pending": counts(once, True)}
+    return records, GenerationTruth(per, programme, shared_truth, repeat_truth)
+
+
+def write_generation(folder: str | Path, partnerships: int, rows: int, seed: int = 0, shared: int = 0,
+                     repeats: int = 0) -> GenerationTruth:
+    """Write a generation into ``folder``: one tracker per partnership (CSV and xlsx in turn),
+    ``runs.yaml`` (the run file ``report --batch`` and ``programme`` read) and ``truth.json``."""
+    import json
+
+    from .output import check_writable, write_atomic
+
+    folder = check_writable(folder)
+    try:
+        records, truth = generation_records(partnerships, rows, seed=seed, shared=shared, repeats=repeats)
+    except ValueError as exc:
+        raise InputError(str(exc), file=folder) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for number, (name, rows_) in enumerate(records.items()):
+        table = _generation_table(rows_)
+        path = folder / f"{name.lower()}.{'csv' if number % 2 == 0 else 'xlsx'}"
+        write_atomic(path, (lambda tmp, t=table: _write_csv(t, tmp)) if path.suffix == ".csv"
+                     else (lambda tmp, t=table: _write_xlsx(t, tmp)))
+        runs.append(f"  - name: {name.lower()}\n    input: {path.name}\n    partnership: {name}\n"
+                    f"    period: M12 (December 2022)\n")
+    write_atomic(folder / "runs.yaml", lambda tmp: tmp.write_text("runs:\n" + "".join(runs), encoding="utf-8"))
+    write_atomic(folder / "truth.json", lambda tmp: tmp.write_text(json.dumps(
+        {"partnerships": truth.partnerships, "programme": truth.programme, "shared": truth.shared,
+         "repeat_visitors": truth.repeat_visitors}, indent=1), encoding="utf-8"))
+    return truth
+
+
+def _generation_table(rows: list[dict]):
+    import pyarrow as pa
+
+    def day(value) -> str:
+        return str(np.datetime64(value, "D"))
+
+    columns = {
+        "Exchange no.": [None] * len(rows),
+        "HO": [r["host"] for r in rows],
+        "VO": [r["visitor"] for r in rows],
+        "VO Type of entity": [ENTITY_WORDS[r["entity"]] for r in rows],
+        "Inside/outside partnership": ["Outside" if r["outside"] else "Inside" for r in rows],
+        "(Group) exchange": [r["event"] for r in rows],
+        "Start date": [day(r["start"]) for r in rows],
+        "End date": [day(r["end"]) for r in rows],
+        "Status": ["Pending" if r["pending"] else "Completed" for r in rows],
+        "Paying partnership": [r["payer"] or None for r in rows],
+    }
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
