@@ -387,3 +387,36 @@ def flow_chart(flows: pd.DataFrame, labels=None) -> Figure:
     pairs = [f"{labels(h)} hosting {labels(v)}: {n}" for h in flows.index for v in flows.columns
              if (n := int(flows.loc[h, v]))]
     return _describe(fig, "Grid chart, exchanges by host country and visitor country: " + "; ".join(pairs))
+
+
+@styled
+def programme_chart(sides: pd.DataFrame, partnerships: list[str]) -> Figure:
+    """Small multiples, one panel per partnership: completed and pending exchanges per KPI with
+    the target marked (``programme.side_by_side``), all on one scale."""
+    columns = min(3, max(len(partnerships), 1))
+    rows = max(1, -(-len(partnerships) // columns))
+    fig = Figure(figsize=(WIDTH, 0.9 + 1.9 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False, sharex=True).ravel().tolist()
+    kpis = list(KPI_NAMES)
+    y = np.arange(len(kpis))
+    described = []
+    for ax, name in zip(axes, partnerships):
+        own = sides[sides["partnership"] == name].set_index("kpi").reindex(kpis)
+        actual = own["actual"].fillna(0).to_numpy(dtype=float)
+        pending = own["pending"].fillna(0).to_numpy(dtype=float)
+        target = own["target"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        ax.barh(y, actual, color=COMPLETED, label="Completed")
+        ax.barh(y, pending, left=actual, color=PENDING, hatch="//", edgecolor="white", label="Pending")
+        ax.scatter(target, y, marker="|", s=140, color=TARGET, label="Target", zorder=3)
+        ax.set_yticks(y, [LABELS[k] for k in kpis] if ax in axes[::columns] else [""] * len(kpis), fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(_shorten(name, 30), fontsize=9)
+        _whole_numbers(ax)
+        described.append(f"{name}: {int(actual[0])} completed, {int(pending[0])} pending"
+                         + (f", target {target[0]:.0f}" if target[0] == target[0] else ""))
+    for ax in axes[len(partnerships):]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8)
+    return _describe(fig, "Bar charts, one per partnership, exchanges per indicator against the targets: "
+                     + "; ".join(described))

@@ -98,6 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--jobs", type=int, help="parallel runs with --batch (default: number of cores)")
     report.set_defaults(run=run_report)
 
+    programme = commands.add_parser("programme", parents=[common],
+                                    help="every partnership of a run file side by side, each exchange counted once",
+                                    description="Read every partnership of a run file (the one report --batch "
+                                                "reads) and write the programme report (HTML, PDF, xlsx): each "
+                                                "partnership's figures, the programme's with every exchange "
+                                                "counted once, and the organisations that visit in more than "
+                                                "one partnership.")
+    programme.add_argument("runs", type=Path, metavar="RUNS.yaml", help="run file listing the partnerships")
+    programme.add_argument("--out", type=Path, help="output folder (default reports/programme_<time>/)")
+    programme.add_argument("--json", action="store_true",
+                           help='print one JSON object {"partnerships", "programme", "shared_exchanges", '
+                                '"repeat_visitors", ...} and write no report')
+    programme.add_argument("--progress", action="store_true", help="show a progress bar while the notebook runs")
+    programme.set_defaults(run=run_programme)
+
     notebooks = commands.add_parser("notebooks", help="copy the report notebooks into a folder, to open in JupyterLab")
     notebooks.add_argument("folder", type=Path, metavar="DIR", help="folder to copy them into (created if missing)")
     notebooks.add_argument("--force", action="store_true", help="replace notebooks of the same name already there")
@@ -260,6 +275,29 @@ def run_report(args: argparse.Namespace) -> int:
         run(settings, progress=args.progress)
     except RunFailed as exc:
         log.error(f"cxc-analysis: error: {exc}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_programme(args: argparse.Namespace) -> int:
+    from .programme import generation, programme_json
+    from .programme_run import read_generation, run_programme as run
+    from .report import RunFailed
+
+    if args.json:
+        partnerships, not_read = read_generation(args.runs)
+        print(json.dumps(programme_json(generation([p.member for p in partnerships]), not_read),
+                         ensure_ascii=False, default=str))
+    else:
+        try:
+            folder, not_read = run(args.runs, out=args.out, progress=args.progress)
+        except RunFailed as exc:
+            log.error(f"cxc-analysis: error: {exc}")
+            return EXIT_FAILED
+        log.info(f"{folder / 'report.html'}" + (f"; not read: {', '.join(not_read)}" if not_read else ""))
+    if not_read:
+        log.error(f"cxc-analysis: {len(not_read)} partnership{'s' if len(not_read) != 1 else ''} not read: "
+                  + "; ".join(f"{name}: {reason}" for name, reason in not_read.items()))
         return EXIT_FAILED
     return EXIT_OK
 

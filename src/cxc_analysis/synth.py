@@ -612,8 +612,6 @@ def _write_xlsx(table, path: Path) -> None:
 
 # --- a generation of partnerships (the programme office's view) ----------------------------
 
-GENERATION_HEADERS = ("Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
-                      "(Group) exchange", "Start date", "End date", "Status", "Paying partnership")
 GENERATION_FORMS = (("GmbH", "GMBH"), ("B.V.", "BV"), ("Ltd", "Ltd."), ("S.r.l.", "SRL"), ("Oy", "OY"), ("", ""))
 ENTITY_WORDS = {"cluster_organisation": "Cluster organisation", "sme": "SME",
                 "scaling_up_support_organisation": "Scaling-up support organisation",
@@ -655,15 +653,19 @@ def generation_records(partnerships: int, rows: int, seed: int = 0, shared: int 
     for p, name in enumerate(names):
         hosts = [f"{VO_PREFIXES[(p + h) % len(VO_PREFIXES)]} {VO_CORES[h % len(VO_CORES)]} Cluster {name}-{h + 1}"
                  for h in range(max(3, rows // 20))]
+        host_country = {h: PLACE_COUNTRIES[(3 * p + i) % len(PLACE_COUNTRIES)] for i, h in enumerate(hosts)}
         events = [f"{EVENT_KINDS[e % len(EVENT_KINDS)]} {name} {e + 1}" for e in range(max(2, rows // 10))]
         own = []
         for r in range(rows):
             form = GENERATION_FORMS[int(rng.integers(len(GENERATION_FORMS)))]
             start = FIRST_DAY + int(rng.integers(0, 700))
+            host = hosts[int(rng.integers(len(hosts)))]
+            others = [c for c in PLACE_COUNTRIES if c != host_country[host]]
             own.append({
+                "ho_country": host_country[host], "vo_country": others[int(rng.integers(len(others)))],
                 "visitor": f"{ORG_CORES[r % len(ORG_CORES)]} Works {name}-{r + 1} {form[0]}".strip(),
                 "visitor_other": f"{ORG_CORES[r % len(ORG_CORES)]} works {name}-{r + 1} {form[1]}".strip().upper(),
-                "host": hosts[int(rng.integers(len(hosts)))], "event": events[int(rng.integers(len(events)))],
+                "host": host, "event": events[int(rng.integers(len(events)))],
                 "entity": ENTITY_TYPES[int(rng.choice(len(ENTITY_TYPES), p=shares / shares.sum()))],
                 "outside": bool(rng.random() < 0.3), "pending": bool(rng.random() < 0.15),
                 "start": start, "end": start + int(rng.integers(2, 25)), "payer": "", "partnership": p,
@@ -686,6 +688,7 @@ def generation_records(partnerships: int, rows: int, seed: int = 0, shared: int 
                                  "counted_in": names[p] if payer else names[min(p, other)]})
         else:
             again = {**source, "visitor": source["visitor_other"], "host": records[names[other]][0]["host"],
+                     "ho_country": records[names[other]][0]["ho_country"],
                      "event": records[names[other]][0]["event"], "start": source["start"] + 400,
                      "end": source["end"] + 400, "partnership": other, "copy": False, "payer": ""}
             records[names[other]].append(again)
@@ -724,8 +727,15 @@ def write_generation(folder: str | Path, partnerships: int, rows: int, seed: int
         path = folder / f"{name.lower()}.{'csv' if number % 2 == 0 else 'xlsx'}"
         write_atomic(path, (lambda tmp, t=table: _write_csv(t, tmp)) if path.suffix == ".csv"
                      else (lambda tmp, t=table: _write_xlsx(t, tmp)))
+        targets = folder / f"{name.lower()}_targets.yaml"
+        goal = {"exchanges": rows + rows // 4, "outside_partnership": rows // 4, "sme": rows // 2,
+                "cluster_organisation": rows // 8}
+        write_atomic(targets, lambda tmp, g=goal, n=name: tmp.write_text(
+            f"# Synthetic targets of {n} (cxc-analysis synth)\npartnership: {n}\ntargets:\n"
+            + "".join(f"  {k}: {v}\n" for k, v in g.items()) + "project:\n  start: 2022-01\n  end: 2025-12\n",
+            encoding="utf-8"))
         runs.append(f"  - name: {name.lower()}\n    input: {path.name}\n    partnership: {name}\n"
-                    f"    period: M12 (December 2022)\n")
+                    f"    period: M24 (December 2023)\n    targets: {targets.name}\n")
     write_atomic(folder / "runs.yaml", lambda tmp: tmp.write_text("runs:\n" + "".join(runs), encoding="utf-8"))
     write_atomic(folder / "truth.json", lambda tmp: tmp.write_text(json.dumps(
         {"partnerships": truth.partnerships, "programme": truth.programme, "shared": truth.shared,
@@ -742,7 +752,9 @@ def _generation_table(rows: list[dict]):
     columns = {
         "Exchange no.": [None] * len(rows),
         "HO": [r["host"] for r in rows],
+        "HO country": [r["ho_country"] for r in rows],
         "VO": [r["visitor"] for r in rows],
+        "VO country": [r["vo_country"] for r in rows],
         "VO Type of entity": [ENTITY_WORDS[r["entity"]] for r in rows],
         "Inside/outside partnership": ["Outside" if r["outside"] else "Inside" for r in rows],
         "(Group) exchange": [r["event"] for r in rows],
