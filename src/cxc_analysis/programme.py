@@ -85,18 +85,28 @@ def _dates(rows: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_datetime(rows[column]).to_numpy().astype("datetime64[D]")
 
 
-def _same_exchange(a: pd.Series, b: pd.Series) -> bool | None:
-    """True when two rows of the same host and visitor are one exchange (same event, or dates
-    that overlap), False when they are two (different events, or dates apart), None when
-    neither the events nor the dates of both say."""
-    if a["event"] and b["event"] and a["event"] == b["event"]:
+def same_exchange(event_a, event_b, start_a, end_a, start_b, end_b) -> bool | None:
+    """True when two rows of the same host and visitor are one exchange (the same event, or dates
+    that overlap), False when they are two (other events, or dates apart), None when neither the
+    events nor the dates of both rows say. Dates are ``numpy.datetime64`` (NaT when missing); a
+    missing end is the start.
+
+    >>> day = np.datetime64
+    >>> same_exchange("expo", "expo", day("NaT"), day("NaT"), day("NaT"), day("NaT"))
+    True
+    >>> same_exchange(None, "expo", day("2023-03-06"), day("2023-03-10"), day("2023-03-10"), day("NaT"))
+    True
+    >>> same_exchange("expo", "jec", day("NaT"), day("NaT"), day("NaT"), day("NaT")), same_exchange(None, "expo", *[day("NaT")] * 4)
+    (False, None)
+    """
+    event_a, event_b = (e if isinstance(e, str) and e else None for e in (event_a, event_b))
+    if event_a and event_b and event_a == event_b:
         return True
-    a_start, b_start = a["start"], b["start"]
-    if not (np.isnat(a_start) or np.isnat(b_start)):
-        a_end = a["end"] if not np.isnat(a["end"]) else a_start
-        b_end = b["end"] if not np.isnat(b["end"]) else b_start
-        return bool(a_start <= b_end and b_start <= a_end)
-    if a["event"] and b["event"]:
+    if not (np.isnat(start_a) or np.isnat(start_b)):
+        end_a = start_a if np.isnat(end_a) else end_a
+        end_b = start_b if np.isnat(end_b) else end_b
+        return bool(start_a <= end_b and start_b <= end_a)
+    if event_a and event_b:
         return False
     return None
 
@@ -122,13 +132,17 @@ def exchange_units(rows: pd.DataFrame) -> tuple[np.ndarray, list[tuple[int, int]
             i = parent[i]
         return i
 
+    member = rows["member"].to_numpy()
+    event = rows["event"].to_numpy()
+    start = rows["start"].to_numpy().astype("datetime64[D]")
+    end = rows["end"].to_numpy().astype("datetime64[D]")
     for _, group in rows.loc[candidates].groupby(["host", "visitor"], sort=False):
         positions = group.index.to_list()
         for i, a in enumerate(positions):
             for b in positions[i + 1:]:
-                if rows.at[a, "member"] == rows.at[b, "member"]:
+                if member[a] == member[b]:
                     continue  # one tracker's own copies are its own duplicate findings
-                same = _same_exchange(rows.loc[a], rows.loc[b])
+                same = same_exchange(event[a], event[b], start[a], end[a], start[b], end[b])
                 if same is None:
                     uncertain.append((a, b))
                 elif same:
@@ -136,6 +150,16 @@ def exchange_units(rows: pd.DataFrame) -> tuple[np.ndarray, list[tuple[int, int]
     for i in parent:
         unit[i] = root(i)
     return unit, uncertain
+
+
+def _linked(unit: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Units with the uncertain pairs joined too: what the repeat-visit check compares, so a pair
+    nobody can tell apart is listed as uncertain, never as a repeat visit."""
+    linked = unit.copy()
+    for a, b in pairs:
+        old, new = linked[a], linked[b]
+        linked[linked == old] = new
+    return linked
 
 
 @dataclass(frozen=True)
@@ -156,7 +180,7 @@ def generation(members: list[Member]) -> Generation:
     row the programme counts (the paying partnership's, else the first member's in run order)."""
     rows = candidate_rows(members)
     unit, uncertain = exchange_units(rows)
-    rows = rows.assign(unit=unit)
+    rows = rows.assign(unit=unit, visit=_linked(unit, uncertain))
     partnership_key = [key(m.partnership) for m in members]
     rows["payer"] = [partnership_key.index(p) if p in partnership_key else -1 for p in rows["paying"]]
     size = rows.groupby("unit")["member"].transform("size").to_numpy()
@@ -222,13 +246,13 @@ def repeat_visitors(gen: Generation) -> pd.DataFrame:
     rows = gen.rows.loc[gen.rows["visitor"].notna()]
     records = []
     spread = rows.groupby("visitor")["member"].transform("nunique")
-    units = rows.groupby("visitor")["unit"].transform("nunique")
+    units = rows.groupby("visitor")["visit"].transform("nunique")
     for visitor, group in rows.loc[(spread > 1).to_numpy() & (units > 1).to_numpy()].groupby("visitor", sort=True):
         group = group.sort_values(["member", "source_row"])
         names = [gen.members[m].partnership for m in group["member"]]
         records.append({"visitor": group["visiting_org"].iloc[0], "partnerships": list(dict.fromkeys(names)),
                         "rows": [f"{n} row {int(r)}" for n, r in zip(names, group["source_row"])],
-                        "exchanges": int(group["unit"].nunique())})
+                        "exchanges": int(group["visit"].nunique())})
     return pd.DataFrame(records, columns=["visitor", "partnerships", "rows", "exchanges"])
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import html
 import logging
 import math
+import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -285,6 +286,8 @@ def run_programme(run_file: str | Path, *, out: str | Path | None = None, progre
                               "period": "; ".join(sorted({p.member.period for p in partnerships if p.member.period})),
                               "generated_date": f"{started:%d %B %Y}",
                               "provenance": {"package_version": __version__, "run_file": run_file.name,
+                                             "python_version": platform.python_version(),
+                                             "pandas_version": pd.__version__,
                                              "generated_at": started.isoformat(timespec="seconds")}}
         page = notebook_to_html(nb)
         write_atomic(work / "report.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
