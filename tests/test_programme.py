@@ -217,3 +217,15 @@ def test_programme_report_html_pdf_xlsx(generation_folder, tmp_path):
         assert " ".join(entry["visitor"].split()[:3]).casefold() in html
     sheets = load_workbook(out / "report.xlsx", read_only=True).sheetnames
     assert {"Overview", "Programme KPIs", "Per partnership", "Shared exchanges", "Repeat visitors"} <= set(sheets)
+
+
+def test_synth_writes_a_generation_from_the_command_line(tmp_path):
+    proc = run_cli("synth", "--partnerships", "3", "--rows", "25", "--shared", "2", "--repeats", "1",
+                   "--out", str(tmp_path / "gen"))
+    assert proc.returncode == 0, proc.stderr
+    truth = json.loads((tmp_path / "gen" / "truth.json").read_text(encoding="utf-8"))
+    assert len(truth["partnerships"]) == 3 and len(truth["shared"]) == 2 and len(truth["repeat_visitors"]) == 1
+    assert sorted(p.suffix for p in (tmp_path / "gen").glob("cxc-*") if "targets" not in p.name) == \
+        [".csv", ".csv", ".xlsx"]
+    refused = run_cli("synth", "--partnerships", "1", "--rows", "5", "--shared", "1", "--out", str(tmp_path / "x"))
+    assert refused.returncode == 2 and "two partnerships" in refused.stderr

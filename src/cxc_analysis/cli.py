@@ -78,7 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="realistic (default): every visitor a different organisation, hundreds of hosts, "
                             "thousands of events, places, dates, amounts; low-cardinality: a few thousand "
                             "names repeating, no places, dates or amounts")
-    synth.add_argument("--out", type=Path, required=True, help="output file, .csv or .xlsx")
+    synth.add_argument("--partnerships", type=int,
+                       help="write a generation of N partnerships into the --out folder (trackers, targets, "
+                            "runs.yaml, truth.json) instead of one tracker; --rows per partnership")
+    synth.add_argument("--shared", type=int, default=0,
+                       help="with --partnerships: exchanges recorded in two partnerships' trackers (default 0)")
+    synth.add_argument("--repeats", type=int, default=0,
+                       help="with --partnerships: visitors that visit again in another partnership (default 0)")
+    synth.add_argument("--out", type=Path, required=True, help="output file, .csv or .xlsx (a folder with "
+                                                               "--partnerships)")
     synth.set_defaults(run=run_synth)
 
     report = commands.add_parser("report", parents=[common],
@@ -245,8 +253,15 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from .synth import write_synth
+    from .synth import write_generation, write_synth
 
+    if args.partnerships is not None:
+        truth = write_generation(args.out, args.partnerships, args.rows, seed=args.seed, shared=args.shared,
+                                 repeats=args.repeats)
+        log.info(f"{len(truth.partnerships)} partnerships, {truth.programme['actual']['exchanges']} completed "
+                 f"exchanges counted once, {len(truth.shared)} shared, {len(truth.repeat_visitors)} repeat "
+                 f"visitors -> {args.out / 'runs.yaml'}")
+        return EXIT_OK
     truth = write_synth(args.out, args.rows, seed=args.seed, duplicates=args.duplicates, shape=args.shape)
     log.info(f"{truth.rows} exchanges ({truth.actual['exchanges']} completed, {truth.pending['exchanges']} pending, "
              f"{truth.duplicate_exchanges} duplicates) -> {args.out}")

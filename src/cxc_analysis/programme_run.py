@@ -46,30 +46,34 @@ def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, 
     runs whose tracker (or settings) cannot be used. An unusable run file is InputError."""
     from .batch import read_runs
 
+    from .register import read_register
+
     runs, _ = read_runs(run_file)
-    read, not_read = [], {}
+    read, not_read, registers = [], {}, {}
     for settings in runs:
         name = settings.partnership or str(settings.get("name"))
         try:
-            read.append(_read_partnership(settings))
+            path = settings.register.resolve()
+            if path not in registers:  # a generation shares one register: read it once
+                registers[path] = read_register(path)
+            read.append(_read_partnership(settings, registers[path]))
         except InputError as exc:
             not_read[name] = str(exc)
             log.warning(f"{name}: not read: {exc}")
     return read, not_read
 
 
-def _read_partnership(settings) -> Partnership:
+def _read_partnership(settings, register: pd.DataFrame) -> Partnership:
     from .costs import paid
     from .processed import read_and_clean
     from .progress import completed_by_month, months_elapsed, project_for, read_period
-    from .register import read_register
     from .rules import check_rules
 
     result = read_and_clean(settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary"))
     table = result.table
     member = Member(str(settings.get("name") or settings.partnership), settings.partnership, table,
                     settings.targets, settings.period or "")
-    results = check_rules(table, read_register(settings.register))
+    results = check_rules(table, register)
     fails = int((results["outcome"] == "fail").sum())
     project = project_for(settings.partnership, settings.get("targets"))
     dated = completed_by_month(table, project.start) if project else None
