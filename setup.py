@@ -1,7 +1,7 @@
 """Build hook: the wheel carries the repository's notebooks/ and data/raw/ inside the package.
 
 They stay a single copy in git (what analysts open and the README shows); building a wheel
-copies them to ``cxc_analysis/_bundled/`` where ``cxc_analysis.config`` finds them with
+copies them to ``cxc_analysis/_bundled/`` where ``cxc_analysis.core.config`` finds them with
 importlib.resources. MANIFEST.in puts them in the sdist, so a wheel built from the sdist has
 them too. Everything else is declared in pyproject.toml.
 """

@@ -297,7 +297,7 @@ def shape_cases(shape: str, args, workdir: Path, python: str, table: "Table", ra
 
 def report_at_scale(args, workdir: Path, python: str, table: "Table", ratios: list, problems: list) -> None:
     """`cxc-analysis report` on a realistic tracker of --report-rows rows: seconds and PDF pages."""
-    from cxc_analysis.config import PROJECT_ROOT
+    from cxc_analysis.core.config import PROJECT_ROOT
 
     csv_path = workdir / f"synth_realistic_{args.report_rows}.csv"
     synth_file(csv_path, args.report_rows, args.seed, "realistic", python, table)
@@ -395,7 +395,7 @@ def main() -> int:
 
         # --- 3. the report command, if there is one ------------------------------------------
         if args.report:
-            from cxc_analysis.config import PROJECT_ROOT
+            from cxc_analysis.core.config import PROJECT_ROOT
 
             if run([python, "-m", "cxc_analysis", "report", "--help"], quiet=True)[3] != 0:
                 ratios.append(("cxc-analysis report", "skipped", "(no report command)"))

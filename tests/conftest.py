@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from cxc_analysis.config import DATA_RAW, DEFAULT_INPUT
+from cxc_analysis.core.config import DATA_RAW, DEFAULT_INPUT
 
 HEADERS = ["Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
            "(Group) exchange", "Status", "Remarks"]
@@ -26,8 +26,8 @@ def raw_data_unchanged():
 
 @pytest.fixture(scope="session")
 def bundled():
-    from cxc_analysis.clean import clean
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.table.clean import clean
+    from cxc_analysis.read.tracker import read_tracker
 
     return clean(read_tracker(DEFAULT_INPUT))
 

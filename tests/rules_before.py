@@ -1,4 +1,4 @@
-"""``cxc_analysis.rules`` as it was before issue 9's scale work (commit 81562e8), kept as an oracle:
+"""``cxc_analysis.rules.checks`` as it was before issue 9's scale work (commit 81562e8), kept as an oracle:
 the rules, messages and JSON written from object arrays of Python strings, row by row. The
 package's Arrow implementation must give byte-identical results (tests/test_rules_scale.py).
 Only the rule evaluation and the JSON writer are here; the rule set, countries and the GeoNames
@@ -12,9 +12,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.places import _CITY_CACHE, _resolve, city_keys, country_codes, haversine_km
-from cxc_analysis.register import _LEGAL_FORM, _register_keys, org_keys
-from cxc_analysis.rules import (CANNOT, FAIL, OUTCOMES, PASS, PLURALS, RULES, TYPE_WORDS, WARNING, RuleSet,
+from cxc_analysis.reference.places import _CITY_CACHE, _resolve, city_keys, country_codes, haversine_km
+from cxc_analysis.reference.register import _LEGAL_FORM, _register_keys, org_keys
+from cxc_analysis.rules.checks import (CANNOT, FAIL, OUTCOMES, PASS, PLURALS, RULES, TYPE_WORDS, WARNING, RuleSet,
                                 _words_or, describe, read_rule_set)
 
 
@@ -109,7 +109,7 @@ def resolve_before(pairs: list[tuple[str, str | None]], _CITY_CACHE: dict) -> No
     names, in the large-town dataset first and the smaller ones only for what is still missing."""
     import pyarrow as pa
 
-    from cxc_analysis.places import CITY_LEVELS, _load_cities, _pick
+    from cxc_analysis.reference.places import CITY_LEVELS, _load_cities, _pick
 
     todo = {p for p in pairs if p not in _CITY_CACHE}
     for level in CITY_LEVELS:
@@ -747,10 +747,10 @@ def _json_strings(array):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.text import _replace_where
+    from cxc_analysis.core.text import replace_where
 
-    array = _replace_where(array, r"\\", r"\\\\")
-    array = _replace_where(array, '"', r'\\"')
+    array = replace_where(array, r"\\", r"\\\\")
+    array = replace_where(array, '"', r'\\"')
     control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
     if pc.any(control).as_py():  # rare: Python's json escapes those
         fixed = [json.dumps(text, ensure_ascii=False)[1:-1] for text in pc.filter(array, control).to_pylist()]

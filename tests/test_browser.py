@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from cxc_analysis.config import NOTEBOOKS, PROJECT_ROOT
+from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -2,11 +2,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from cxc_analysis.clean import clean
-from cxc_analysis.load import read_tracker
-from cxc_analysis.schema import COLUMNS, validate
-from cxc_analysis.text import key
-from cxc_analysis.vocabulary import load_vocabulary
+from cxc_analysis.table.clean import clean
+from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.core.schema import COLUMNS, validate
+from cxc_analysis.core.text import key
+from cxc_analysis.read.vocabulary import load_vocabulary
 
 from conftest import HEADERS, exchange, write_xlsx
 
@@ -169,7 +169,7 @@ def test_dates_and_amounts_in_their_usual_forms(tmp_path):
                         "end_date": pd.Series([None] * 6, dtype="object"),
                         "amount_eur": pd.Series(["1.100,00 €", 1100, "1100.5", "EUR 900", "lots", None],
                                                 dtype="object")})
-    from cxc_analysis.clean import parse_amounts, parse_dates
+    from cxc_analysis.table.clean import parse_amounts, parse_dates
 
     dates = parse_dates(raw)["start_date"]
     assert dates.dt.strftime("%Y-%m-%d").tolist()[:4] == ["2022-11-15", "2022-11-16", "2022-11-17", "2022-11-17"]
@@ -180,7 +180,7 @@ def test_dates_and_amounts_in_their_usual_forms(tmp_path):
 
 def test_what_csv_output_neutralises_is_exactly_what_clean_flags(tmp_path):
     """One list of formula prefixes: "-2+3" is flagged by clean and prefixed in the CSV alike."""
-    from cxc_analysis.output import neutralise_formulas
+    from cxc_analysis.core.output import neutralise_formulas
 
     table, findings = cleaned(tmp_path, exchange("-2+3"), exchange("+SUM(A1)"), exchange("Axxor"))
     flagged = set(findings.loc[findings["code"] == "formula_like_text", "row"])

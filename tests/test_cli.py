@@ -3,8 +3,8 @@ import json
 import pandas as pd
 import pytest
 
-from cxc_analysis.cli import main
-from cxc_analysis.config import DEFAULT_INPUT
+from cxc_analysis.cli.main import main
+from cxc_analysis.core.config import DEFAULT_INPUT
 
 from conftest import HEADERS, exchange, run_cli, write_xlsx
 
@@ -62,7 +62,7 @@ def test_bad_input_exit_2_one_line_no_traceback(tmp_path, make, args, expect):
         write_xlsx(tmp_path / "t.xlsx", [HEADERS[:6], exchange()[:6]])
     elif make == "targets":
         (tmp_path / "t.yaml").write_text("targets:\n  smes: 3\n")
-    from cxc_analysis.config import PROJECT_ROOT
+    from cxc_analysis.core.config import PROJECT_ROOT
     proc = run_cli(*[a.format(tmp=tmp_path) for a in args], cwd=PROJECT_ROOT)
     assert proc.returncode == 2
     assert expect in proc.stderr

@@ -7,11 +7,14 @@ import math
 import pandas as pd
 import pytest
 
-from cxc_analysis import compare, costs, flows, progress
-from cxc_analysis.clean import clean
-from cxc_analysis.config import DEFAULT_INPUT, DEFAULT_TARGETS
+from cxc_analysis.report import compare
+from cxc_analysis.report import costs
+from cxc_analysis.report import flows
+from cxc_analysis.report import progress
+from cxc_analysis.table.clean import clean
+from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_table
-from cxc_analysis.load import read_tracker
+from cxc_analysis.read.tracker import read_tracker
 
 from conftest import HEADERS, run_cli
 
@@ -94,7 +97,7 @@ def test_same_id_on_other_organisations_is_uncertain():
 
 
 def test_read_previous_refuses_what_is_neither(tmp_path):
-    from cxc_analysis.errors import InputError
+    from cxc_analysis.core.errors import InputError
 
     with pytest.raises(InputError, match="not found"):
         compare.read_previous(tmp_path / "none.xlsx")
@@ -210,7 +213,7 @@ def test_report_with_previous_shows_changes_and_the_gone_row(tmp_path, m12_raw):
 
 
 def test_big_trackers_keep_section_tables_short_and_lose_nothing():
-    from cxc_analysis import present
+    from cxc_analysis.report import present
 
     now = pd.DataFrame({"source_row": range(2, 152), "exchange_id": [None] * 150, "host_org": ["H"] * 150,
                         "visiting_org": [f"V{i}" for i in range(150)], "event": ["E"] * 150,

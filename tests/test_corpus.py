@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 import yaml
 
-from cxc_analysis import cli
+from cxc_analysis.cli import main as cli
 
 CORPUS = Path(__file__).parent / "corpus"
 # REMOBILISE D5.1 "Significant results": completed and pending per indicator.

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cxc_analysis import output
-from cxc_analysis.output import csv_writer, neutralise_formulas, write_csv
-from cxc_analysis.text import FORMULA_PREFIXES
+from cxc_analysis.core import output
+from cxc_analysis.core.output import csv_writer, neutralise_formulas, write_csv
+from cxc_analysis.core.text import FORMULA_PREFIXES
 
 
 def old_neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:

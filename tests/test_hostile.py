@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cxc_analysis.cli import main
-from cxc_analysis.config import DEFAULT_INPUT, MAX_SHEET_CELLS
+from cxc_analysis.cli.main import main
+from cxc_analysis.core.config import DEFAULT_INPUT, MAX_SHEET_CELLS
 
 from conftest import HEADERS, exchange, write_xlsx
 
@@ -121,7 +121,7 @@ def test_far_cell_is_refused_before_loading(tmp_path, capsys, far):
 
 
 def test_far_cell_within_the_limit_is_read(tmp_path):
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.read.tracker import read_tracker
 
     rows = [header_row(), '<row r="2">' + "".join(inline(f"{chr(65 + i)}2", v) for i, v in enumerate(exchange())
                                                    if v) + inline("XFD2", "stray") + "</row>"]
@@ -138,7 +138,7 @@ def test_repeated_long_shared_string_is_refused(tmp_path, capsys):
 
 
 def test_ods_read_with_its_blank_tail_and_refused_when_repeats_ask_for_millions_of_cells(tmp_path, capsys):
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.read.tracker import read_tracker
 
     rows = [HEADERS, [c or "" for c in exchange("Zoë")], [c or "" for c in exchange("B")]]
     frame = read_tracker(raw_ods(tmp_path / "ok.ods", rows))
@@ -279,7 +279,7 @@ def test_bundled_kpis_equal_behind_title_rows_in_any_encoding(tmp_path, capsys, 
     assert main(["kpis", "--json", str(path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert list(result["actual"].values()) == GOLDEN
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.read.tracker import read_tracker
 
     frame = read_tracker(path)
     assert len(frame) == 47 and "Nextérité" in set(frame["visiting_org"])
@@ -334,8 +334,8 @@ def test_fuzz_workbook_ends_in_exit_0_or_2_with_one_line(capsys, titles, body):
 
 PEAK = """
 import resource, sys
-from cxc_analysis.errors import InputError
-from cxc_analysis.load import read_tracker
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.read.tracker import read_tracker
 try:
     outcome = f"read {len(read_tracker(sys.argv[1]))}"
 except InputError as exc:

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from cxc_analysis.config import DEFAULT_TARGETS
+from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.kpis import breakdown, kpi_json, kpi_table
-from cxc_analysis.load import read_targets
+from cxc_analysis.read.tracker import read_targets
 
 
 def test_golden_significant_results_of_d51(bundled):
@@ -63,7 +63,7 @@ def test_a_target_of_zero_has_no_percentage():
 def _same_counts(path, columns=None):
     """The KPI table and excluded rows of a full read and of a KPI_FIELDS read of one tracker."""
     from cxc_analysis.kpis import KPI_FIELDS
-    from cxc_analysis.processed import read_and_clean
+    from cxc_analysis.table.processed import read_and_clean
 
     full = read_and_clean(path, columns_path=columns)
     some = read_and_clean(path, columns_path=columns, fields=KPI_FIELDS)
@@ -90,9 +90,9 @@ def test_kpi_fields_keep_rows_filled_only_in_other_columns(tmp_path):
     """A row blank in every KPI field but with a remark or an amount is still a row (an excluded
     one, with its errors); a row blank everywhere (spaces too) is none; a cell too long in a
     column not read is refused all the same."""
-    from cxc_analysis.errors import InputError
+    from cxc_analysis.core.errors import InputError
     from cxc_analysis.kpis import KPI_FIELDS
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.read.tracker import read_tracker
 
     header = "Exchange no.,HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Amount,Status,Remarks\n"
     rows = ["EG123AB4,Host A,Visitor 1,SME,Inside,Event,550,Completed,",

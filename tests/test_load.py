@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from cxc_analysis.errors import InputError
-from cxc_analysis.load import read_targets, read_tracker
-from cxc_analysis.config import DEFAULT_INPUT, DEFAULT_TARGETS
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.read.tracker import read_targets, read_tracker
+from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
 
 from conftest import HEADERS, exchange, write_xlsx
 
@@ -147,7 +147,7 @@ def test_column_map_overrides_detection_and_checks_headers(tmp_path):
 
 
 def test_column_map_file_refuses_unknown_fields(tmp_path):
-    from cxc_analysis.load import read_column_map
+    from cxc_analysis.read.tracker import read_column_map
 
     path = tmp_path / "map.yaml"
     path.write_text("vo_type: Kategorie\n")
@@ -277,7 +277,7 @@ def test_formula_cells_without_cached_values_keep_their_text(tmp_path):
     path = tmp_path / "t.xlsx"
     pd.DataFrame([exchange("=1+2"), exchange('=HYPERLINK("http://x", "A & B")')], columns=HEADERS).to_excel(
         path, index=False)
-    from cxc_analysis.clean import clean
+    from cxc_analysis.table.clean import clean
 
     table, findings = clean(read_tracker(path))
     assert table["visiting_org"].tolist() == ["=1+2", '=HYPERLINK("http://x", "A & B")']
@@ -289,7 +289,7 @@ def test_text_cells_trimmed_in_arrow_as_one_by_one():
     (``_cell_text``): both trim exactly Python's white space, and blank is missing."""
     import sys
 
-    from cxc_analysis.load import _cell_text, _texts
+    from cxc_analysis.read.tracker import _cell_text, _texts
 
     spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
     near = ["\u200b", "\ufeff", "\u180e", "x", "é", "=", "·"]  # not white space in Python
@@ -304,8 +304,8 @@ def test_utf8_text_beside_a_stray_windows_1252_byte_is_refused_not_garbled(tmp_p
     that is not: the file is refused with the row, never read as Windows-1252 ("ÎŸÎ´Ï…..."), which
     would garble names and hide a repeated exchange. Windows-1252 bytes that happen to form a UTF-8
     pair ("STÍŽKOV") are refused alike: the bytes cannot tell the two apart."""
-    from cxc_analysis.errors import InputError
-    from cxc_analysis.load import read_tracker
+    from cxc_analysis.core.errors import InputError
+    from cxc_analysis.read.tracker import read_tracker
 
     header = "HO,VO,VO Type of entity,Inside/outside partnership,Status,Remarks\n"
     path = tmp_path / "mixed.csv"

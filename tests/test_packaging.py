@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from cxc_analysis import __version__, config
-from cxc_analysis.cli import main
-from cxc_analysis.config import DATA_RAW, NOTEBOOKS, PROJECT_ROOT
-from cxc_analysis.report import RUN_NOTEBOOKS
+from cxc_analysis import __version__
+from cxc_analysis.core import config
+from cxc_analysis.cli.main import main
+from cxc_analysis.core.config import DATA_RAW, NOTEBOOKS, PROJECT_ROOT
+from cxc_analysis.report.runner import RUN_NOTEBOOKS
 
 GOLDEN_ACTUAL = {"exchanges": 42, "outside_partnership": 19, "cluster_organisation": 13, "sme": 18,
                  "scaling_up_support_organisation": 2, "large_company": 5, "public_authority": 4}
@@ -232,7 +233,7 @@ def runs(installed, tmp_path_factory) -> dict:
         return subprocess.run([str(installed / "bin" / program), *args], capture_output=True, text=True, cwd=cwd,
                               env=env, timeout=900)
 
-    done = {"where": run("-c", "import cxc_analysis, cxc_analysis.config as c; print(cxc_analysis.__file__, "
+    done = {"where": run("-c", "import cxc_analysis, cxc_analysis.core.config as c; print(cxc_analysis.__file__, "
                                "c.IN_CLONE)", program="python"),
             "version": run("--version"),
             "kpis": run("kpis"), "kpis json": run("kpis", "--json"), "kpis by path": run("kpis", "--json", "--partnership", "REMOBILISE", str(tracker)),

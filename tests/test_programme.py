@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from cxc_analysis import programme as pg
-from cxc_analysis.config import DEFAULT_INPUT
-from cxc_analysis.programme_run import read_generation
+from cxc_analysis.core.config import DEFAULT_INPUT
+from cxc_analysis.report.programme import read_generation
 from cxc_analysis.synth import write_generation
 
 from conftest import run_cli
@@ -169,7 +169,7 @@ def test_the_paying_partnership_counts_the_exchange():
 
 @pytest.mark.parametrize("header", ["Paying partnership", "VOP", "Zahlende Partnerschaft", "Partenariato pagante"])
 def test_the_paying_partnership_column_is_read_by_meaning(tmp_path, header):
-    from cxc_analysis.processed import read_and_clean
+    from cxc_analysis.table.processed import read_and_clean
 
     path = tmp_path / "t.csv"
     path.write_text(f"HO,VO,VO Type of entity,Inside/outside partnership,Status,{header}\n"

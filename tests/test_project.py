@@ -8,8 +8,8 @@ import tomllib
 
 import yaml
 
-from cxc_analysis.config import NOTEBOOKS, PROJECT_ROOT
-from cxc_analysis.schema import TABLE
+from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT
+from cxc_analysis.core.schema import TABLE
 
 
 CONDA_NAMES = {"build": "python-build"}  # PyPI name -> conda-forge name, where they differ

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cxc_analysis.config import DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT
+from cxc_analysis.core.config import DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT
 
 from conftest import HEADERS, run_cli
 
@@ -240,7 +240,7 @@ def test_relative_paths_other_partnership_and_string_parameters(tmp_path):
 
 
 def test_front_matter_claims_the_deliverable_only_for_its_period():
-    from cxc_analysis.report import PROJECT_KEYS, front_matter
+    from cxc_analysis.report.runner import PROJECT_KEYS, front_matter
 
     notes = []
     d51 = front_matter("REMOBILISE", "M12 (January 2023)", None, notes.append)["deliverable"]
@@ -256,7 +256,7 @@ def test_report_on_a_20000_row_synthetic_tracker(tmp_path):
     out and where they are), the workbook and data folder hold every exchange, KPIs exact."""
     from python_calamine import CalamineWorkbook
 
-    from cxc_analysis.present import APPENDIX_LIMIT
+    from cxc_analysis.report.present import APPENDIX_LIMIT
     from cxc_analysis.synth import write_synth
 
     tracker = tmp_path / "big.csv"

@@ -8,10 +8,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxc_analysis import geo, places, rules
-from cxc_analysis.config import DEFAULT_REGISTER
-from cxc_analysis.errors import InputError
-from cxc_analysis.rules import RULES, check_rules, failures, fill_locations, read_rule_set, rule_summary
+from cxc_analysis.reference import register
+from cxc_analysis.reference import places
+from cxc_analysis.rules import checks as rules
+from cxc_analysis.core.config import DEFAULT_REGISTER
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.rules.checks import RULES, check_rules, failures, fill_locations, read_rule_set, rule_summary
+from cxc_analysis.reference.register import read_register
 
 from conftest import run_cli
 
@@ -136,7 +139,7 @@ def _fake_locate(points: dict[str, tuple[float, float]]):
 
 
 def test_distance_exactly_200_km_passes(monkeypatch):
-    degrees_for = lambda km: km / (geo.EARTH_RADIUS_KM * math.pi / 180)  # along a meridian  # noqa: E731
+    degrees_for = lambda km: km / (places.EARTH_RADIUS_KM * math.pi / 180)  # along a meridian  # noqa: E731
     monkeypatch.setattr(places, "locate", _fake_locate({
         "A": (45.0, 10.0), "B200": (45.0 + degrees_for(200), 10.0), "B199": (45.0 + degrees_for(199.9), 10.0),
         "B201": (45.0 + degrees_for(200.1), 10.0)}))
@@ -377,7 +380,7 @@ def test_read_programme_countries_reads_the_rule_set():
 
 
 def test_report_names_the_rule_set_and_every_source():
-    from cxc_analysis.present import rule_set_html
+    from cxc_analysis.report.present import rule_set_html
 
     page = rule_set_html(read_rule_set())
     assert "clusterxchange_cosme.yaml" in page and "ClusterXchange under COSME" in page
@@ -491,7 +494,7 @@ def test_bundled_check_json_end_to_end(bundled):
 
 
 def test_bundled_distances_only_where_both_cities_are_known(bundled):
-    register = geo.read_register(DEFAULT_REGISTER)
+    register = read_register(DEFAULT_REGISTER)
     results = check_rules(bundled.table, register)
     cities = register.set_index("name")["city"]
     both = (bundled.table["host_org"].map(cities).notna() & bundled.table["visiting_org"].map(cities).notna())

@@ -14,12 +14,14 @@ import rules_before
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxc_analysis import places, register as reg, rules
-from cxc_analysis.clean import clean
-from cxc_analysis.config import DEFAULT_REGISTER
-from cxc_analysis.load import read_tracker
+from cxc_analysis.reference import places
+from cxc_analysis.reference import register as reg
+from cxc_analysis.rules import checks as rules
+from cxc_analysis.table.clean import clean
+from cxc_analysis.core.config import DEFAULT_REGISTER
+from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.synth import write_synth
-from cxc_analysis.text import Coded, _key_array, key_codes, keys
+from cxc_analysis.core.text import Coded, _key_array, key_codes, keys
 
 NAMES = ["Sorama B.V.", "sorama bv", "SME's", "SMEs", "Straße GmbH", "STRASSE GMBH", "Łódź Sp. z o.o.", "WROCŁAW",
          "Clúster Organizations", "cluster organisation", "Scaling-Up Support Organizations", "O'Neil & Sons Ltd",
@@ -41,7 +43,7 @@ def test_key_codes_equal_keys_on_varied_names():
 
 
 def test_key_codes_of_a_coded_column_reuse_its_codes():
-    coded = reg._coded(pd.Series(["Sorama BV", None, "sorama b.v.", "Other"], dtype="str"))
+    coded = reg.coded(pd.Series(["Sorama BV", None, "sorama b.v.", "Other"], dtype="str"))
     codes, distinct = key_codes(coded)
     assert as_list(codes, distinct) == ["sorama bv", None, "sorama b v", "other"]
     assert codes[0] != codes[2]  # "bv" and "b v" stay two keys, as in keys()
@@ -68,7 +70,7 @@ def test_match_register_and_locations_equal_before():
                           "vo_country": ([None, "FR", "Poland", "NL"] * 20)[:len(names)],
                           "ho_city": ([None, "Paris", "Delft"] * 20)[:len(names)], "vo_city": None})
     filled, filled_before = {}, {}
-    now = reg._locations(table, register, filled=filled)
+    now = reg.locations(table, register, filled=filled)
     before = rules_before._locations(table, register, filled=filled_before)
     for column in before:
         assert now[column].tolist() == before[column].tolist(), column
@@ -180,10 +182,10 @@ def test_check_json_writes_bytes_to_a_utf8_stream_and_text_elsewhere():
 def test_coded_helpers():
     a = Coded(np.array([0, 1, -1, 1]), pa.array(["NL", "FR"]))
     b = Coded(np.array([1, -1, 0, 0]), pa.array(["DE", "FR"]))
-    codes_a, codes_b, dictionary = reg._union(a, b)
+    codes_a, codes_b, dictionary = reg.union(a, b)
     assert [dictionary[int(c)].as_py() if c >= 0 else None for c in codes_b] == ["FR", None, "DE", "DE"]
     assert (codes_a == codes_b).tolist() == [False, False, False, False]
-    assert (codes_a[[1]] == reg._recode(Coded(np.array([1]), pa.array(["x", "FR"])), dictionary)).all()
+    assert (codes_a[[1]] == reg.recode(Coded(np.array([1]), pa.array(["x", "FR"])), dictionary)).all()
     assert reg._values(a).tolist() == ["NL", "FR", None, "FR"]
     assert rules._is(a, "FR").tolist() == [False, True, False, True]
 

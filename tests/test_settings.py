@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxc_analysis.cli import main
-from cxc_analysis.config import DEFAULT_TARGETS
-from cxc_analysis.errors import InputError
-from cxc_analysis.settings import (Settings, command_line_layer, file_layer, layer, processed_settings,
+from cxc_analysis.cli.main import main
+from cxc_analysis.core.config import DEFAULT_TARGETS
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.report.settings import (Settings, command_line_layer, file_layer, layer, processed_settings,
                                    read_targets, read_yaml, targets_for)
 
 from conftest import HEADERS, exchange, run_cli, write_xlsx
@@ -148,7 +148,7 @@ def test_absurd_target_is_refused(tmp_path):
 
 
 def test_deliverable_values_must_be_text(tmp_path):
-    from cxc_analysis.report import front_matter
+    from cxc_analysis.report.runner import front_matter
 
     path = tmp_path / "d.yaml"
     path.write_text("deliverable:\n  acronym: [a, b]\n")
@@ -191,8 +191,8 @@ def test_kpis_on_another_tracker_shows_no_remobilise_targets_and_says_so(tmp_pat
 
 
 def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
-    from cxc_analysis.batch import _headline, read_runs, write_index
-    from cxc_analysis.processed import clean_to_processed
+    from cxc_analysis.cli.batch import _headline, read_runs, write_index
+    from cxc_analysis.table.processed import clean_to_processed
 
     (tmp_path / "runs.yaml").write_text(
         "runs:\n  - {name: tiny, input: mine.xlsx, partnership: TINY, period: M7}\n"
@@ -239,7 +239,7 @@ def test_clean_records_whose_data_and_notebook_defaults_never_say_remobilise(tmp
 
 
 def test_a_clean_failing_half_way_leaves_the_old_folder_whole(tmp_path, monkeypatch):
-    import cxc_analysis.processed as processed
+    import cxc_analysis.table.processed as processed
 
     out = tmp_path / "p"
     assert main(["clean", "--out", str(out)]) == 0
@@ -270,8 +270,8 @@ def test_a_new_clean_removes_the_rule_results_of_the_old_data(tmp_path):
 
 SLOW_CLEAN = """
 import sys, time
-import cxc_analysis.processed as processed
-from cxc_analysis.cli import main
+import cxc_analysis.table.processed as processed
+from cxc_analysis.cli.main import main
 real = processed.write_parquet
 def slow(df, path):
     real(df, path)
@@ -298,7 +298,7 @@ def test_sigterm_during_clean_leaves_no_temporary_files(tmp_path):
 # --- report folders, logging, kernels -------------------------------------------------------
 
 def test_a_failed_run_never_deletes_a_failed_folder_a_person_made(tmp_path):
-    from cxc_analysis.report import RUN_MARK, _keep_failed, _mark
+    from cxc_analysis.report.runner import RUN_MARK, _keep_failed, mark
 
     final = tmp_path / "run"
     person = tmp_path / "run_FAILED"
@@ -306,14 +306,14 @@ def test_a_failed_run_never_deletes_a_failed_folder_a_person_made(tmp_path):
     (person / "notes.docx").write_text("mine")
     work = tmp_path / ".run.work"
     work.mkdir()
-    _mark(work)
+    mark(work)
     (work / "01.ipynb").write_text("{}")
     kept = _keep_failed(work, final)
     assert kept == tmp_path / "run_FAILED-2" and (person / "notes.docx").read_text() == "mine"
     assert (kept / RUN_MARK).is_file() and (kept / "01.ipynb").is_file()
     again = tmp_path / ".run.again"
     again.mkdir()
-    _mark(again)
+    mark(again)
     assert _keep_failed(again, final) == kept  # a failed folder this tool made is replaced
     assert not (kept / "01.ipynb").exists() and (person / "notes.docx").exists()
 
@@ -327,13 +327,13 @@ def test_log_lines_have_timestamps_and_quiet_hides_progress(tmp_path, capsys):
 
 
 def test_kernel_is_not_interrupted_at_shutdown_and_path_is_left_alone(tmp_path):
-    from cxc_analysis.report import _ipc_kernel_manager, kernel_environment
+    from cxc_analysis.report.runner import ipc_kernel_manager, kernel_environment
 
     path = os.environ.get("PATH")
     env = kernel_environment()
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert os.environ.get("PATH") == path
-    manager = _ipc_kernel_manager(str(tmp_path))()
+    manager = ipc_kernel_manager(str(tmp_path))()
     manager.shutting_down = True
     asyncio.run(manager._async_interrupt_kernel())  # no SIGINT (and no "No kernel is running" error)
     assert manager.format_kernel_cmd()[0] == sys.executable
@@ -344,7 +344,7 @@ def test_kernel_is_not_interrupted_at_shutdown_and_path_is_left_alone(tmp_path):
 def test_control_characters_are_safe_text_in_the_workbook(tmp_path):
     from openpyxl import load_workbook
 
-    from cxc_analysis.export import write_workbook
+    from cxc_analysis.report.export import write_workbook
 
     frame = pd.DataFrame({"VO": ["nul\x00here", "esc\x1b[2J", "vt\x0bx", "tab\tok"]})
     write_workbook(tmp_path / "w.xlsx", {"Exchanges": frame})
@@ -357,7 +357,7 @@ def test_event_names_with_dollars_are_drawn_as_written_and_global_style_untouche
 
     import matplotlib
 
-    from cxc_analysis import charts
+    from cxc_analysis.report import charts
 
     before = dict(matplotlib.rcParams)
     events = ["Prices $5 and $10", r"Budget $\frac{$ summit"]
@@ -396,7 +396,7 @@ def test_any_settings_or_targets_file_is_a_value_or_one_input_error(tmp_path, te
 
 
 def test_batch_run_entries_are_checked_like_settings_files(tmp_path):
-    from cxc_analysis.batch import read_runs
+    from cxc_analysis.cli.batch import read_runs
 
     runs = tmp_path / "runs.yaml"
     for text, expect in (("runs:\n  - {partnership: A, out: x}\n", "run 1: 'out' belongs to the whole run file"),

@@ -7,12 +7,13 @@ import re
 import pandas as pd
 import pytest
 
-from cxc_analysis import clean as clean_module, load
-from cxc_analysis.clean import clean
-from cxc_analysis.cli import main
+from cxc_analysis.table import clean as clean_module
+from cxc_analysis.read import tracker as load
+from cxc_analysis.table.clean import clean
+from cxc_analysis.cli.main import main
 from cxc_analysis.kpis import kpi_json, kpi_table
-from cxc_analysis.load import read_tracker
-from cxc_analysis.vocabulary import load_vocabulary
+from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.read.vocabulary import load_vocabulary
 from cxc_analysis.synth import (COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL, ENTITY_TYPE_SPELLINGS, HEADERS,
                                 PARTNERSHIP_SPELLINGS, PENDING, REALISTIC_HEADERS, synth_tracker, write_synth)
 
@@ -137,7 +138,7 @@ def test_zero_rows(tmp_path, capsys):
 
 @pytest.mark.e2e
 def test_synth_command(tmp_path):
-    from cxc_analysis.config import PROJECT_ROOT
+    from cxc_analysis.core.config import PROJECT_ROOT
 
     proc = run_cli("synth", "--rows", "50", "--seed", "1", "--out", str(tmp_path / "s.csv"))
     assert proc.returncode == 0, proc.stderr
@@ -187,8 +188,8 @@ def independent_rule_counts(path):
 
 def test_realistic_rules_exact_against_independent_count(tmp_path):
     from cxc_analysis.geo import read_register
-    from cxc_analysis.config import DEFAULT_REGISTER
-    from cxc_analysis.rules import check_rules, rule_summary
+    from cxc_analysis.core.config import DEFAULT_REGISTER
+    from cxc_analysis.rules.checks import check_rules, rule_summary
 
     path = tmp_path / "t.csv"
     truth = write_synth(path, 5000, seed=11, duplicates=12)
@@ -229,9 +230,9 @@ def test_check_json_streamed_in_blocks_equals_the_whole_table(tmp_path, capsys):
     in order, and the summary counts them without writing every message."""
     import io
 
-    from cxc_analysis.config import DEFAULT_REGISTER
+    from cxc_analysis.core.config import DEFAULT_REGISTER
     from cxc_analysis.geo import read_register
-    from cxc_analysis.rules import check_rules, evaluate_rules, rule_summary, write_results_json
+    from cxc_analysis.rules.checks import check_rules, evaluate_rules, rule_summary, write_results_json
 
     path = tmp_path / "t.csv"
     write_synth(path, 700, seed=12, duplicates=3)

@@ -1,0 +1,1 @@
+"""The ``cxc-analysis`` command line and its batch runs."""

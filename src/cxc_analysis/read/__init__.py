@@ -1,0 +1,1 @@
+"""Reading a partner's tracker: workbooks, CSV decoding, header finding, the vocabulary."""

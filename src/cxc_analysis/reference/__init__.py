@@ -1,0 +1,1 @@
+"""Reference data: places, the organisation register, rule sets, targets."""

@@ -1,0 +1,1 @@
+"""Report runs: settings, the notebook runner, export, and the report's sections."""

@@ -1,0 +1,424 @@
+"""Report runs: check parameters against the notebooks, run them with papermill, export the
+deliverables (HTML, PDF, Excel) with their provenance into one folder per run, atomically.
+
+A run builds everything in a hidden temporary folder and renames it into place only when all
+of it succeeded; a failed notebook leaves ``<run>_FAILED/`` with the executed notebooks for
+debugging and no HTML or PDF that could pass for a finished report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cxc_analysis import __version__
+from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.output import current_umask, sha256
+from cxc_analysis.report.settings import INTERNAL, PATH_PARAMETERS, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
+    notebook_parameters  # noqa: F401  (importable from here, as before)
+
+CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS
+KERNEL_LOG = "kernel-stderr.log"
+RUN_MARK = ".cxc-analysis-run"  # in every folder this tool made: a run, or a failed run's notebooks
+log = logging.getLogger("cxc_analysis")
+
+
+class RunFailed(Exception):
+    """A notebook failed; the message names the notebook and the cell."""
+
+
+def effective_parameters(given: dict) -> dict:
+    """The notebooks' defaults overlaid with the given values (internal parameters left out)."""
+    import ast
+
+    defaults = {}
+    for name, info in notebook_parameters().items():
+        if name not in INTERNAL:
+            try:
+                defaults[name] = ast.literal_eval(info["default"])
+            except (ValueError, SyntaxError):
+                defaults[name] = info["default"]
+    return {**defaults, **given}
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+def run_report(settings: Settings | dict, *, out: str | Path | None = None, deliverable: str | Path | None = None,
+               progress: bool = False) -> Path:
+    """Run the notebooks with ``settings`` and write the deliverables; return the run folder.
+
+    ``settings`` comes from ``cxc_analysis.report.settings`` (a dict of settings is taken as given on the
+    command line: relative paths from the current directory). Everything the run reads is
+    checked before a notebook starts. Raises InputError (bad input: exit 2) or RunFailed (a
+    notebook failed: exit 1).
+    """
+    if not isinstance(settings, Settings):
+        settings = Settings.from_layers(layer(settings, base=Path.cwd(), origin="report parameters", notebook=True))
+    extra = layer({k: str(v) for k, v in (("out", out), ("deliverable", deliverable)) if v},
+                  base=Path.cwd(), origin="report parameters")
+    settings = Settings.from_layers(settings.values, extra)
+    _check_input(settings.input)
+    # REMOBILISE and M12 are the bundled data's names; another tracker's report must say whose it is,
+    # so it is never titled, or measured against targets, as REMOBILISE's by default
+    bundled = settings.input.resolve() == Path(DEFAULT_INPUT).resolve()
+    settings = settings.with_report_names() if bundled else settings.require_names()
+    params = effective_parameters(settings.notebook_values())
+    partnership, period = settings.partnership, settings.period
+    files = check_inputs(settings)
+    front = front_matter(partnership, period, settings.deliverable)
+    started = dt.datetime.now(dt.timezone.utc)
+    from cxc_analysis.report.export import slug
+
+    final = prepare_out(settings.out or REPORTS / f"{slug(partnership, 'report')}_{slug(period, 'report')}_"
+                                                  f"{started:%Y%m%d-%H%M%S}")
+    work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    mark(work)
+    timings: dict[str, float] = {}
+    from cxc_analysis.table.processed import record_facts
+
+    try:
+        run_params = {**params, "processed_dir": str(work / "data"), "annotate": True}
+        for name in RUN_NOTEBOOKS:
+            _execute(name, run_params, work, timings, progress)
+            if name == CLEAN_NOTEBOOK:
+                record_facts(work / "data", settings.source_facts())
+                if (work / "data" / "tracker_annotated.xlsx").is_file():  # the partner's feedback file
+                    os.replace(work / "data" / "tracker_annotated.xlsx", work / "tracker_annotated.xlsx")
+        _export(work, params, settings, files, started, front, timings)
+    except (RunFailed, InputError):
+        _keep_failed(work, final)
+        raise
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    os.chmod(work, 0o777 & ~current_umask())
+    move_into_place(work, final)
+    log.info(f"report ready: {final} ({sum(timings.values()):.1f} s: "
+             + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()) + ")")
+    return final
+
+
+def check_inputs(settings: Settings) -> dict[str, Path]:
+    """Read every file the run will use, before anything runs; return them by role."""
+    from cxc_analysis.reference.register import read_register
+
+    files = {"input": _check_input(settings.input)}
+    from cxc_analysis.read.tracker import read_column_map, read_tracker
+    from cxc_analysis.read.vocabulary import load_vocabulary
+
+    for role in ("columns", "vocabulary"):
+        if settings.get(role):
+            files[role] = Path(settings.get(role))
+    # the tracker itself: one that cannot be used is exit 2 here, not a failed notebook cell
+    words = load_vocabulary(str(files["vocabulary"]) if "vocabulary" in files else None)
+    columns = read_column_map(files["columns"]) if "columns" in files else None
+    if read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words).empty:
+        raise InputError("no exchanges to report: the tracker has a header row but no exchange below it",
+                         file=files["input"])
+    note = settings.targets_note()
+    if note:
+        log.warning(f"note: {note}")
+    else:
+        files["targets"] = settings.targets_file
+    files["register"] = settings.register
+    read_register(files["register"])
+    from cxc_analysis.rules.checks import read_rule_set
+
+    files["rules"] = read_rule_set(settings.get("rules") or None).path
+    if settings.get("previous"):  # an earlier tracker or run folder to compare with
+        from cxc_analysis.report.compare import read_previous
+
+        files["previous"] = read_previous(settings.get("previous"))[2]
+    files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
+    return files
+
+
+def _check_input(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError("file not found" if not path.exists() else "not a file", file=path)
+    return path
+
+
+def prepare_out(final: Path) -> Path:
+    """The run folder to create or replace: never data/raw or a folder above it, never a file,
+    never a folder that holds anything but an earlier report run."""
+    from cxc_analysis.core.config import DATA_RAW
+    from cxc_analysis.core.output import check_writable
+
+    final = check_writable(final)
+    if final in DATA_RAW.resolve().parents:
+        raise InputError("refusing to replace a folder that holds data/raw/; choose a new --out folder", file=final)
+    if final.exists() and not final.is_dir():
+        raise InputError("exists and is not a folder; choose a new --out folder", file=final)
+    if final.is_dir() and any(final.iterdir()) and not made_here(final):
+        raise InputError("folder exists and is not a cxc-analysis report run (not marked as one); refusing to "
+                         "replace it: choose an empty or new --out folder", file=final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return final
+
+
+def mark(folder: Path) -> None:
+    """Mark a folder as made by this tool, so it may later be replaced or removed."""
+    (folder / RUN_MARK).write_text(json.dumps({"made_by": "cxc-analysis", "version": __version__}), encoding="utf-8")
+
+
+def made_here(folder: Path) -> bool:
+    """True for a folder this tool made: it holds the mark (or, from versions before the mark,
+    a provenance.json this tool wrote)."""
+    if (folder / RUN_MARK).is_file():
+        return True
+    try:
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(provenance, dict) and {"package_version", "generated_at", "input_sha256"} <= set(provenance)
+
+
+def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    known = notebook_parameters()
+    wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
+    log.info(f"running {name} ...")
+    started = time.perf_counter()
+    socket_dir = tempfile.mkdtemp(prefix="cxc-kernel-")
+    try:
+        papermill.execute_notebook(str(NOTEBOOKS / name), str(work / name), parameters=wanted,
+                                   kernel_name="python3", progress_bar=progress, cwd=str(PROJECT_ROOT),
+                                   kernel_manager_class=ipc_kernel_manager(socket_dir))
+    except PapermillExecutionError as exc:
+        if exc.ename == "InputError":
+            raise InputError(exc.evalue) from None
+        raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}] ({_failing_line(work / name)}): "
+                        f"{exc.ename}: {exc.evalue}") from None
+    except (DeadKernelError, CellTimeoutError) as exc:
+        last = _kernel_log(socket_dir).strip().splitlines()[-1:] or ["no message from the kernel"]
+        raise RunFailed(f"notebook {name}: the kernel stopped ({type(exc).__name__}): {last[0][:200]}") from None
+    finally:
+        for line in _kernel_log(socket_dir).splitlines():
+            log.debug(f"kernel: {line}")
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    timings[name.split("_")[0] + " notebook"] = time.perf_counter() - started
+
+
+def _kernel_log(socket_dir: str) -> str:
+    """What the kernel wrote on stderr (kept out of the run's own log; shown with --verbose)."""
+    try:
+        return (Path(socket_dir) / KERNEL_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _failing_line(path: Path) -> str:
+    """The first line of code of the executed notebook's failing cell, to recognise it by."""
+    import nbformat
+
+    try:
+        cells = nbformat.read(path, as_version=4).cells
+    except (OSError, ValueError):
+        return "executed notebook unreadable"
+    for cell in cells:
+        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
+            lines = cell.source.strip().splitlines()
+            return f"`{lines[0][:80]}`" if lines else "empty cell"
+    return "failing cell not found"
+
+
+def kernel_environment() -> dict[str, str]:
+    """The kernel's environment: this one, with this interpreter's folder first on PATH (a venv not
+    activated, cron), without changing this process's own PATH."""
+    here = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    return {**os.environ, "PATH": path if path.split(os.pathsep)[0] == here else here + os.pathsep + path}
+
+
+def ipc_kernel_manager(socket_dir: str):
+    """A kernel manager talking over Unix sockets in a private folder: no TCP ports, so parallel
+    runs cannot race for the same port (a known papermill failure). The kernel runs on this
+    interpreter, writes its stderr to a file beside its sockets (not into cron logs), and is shut down without the SIGINT jupyter_client sends first (which makes an
+    idle kernel log "KeyboardInterrupt caught in kernel" after a successful run)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
+            super().__init__(**kwargs)
+
+        async def start_kernel(self, **kw):
+            kw.setdefault("env", kernel_environment())
+            with open(os.path.join(socket_dir, KERNEL_LOG), "ab") as stderr:  # the kernel keeps its own copy
+                kw.setdefault("stderr", stderr)
+                return await super().start_kernel(**kw)
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            if "ipykernel_launcher" in cmd:
+                cmd[0] = sys.executable
+            return cmd
+
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down:  # the notebook is done: ask the kernel to stop, do not interrupt it
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return IpcKernelManager
+
+
+def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path], started, front: dict,
+            timings: dict) -> None:
+    """Workbook and provenance first, then the HTML, then the PDF/A-3 that embeds the workbook,
+    the exchange table and provenance.json (so provenance cannot hold the PDF's own hash, nor
+    the seconds the PDF took: those go to the log)."""
+    import nbformat
+
+    from cxc_analysis.report.export import about_sheet, exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, \
+        rules_sheet, workbook_properties, write_workbook
+    from cxc_analysis.kpis import kpi_table
+    from cxc_analysis.core.output import write_atomic
+    from cxc_analysis.table.processed import read_processed, read_rules
+
+    if "deliverable" not in front:  # the metadata file was not used: do not list it as read
+        files = {role: path for role, path in files.items() if role != "deliverable"}
+    read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
+    provenance = {
+        "input_file": files["input"].name,
+        "input_sha256": read["input"]["sha256"],
+        "files": read,
+        "parameters": {k: _shown(v) for k, v in sorted(params.items())},
+        "generated_at": started.isoformat(timespec="seconds"),
+        "package_version": __version__,
+        "python_version": platform.python_version(),
+        "pandas_version": __import__("pandas").__version__,
+    }
+    step = time.perf_counter()
+    table, findings = read_processed(work / "data")
+    kpis = kpi_table(table, settings.targets)
+    rules = read_rules(work / "data")  # notebook 02 always keeps them
+    write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
+                                          "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules),
+                                          "About": about_sheet(provenance, params["partnership"], params["period"])},
+                   properties=workbook_properties(front.get("title", ""), params["partnership"], params["period"],
+                                                  __version__))
+    timings["xlsx"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    nb = nbformat.read(work / REPORT_NOTEBOOK, as_version=4)
+    nb.metadata["cxc"] = {**front, "provenance": provenance, "partnership": params["partnership"],
+                          "period": params["period"], "generated_date": f"{started:%d %B %Y}"}
+    html = notebook_to_html(nb)
+    write_atomic(work / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    timings["html"] = time.perf_counter() - step
+    provenance["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
+    write_atomic(work / "provenance.json",
+                 lambda tmp: tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"))
+
+    step = time.perf_counter()
+    html_to_pdf(html, work / "report.pdf", attachments=tuple(work / f for f in PDF_ATTACHMENTS))
+    timings["pdf"] = time.perf_counter() - step
+
+
+PDF_ATTACHMENTS = ("report.xlsx", "data/exchanges.csv", "provenance.json")  # embedded in report.pdf
+
+
+PROJECT_KEYS = ("grant_agreement", "acronym", "full_title", "project_url", "work_package")
+
+
+def front_matter(partnership: str, period: str, deliverable: str | Path | None,
+                 log: Callable[[str], None] = log.warning) -> dict:
+    """Title, document information and funding text from a deliverable-metadata YAML file.
+
+    The bundled file describes REMOBILISE's D5.1 (M12). Without ``--deliverable`` it is used only
+    for REMOBILISE, and its deliverable-specific lines (number, title, dates, status, authors)
+    only for the period it was written for: another period keeps just the project's facts, so a
+    report never claims to be a deliverable it is not.
+    """
+    from cxc_analysis.report.settings import read_yaml
+
+    path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
+    data = read_yaml(path)
+    meta = data.get("deliverable", {})
+    if not isinstance(meta, dict):
+        raise InputError("'deliverable' must be a mapping", file=path)
+    _check_scalars({k: data.get(k) for k in ("title", "funding", "disclaimer")}, path)
+    _check_scalars(meta, path, "deliverable: ")
+    if deliverable is None and str(meta.get("acronym", "")).casefold() != partnership.casefold():
+        log(f"note: no --deliverable file for {partnership}: the report has no document-information block")
+        return {"title": f"{partnership}: ClusterXchange KPI report"}
+    if deliverable is None and str(meta.get("period", "")).casefold() != period.casefold():
+        meta = {k: v for k, v in meta.items() if k in PROJECT_KEYS}
+    meta = {k: str(v) for k, v in meta.items() if v is not None and k != "period"}
+    title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
+    return {"title": str(title), "deliverable": meta,
+            "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
+
+
+def _check_scalars(values: dict, path: Path, where: str = "") -> None:
+    """Refuse metadata values that are not plain text, numbers or dates, before formatting any."""
+    from cxc_analysis.report.settings import shown
+
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise InputError(f"{where}names must be text, not {shown(key)}", file=path)
+        if not (value is None or isinstance(value, (str, int, float, dt.date))):
+            raise InputError(f"{where}'{key[:60]}' must be text, not {shown(value)}", file=path)
+
+
+def _shown(value) -> str:
+    """A parameter as provenance shows it: paths inside the project relative to it."""
+    text = str(value)
+    try:
+        path = Path(text)
+        if path.is_absolute() and PROJECT_ROOT in path.resolve().parents:
+            return str(path.resolve().relative_to(PROJECT_ROOT))
+    except (OSError, ValueError):
+        pass
+    return text
+
+
+def move_into_place(work: Path, final: Path) -> None:
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(work, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep_failed(work: Path, final: Path) -> Path:
+    """Keep a failed run's notebooks in ``<out>_FAILED/``, replacing only a folder this tool made
+    there; a folder a person made is left alone (``<out>_FAILED-2/`` and so on instead)."""
+    for leftover in ("report.html", "report.pdf", "report.xlsx", "provenance.json"):
+        (work / leftover).unlink(missing_ok=True)
+    failed = failed_folder(final)
+    if failed.is_dir():
+        shutil.rmtree(failed)
+    os.replace(work, failed)
+    log.warning(f"executed notebooks kept for debugging in {failed}")
+    return failed
+
+
+def failed_folder(final: Path) -> Path:
+    """The first of ``<out>_FAILED``, ``<out>_FAILED-2``, ... that is free or was made by this tool."""
+    number = 1
+    while True:
+        failed = final.with_name(final.name + "_FAILED" + (f"-{number}" if number > 1 else ""))
+        if not (failed.exists() or failed.is_symlink()) or (failed.is_dir() and not failed.is_symlink()
+                                                             and (failed / RUN_MARK).is_file()):
+            return failed
+        number += 1

@@ -1,0 +1,1 @@
+"""The programme's rules, checked for every exchange."""

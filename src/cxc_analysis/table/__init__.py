@@ -1,0 +1,1 @@
+"""The canonical exchange table: clean, findings, the processed folder, the annotated tracker."""

@@ -1,0 +1,134 @@
+"""The processed data folder: exchanges and findings as written by ``clean``, read back typed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from cxc_analysis.table.clean import CleanResult, clean
+from cxc_analysis.core.config import DATA_PROCESSED, DEFAULT_INPUT
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.core.output import atomic_folder, check_writable, sha256, write_csv, write_parquet
+from cxc_analysis.core.schema import require_valid
+
+PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
+STALE_FILES = ("rules.parquet", "tracker_annotated.xlsx")  # of the data a new clean replaces
+
+
+def write_processed(result: CleanResult, folder: str | Path, source: str | Path | None = None,
+                    facts: dict | None = None, extra: dict | None = None) -> Path:
+    """exchanges.parquet, exchanges.csv, findings.parquet, findings.csv and source.json in
+    ``folder``, all written in a temporary folder first and put in place together (source.json
+    last), so source.json never names another tracker than the files beside it. source.json
+    names the tracker (with its SHA-256) and whose data it is (``facts``: partnership, period,
+    targets, as ``Settings.source_facts`` gives them; unknown ones are null). ``extra`` maps more
+    file names to writers ``writer(path)`` (e.g. the annotated tracker), put in place with them."""
+    folder = check_writable(folder)
+    stale = STALE_FILES + (("source.json",) if source is None else ())
+    with atomic_folder(folder, last=("source.json",), stale=stale) as tmp:
+        write_parquet(result.table, tmp / "exchanges.parquet")
+        write_csv(result.table, tmp / "exchanges.csv")
+        write_parquet(result.findings, tmp / "findings.parquet")
+        write_csv(result.findings, tmp / "findings.csv")
+        if source is not None:
+            record = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table),
+                      "partnership": None, "period": None, "targets": None, **(facts or {})}
+            (tmp / "source.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        for name, writer in (extra or {}).items():
+            writer(tmp / name)
+    return folder
+
+
+ANNOTATE_MAX_ROWS = 20_000  # the annotated tracker is a styled workbook: beyond this, `clean --annotate`
+
+
+def read_and_clean(input_path: str | Path | None = None, sheet: str | None = None,
+                   columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None,
+                   fields: tuple[str, ...] | None = None) -> CleanResult:
+    """Read a tracker (default: the bundled workbook) with an optional column map and vocabulary
+    file, and clean it with the same vocabulary. ``fields``: read only these fields' values (see
+    ``load.read_tracker``), e.g. ``kpis.KPI_FIELDS`` for the KPI counts alone."""
+    from cxc_analysis.read.tracker import read_column_map
+    from cxc_analysis.read.vocabulary import load_vocabulary
+
+    words = load_vocabulary(str(vocabulary_path) if vocabulary_path else None)
+    columns = read_column_map(columns_path) if columns_path else None
+    return clean(read_tracker(input_path or DEFAULT_INPUT, sheet=sheet or None, columns=columns, vocabulary=words,
+                              fields=fields), words)
+
+
+def clean_to_processed(input_path: str | Path | None = None, sheet: str | None = None,
+                       folder: str | Path | None = None, facts: dict | None = None,
+                       columns_path: str | Path | None = None, vocabulary_path: str | Path | None = None,
+                       annotate: bool = False) -> CleanResult:
+    """Read and clean a tracker (default: the bundled workbook) and write the processed folder,
+    with ``tracker_annotated.xlsx`` if ``annotate`` (trackers of up to ANNOTATE_MAX_ROWS rows).
+    The bundled workbook is recorded as REMOBILISE's; another tracker's partnership only as
+    ``facts`` give it."""
+    from cxc_analysis.report.settings import Settings
+
+    source = input_path or DEFAULT_INPUT
+    result = read_and_clean(source, sheet, columns_path, vocabulary_path)
+    if facts is None:
+        facts = Settings({"input": str(source)}).source_facts()
+    extra = {}
+    if annotate and len(result.table) <= ANNOTATE_MAX_ROWS:
+        from cxc_analysis.table.annotate import annotate_tracker
+
+        extra["tracker_annotated.xlsx"] = lambda path: annotate_tracker(result.table, result.findings, path)
+    write_processed(result, folder or DATA_PROCESSED, source, facts, extra=extra)
+    return result
+
+
+def record_facts(folder: str | Path, facts: dict) -> dict:
+    """Add whose data it is (partnership, period, targets) to a processed folder's source.json."""
+    from cxc_analysis.core.output import write_atomic
+
+    record = {**read_source(folder), **facts}
+    write_atomic(Path(folder) / "source.json",
+                 lambda tmp: tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8"))
+    return record
+
+
+def read_source(folder: str | Path | None = None) -> dict:
+    """What source.json says of the tracker behind a processed folder ({} if it says nothing)."""
+    path = Path(folder or DATA_PROCESSED) / "source.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def write_rules(results: pd.DataFrame, folder: str | Path | None = None) -> pd.DataFrame:
+    """Keep the programme-rule results beside the table (rules.parquet), for the workbook export;
+    returns them unchanged, so a notebook can chain it."""
+    write_parquet(results, check_writable(folder or DATA_PROCESSED) / "rules.parquet")
+    return results
+
+
+def read_rules(folder: str | Path | None = None) -> pd.DataFrame | None:
+    """The rule results kept by ``write_rules``, or None."""
+    path = Path(folder or DATA_PROCESSED) / "rules.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def require_exchanges(table: pd.DataFrame) -> pd.DataFrame:
+    """The table, or InputError when it has no exchange at all: a report of nothing is no deliverable."""
+    if table.empty:
+        raise InputError("no exchanges to report: the tracker has a header row but no exchange below it")
+    return table
+
+
+def read_processed(folder: str | Path | None = None) -> CleanResult:
+    """The cleaned table and findings from a processed folder; if it holds none yet, clean the
+    bundled workbook into it first (so a notebook opened on a fresh clone just runs). The table is
+    checked against the declaration (``schema.validate``): InputError naming the column and rows
+    of anything that does not match (a wrong dtype, an ID off the pattern that no finding flags)."""
+    folder = Path(folder or DATA_PROCESSED)
+    if not (folder / "exchanges.parquet").is_file():
+        return clean_to_processed(DEFAULT_INPUT, None, folder)
+    if not (folder / "findings.parquet").is_file():
+        raise InputError("processed folder without findings.parquet: run `cxc-analysis clean` again", file=folder)
+    table = pd.read_parquet(folder / "exchanges.parquet")
+    findings = pd.read_parquet(folder / "findings.parquet")
+    return CleanResult(require_valid(table, findings, file=folder / "exchanges.parquet"), findings)
