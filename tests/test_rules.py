@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxc_analysis.reference import register
 from cxc_analysis.reference import places
 from cxc_analysis.rules import checks as rules
 from cxc_analysis.core.config import DEFAULT_REGISTER
