@@ -26,8 +26,8 @@ def raw_data_unchanged():
 
 @pytest.fixture(scope="session")
 def bundled():
-    from cxc_analysis.table.clean import clean
     from cxc_analysis.read.tracker import read_tracker
+    from cxc_analysis.table.clean import clean
 
     return clean(read_tracker(DEFAULT_INPUT))
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from conftest import run_cli
 
 pytestmark = pytest.mark.e2e  # parallel report runs in subprocesses

@@ -2,10 +2,10 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from cxc_analysis.report import charts
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_table
-from cxc_analysis.read.tracker import read_targets
+from cxc_analysis.reference.targets import read_targets
+from cxc_analysis.report import charts
 
 OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999", "#000000"}
 TOL_EXTRAS = {"#332288", "#882255", "#44aa99", "#dddddd"}  # Paul Tol's colour-blind-safe schemes

@@ -1,14 +1,14 @@
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from conftest import HEADERS, exchange, write_xlsx
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cxc_analysis.table.clean import clean
-from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.core.schema import COLUMNS, validate
 from cxc_analysis.core.text import key
+from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.read.vocabulary import load_vocabulary
-
-from conftest import HEADERS, exchange, write_xlsx
+from cxc_analysis.table.clean import clean
 
 ENTITY_LABELS = load_vocabulary().labels["vo_entity_type"]
 

@@ -2,11 +2,10 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import HEADERS, exchange, run_cli, write_xlsx
 
 from cxc_analysis.cli.main import main
 from cxc_analysis.core.config import DEFAULT_INPUT
-
-from conftest import HEADERS, exchange, run_cli, write_xlsx
 
 
 @pytest.mark.e2e
@@ -89,9 +88,8 @@ def test_unwritable_output_is_one_line_exit_2(tmp_path):
 
 @pytest.mark.e2e
 def test_clean_annotate_writes_findings_into_a_copy_of_the_tracker(tmp_path):
-    from openpyxl import load_workbook
-
     from conftest import HEADERS, exchange, write_xlsx
+    from openpyxl import load_workbook
 
     source = write_xlsx(tmp_path / "t.xlsx", [["My tracker"], HEADERS, exchange("A", kind="Robot"),
                                               exchange("B", eid="EG12")])
@@ -112,9 +110,8 @@ def test_clean_annotate_writes_findings_into_a_copy_of_the_tracker(tmp_path):
 
 @pytest.mark.e2e
 def test_clean_annotate_a_csv_gives_an_xlsx_of_the_same_rows(tmp_path):
-    from openpyxl import load_workbook
-
     from conftest import HEADERS, exchange
+    from openpyxl import load_workbook
 
     source = tmp_path / "t.csv"
     rows = [HEADERS, exchange("=1+2", kind="Robot"), exchange("B"), exchange("Esc\x1b[2J", kind="Bot\x07")]

@@ -7,10 +7,9 @@ import json
 import re
 
 import pytest
+from conftest import run_cli
 from openpyxl import load_workbook
 from pypdf import PdfReader
-
-from conftest import run_cli
 
 NEWCOMER_HEADERS = ["HO", "VO", "VO Type of entity", "Inside/outside partnership", "(Group) exchange", "Status",
                     "HO country", "VO country", "Start date", "End date", "Amount (EUR)"]
@@ -204,7 +203,7 @@ def test_cover_carries_the_eu_emblem_with_the_funding_statement(bundled_report):
 
 
 def test_previous_is_a_run_file_key_resolved_like_the_others(tmp_path):
-    from cxc_analysis.cli.batch import read_runs
+    from cxc_analysis.report.settings import read_runs
 
     (tmp_path / "runs.yaml").write_text("runs:\n  - {partnership: X, input: a.csv, previous: old/a.csv}\n")
     runs, _ = read_runs(tmp_path / "runs.yaml")

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings, strategies as st
-
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxc_analysis.core.distinct import DIRECT_ROWS, factorize, first_rows, flags, mostly_distinct, per_distinct, recode
 

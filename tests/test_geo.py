@@ -5,12 +5,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cxc_analysis.reference import places
-from cxc_analysis.reference import register
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.reference import places, register
 
 R = places.EARTH_RADIUS_KM
 

@@ -11,12 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import HEADERS, exchange, write_xlsx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cxc_analysis.cli.main import main
 from cxc_analysis.core.config import DEFAULT_INPUT, MAX_SHEET_CELLS
-
-from conftest import HEADERS, exchange, write_xlsx
 
 GOLDEN = [42, 19, 13, 18, 2, 5, 4]
 GIGABYTE_KB = 1 << 20  # ru_maxrss is in KiB on Linux

@@ -3,7 +3,7 @@ import pytest
 
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.kpis import breakdown, kpi_json, kpi_table
-from cxc_analysis.read.tracker import read_targets
+from cxc_analysis.reference.targets import read_targets
 
 
 def test_golden_significant_results_of_d51(bundled):
@@ -62,8 +62,9 @@ def test_a_target_of_zero_has_no_percentage():
 
 def _same_counts(path, columns=None):
     """The KPI table and excluded rows of a full read and of a KPI_FIELDS read of one tracker."""
-    from cxc_analysis.kpis import KPI_FIELDS
     from cxc_analysis.table.processed import read_and_clean
+
+    from cxc_analysis.kpis import KPI_FIELDS
 
     full = read_and_clean(path, columns_path=columns)
     some = read_and_clean(path, columns_path=columns, fields=KPI_FIELDS)

@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
-
-from cxc_analysis.core.errors import InputError
-from cxc_analysis.read.tracker import read_targets, read_tracker
-from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
-
 from conftest import HEADERS, exchange, write_xlsx
+
+from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.reference.targets import read_targets
+from cxc_analysis.read.tracker import read_tracker
 
 
 def test_bundled_workbook_has_47_exchanges_with_excel_rows():

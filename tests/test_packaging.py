@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from cxc_analysis import __version__
-from cxc_analysis.core import config
 from cxc_analysis.cli.main import main
+from cxc_analysis.core import config
 from cxc_analysis.core.config import DATA_RAW, NOTEBOOKS, PROJECT_ROOT
-from cxc_analysis.report.runner import RUN_NOTEBOOKS
+from cxc_analysis.report.settings import RUN_NOTEBOOKS
 
 GOLDEN_ACTUAL = {"exchanges": 42, "outside_partnership": 19, "cluster_organisation": 13, "sme": 18,
                  "scaling_up_support_organisation": 2, "large_company": 5, "public_authority": 4}

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from cxc_analysis import programme as pg
 from cxc_analysis.core.config import DEFAULT_INPUT
 from cxc_analysis.report.programme import read_generation
 from cxc_analysis.synth import write_generation
-
-from conftest import run_cli
 
 PUBLISHED = {"actual": {"exchanges": 42, "outside_partnership": 19, "cluster_organisation": 13, "sme": 18,
                         "scaling_up_support_organisation": 2, "large_company": 5, "public_authority": 4},

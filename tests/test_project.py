@@ -11,7 +11,6 @@ import yaml
 from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT
 from cxc_analysis.core.schema import TABLE
 
-
 CONDA_NAMES = {"build": "python-build"}  # PyPI name -> conda-forge name, where they differ
 
 

@@ -10,12 +10,11 @@ import sys
 
 import nbformat
 import pytest
+from conftest import HEADERS, run_cli
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from cxc_analysis.core.config import DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT
-
-from conftest import HEADERS, run_cli
 
 
 def pdf_text(path) -> str:

@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import run_cli
 
-from cxc_analysis.reference import places
-from cxc_analysis.rules import checks as rules
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.rules.checks import RULES, check_rules, failures, fill_locations, read_rule_set, rule_summary
+from cxc_analysis.reference import places
 from cxc_analysis.reference.register import read_register
-
-from conftest import run_cli
+from cxc_analysis.rules import checks as rules
+from cxc_analysis.rules.checks import RULES, check_rules, failures, read_rule_set, rule_summary
+from cxc_analysis.reference.register import fill_locations
 
 EU27 = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
         "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}

@@ -14,14 +14,14 @@ import rules_before
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxc_analysis.core.config import DEFAULT_REGISTER
+from cxc_analysis.core.text import Coded, _key_array, key_codes, keys
+from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.reference import places
 from cxc_analysis.reference import register as reg
 from cxc_analysis.rules import checks as rules
-from cxc_analysis.table.clean import clean
-from cxc_analysis.core.config import DEFAULT_REGISTER
-from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.synth import write_synth
-from cxc_analysis.core.text import Coded, _key_array, key_codes, keys
+from cxc_analysis.table.clean import clean
 
 NAMES = ["Sorama B.V.", "sorama bv", "SME's", "SMEs", "Straße GmbH", "STRASSE GMBH", "Łódź Sp. z o.o.", "WROCŁAW",
          "Clúster Organizations", "cluster organisation", "Scaling-Up Support Organizations", "O'Neil & Sons Ltd",

@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import HEADERS, exchange, run_cli, write_xlsx
 
 from cxc_analysis.cli.main import main
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.report.settings import (Settings, command_line_layer, file_layer, layer, processed_settings,
-                                   read_targets, read_yaml, targets_for)
-
-from conftest import HEADERS, exchange, run_cli, write_xlsx
+from cxc_analysis.report.settings import Settings, command_line_layer, file_layer, layer
+from cxc_analysis.core.yamlfile import read_yaml
+from cxc_analysis.reference.targets import targets_for
+from cxc_analysis.report.processed import processed_settings
+from cxc_analysis.reference.targets import read_targets
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
@@ -191,8 +193,10 @@ def test_kpis_on_another_tracker_shows_no_remobilise_targets_and_says_so(tmp_pat
 
 
 def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
-    from cxc_analysis.cli.batch import _headline, read_runs, write_index
     from cxc_analysis.table.processed import clean_to_processed
+
+    from cxc_analysis.cli.batch import _headline, write_index
+    from cxc_analysis.report.settings import read_runs
 
     (tmp_path / "runs.yaml").write_text(
         "runs:\n  - {name: tiny, input: mine.xlsx, partnership: TINY, period: M7}\n"
@@ -373,7 +377,9 @@ def test_event_names_with_dollars_are_drawn_as_written_and_global_style_untouche
 
 # --- any settings file: a value or one InputError, never another exception -----------------
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 YAML_PIECES = st.sampled_from(["input: ", "targets: ", "out: ", "deliverable: ", "partnership: ", "period: ",
                                "target: ", "targets_path: ", "sheet: ", "1: ", "? [a]\n: x\n", "&a ", "*a", "*b",
@@ -396,7 +402,7 @@ def test_any_settings_or_targets_file_is_a_value_or_one_input_error(tmp_path, te
 
 
 def test_batch_run_entries_are_checked_like_settings_files(tmp_path):
-    from cxc_analysis.cli.batch import read_runs
+    from cxc_analysis.report.settings import read_runs
 
     runs = tmp_path / "runs.yaml"
     for text, expect in (("runs:\n  - {partnership: A, out: x}\n", "run 1: 'out' belongs to the whole run file"),

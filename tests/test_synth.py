@@ -6,18 +6,26 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
-from cxc_analysis.table import clean as clean_module
-from cxc_analysis.read import tracker as load
-from cxc_analysis.table.clean import clean
 from cxc_analysis.cli.main import main
 from cxc_analysis.kpis import kpi_json, kpi_table
+from cxc_analysis.read import tracker as load
 from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.read.vocabulary import load_vocabulary
-from cxc_analysis.synth import (COMPLETED_WITH_TOOL, COMPLETED_WITHOUT_TOOL, ENTITY_TYPE_SPELLINGS, HEADERS,
-                                PARTNERSHIP_SPELLINGS, PENDING, REALISTIC_HEADERS, synth_tracker, write_synth)
-
-from conftest import run_cli
+from cxc_analysis.synth import (
+    COMPLETED_WITH_TOOL,
+    COMPLETED_WITHOUT_TOOL,
+    ENTITY_TYPE_SPELLINGS,
+    HEADERS,
+    PARTNERSHIP_SPELLINGS,
+    PENDING,
+    REALISTIC_HEADERS,
+    synth_tracker,
+    write_synth,
+)
+from cxc_analysis.table import clean as clean_module
+from cxc_analysis.table.clean import clean
 
 # The test's own reading of the labels a synthetic tracker uses (not the package's vocabulary).
 TYPES = {"cluster organisation": "cluster_organisation", "cluster organisations": "cluster_organisation",
@@ -188,6 +196,7 @@ def independent_rule_counts(path):
 
 def test_realistic_rules_exact_against_independent_count(tmp_path):
     from cxc_analysis.geo import read_register
+
     from cxc_analysis.core.config import DEFAULT_REGISTER
     from cxc_analysis.rules.checks import check_rules, rule_summary
 
@@ -230,8 +239,9 @@ def test_check_json_streamed_in_blocks_equals_the_whole_table(tmp_path, capsys):
     in order, and the summary counts them without writing every message."""
     import io
 
-    from cxc_analysis.core.config import DEFAULT_REGISTER
     from cxc_analysis.geo import read_register
+
+    from cxc_analysis.core.config import DEFAULT_REGISTER
     from cxc_analysis.rules.checks import check_rules, evaluate_rules, rule_summary, write_results_json
 
     path = tmp_path / "t.csv"

@@ -5,7 +5,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxc_analysis.core.text import fold, key, parse_amounts, parse_dates
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.kpis import count_kpis, kpi_table
-from cxc_analysis.reference.register import identity_keys
 from cxc_analysis.core.schema import KPI_NAMES
 from cxc_analysis.core.text import key, keys
+from cxc_analysis.kpis import count_kpis, kpi_table
+from cxc_analysis.reference.register import identity_keys
 
 VISITS = ("completed", "pending")  # statuses of an exchange that happened or is happening
 

@@ -23,7 +23,6 @@ import datetime as dt
 import html
 import logging
 import os
-import re
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -31,43 +30,10 @@ from pathlib import Path
 
 from cxc_analysis.core.config import REPORTS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.report.settings import RUN_ONLY, Settings
+from cxc_analysis.report.settings import Settings
+from cxc_analysis.report.settings import read_runs
 
 log = logging.getLogger("cxc_analysis")
-
-
-def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
-    """The runs of a run file as settings (paths relative to the file's folder) and the file's
-    ``out``; InputError naming the run and key when unusable."""
-    from cxc_analysis.report.settings import layer, read_yaml
-
-    path = Path(path)
-    data = read_yaml(path)
-    runs = data.get("runs")
-    if not isinstance(runs, list) or not runs:
-        raise InputError("expected a list 'runs' with one entry per partnership", file=path)
-    base = path.resolve().parent
-    top = layer({k: v for k, v in data.items() if k == "out"}, base=base, origin=str(path))
-    unknown = sorted(str(k)[:60] for k in data if k not in ("out", "runs"))
-    if unknown:
-        raise InputError(f"unknown key '{unknown[0]}' (known: out, runs)", file=path)
-    names, resolved = set(), []
-    for number, run in enumerate(runs, start=1):
-        if not isinstance(run, dict):
-            raise InputError(f"run {number} must be a mapping of settings", file=path)
-        settings = Settings.from_layers(layer(run, base=base, origin=f"{path}: run {number}", extra=RUN_ONLY))
-        if settings.get("out"):
-            raise InputError(f"run {number}: 'out' belongs to the whole run file (each run gets a folder in it)",
-                             file=path)
-        if not settings.get("partnership"):
-            raise InputError(f"run {number}: 'partnership' is missing (every report names its partnership)",
-                             file=path)
-        name = _folder_name(str(settings.get("name") or settings.partnership))
-        if name in names:
-            raise InputError(f"run {number}: name '{name}' is used twice", file=path)
-        names.add(name)
-        resolved.append(Settings.from_layers(settings.values, {"name": name}))
-    return resolved, Path(top["out"]) if top.get("out") else None
 
 
 def run_batch(run_file: str | Path, *, jobs: int | None = None,
@@ -132,7 +98,7 @@ def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(me
 def _worker_logging(name: str, level: int, fmt: str = "%(message)s") -> None:
     """A worker's log lines, timestamped and prefixed with its run's name, on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    from cxc_analysis.cli.main import TIME_FORMAT, VisibleFormatter
+    from cxc_analysis.cli.logs import TIME_FORMAT, VisibleFormatter
 
     handler.setFormatter(VisibleFormatter(fmt, TIME_FORMAT))
     log.handlers[:] = [handler]
@@ -194,5 +160,3 @@ Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by cxc-analysis.
     return write_atomic(folder / "index.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
 
 
-def _folder_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"

@@ -10,25 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.cli.logs import configure_logging
+from cxc_analysis.cli.logs import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
-# C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and isolates
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    r"""Text for the terminal with control characters shown escaped, so a name cannot move the
-    cursor, clear the screen or retitle the window.
-
-    >>> print(visible("Evil\x1b]0;owned\x07 GmbH\u2028"))
-    Evil\x1b]0;owned\x07 GmbH\u2028
-    """
-    return CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,7 +258,8 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from cxc_analysis.report.runner import RunFailed, run_report as run
+    from cxc_analysis.report.runner import RunFailed
+    from cxc_analysis.report.runner import run_report as run
     from cxc_analysis.report.settings import KEYS, Settings, command_line_layer, describe, file_layer
 
     if args.batch:
@@ -296,7 +286,8 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_programme(args: argparse.Namespace) -> int:
     from cxc_analysis.programme import generation, programme_json
-    from cxc_analysis.report.programme import read_generation, run_programme as run
+    from cxc_analysis.report.programme import read_generation
+    from cxc_analysis.report.programme import run_programme as run
     from cxc_analysis.report.runner import RunFailed
 
     if args.json:
@@ -318,7 +309,7 @@ def run_programme(args: argparse.Namespace) -> int:
 
 
 def run_notebooks(args: argparse.Namespace) -> int:
-    from cxc_analysis.core.config import copy_notebooks
+    from cxc_analysis.core.output import copy_notebooks
 
     copies = copy_notebooks(args.folder, replace=args.force)
     log.info(f"{len(copies)} notebooks -> {args.folder}: " + ", ".join(p.name for p in copies))
@@ -326,45 +317,6 @@ def run_notebooks(args: argparse.Namespace) -> int:
 
 
 log = logging.getLogger("cxc_analysis")
-
-
-LOG_FORMAT, TIME_FORMAT = "%(message)s", "%Y-%m-%d %H:%M:%S"
-
-
-def configure_logging(quiet: bool = False, verbose: bool = False, timestamps: bool = False) -> logging.Handler:
-    """Log lines on stderr, with the date and time first if ``timestamps`` (scheduled runs' logs);
-    ``quiet`` keeps notes, warnings and errors, ``verbose`` adds every step, papermill's included."""
-    handler = _StderrHandler()
-    handler.setFormatter(VisibleFormatter(("%(asctime)s " if timestamps else "") + LOG_FORMAT, TIME_FORMAT))
-    for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
-        log.removeHandler(old)
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
-    if verbose:
-        logging.getLogger("papermill").addHandler(handler)
-        logging.getLogger("papermill").setLevel(logging.INFO)
-    return handler
-
-
-class VisibleFormatter(logging.Formatter):
-    """Log lines with control characters shown escaped (``visible``): names are data, and no escape
-    sequence in one reaches the terminal or splits a log line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return visible(super().format(record))
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time (tests capture it)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):
-        pass
 
 
 def main(argv: list[str] | None = None) -> int:

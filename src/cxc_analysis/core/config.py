@@ -94,27 +94,6 @@ def notebook_files() -> list[Path]:
     return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
-def copy_notebooks(folder: str | Path, *, replace: bool = False) -> list[Path]:
-    """Copy the shipped notebooks (and nothing else) into ``folder`` for an analyst to open
-    in JupyterLab; an existing notebook there is kept unless ``replace``. Returns the copies."""
-    import shutil
-
-    from cxc_analysis.core.errors import InputError
-    from cxc_analysis.core.output import check_writable, write_atomic
-
-    folder = check_writable(folder)
-    if folder.exists() and not folder.is_dir():
-        raise InputError("exists and is not a folder", file=folder)
-    sources = notebook_files()
-    if not sources:
-        raise InputError("no notebooks shipped with this installation (a broken build?)", file=NOTEBOOKS)
-    taken = [folder / p.name for p in sources if (folder / p.name).exists()]
-    if taken and not replace:
-        raise InputError(f"{len(taken)} notebook(s) already there, e.g. {taken[0].name}; keeping them "
-                         "(use --force to replace them)", file=folder)
-    return [write_atomic(folder / p.name, lambda tmp, p=p: shutil.copyfile(p, tmp)) for p in sources]
-
-
 DEFAULT_INPUT = resource("remobilise_d51_exchanges.xlsx")
 DEFAULT_TARGETS = resource("remobilise_targets.yaml")
 DEFAULT_DELIVERABLE = resource("remobilise_deliverable.yaml")

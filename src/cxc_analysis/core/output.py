@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 from cxc_analysis.core.config import DATA_RAW
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import starts_like_formula  # one test, shared with clean's formula_like_text finding
+from cxc_analysis.core.config import NOTEBOOKS
+from cxc_analysis.core.config import notebook_files
 
 
 def check_writable(path: str | Path) -> Path:
@@ -462,3 +464,24 @@ def per_chunk(flags: np.ndarray, chunk_rows: int, combine: np.ufunc) -> np.ndarr
     if len(flags) == 0:
         return flags
     return combine.reduceat(flags, np.arange(0, len(flags), chunk_rows))
+
+
+def copy_notebooks(folder: str | Path, *, replace: bool = False) -> list[Path]:
+    """Copy the shipped notebooks (and nothing else) into ``folder`` for an analyst to open
+    in JupyterLab; an existing notebook there is kept unless ``replace``. Returns the copies."""
+    import shutil
+
+    from cxc_analysis.core.errors import InputError
+    from cxc_analysis.core.output import check_writable, write_atomic
+
+    folder = check_writable(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("exists and is not a folder", file=folder)
+    sources = notebook_files()
+    if not sources:
+        raise InputError("no notebooks shipped with this installation (a broken build?)", file=NOTEBOOKS)
+    taken = [folder / p.name for p in sources if (folder / p.name).exists()]
+    if taken and not replace:
+        raise InputError(f"{len(taken)} notebook(s) already there, e.g. {taken[0].name}; keeping them "
+                         "(use --force to replace them)", file=folder)
+    return [write_atomic(folder / p.name, lambda tmp, p=p: shutil.copyfile(p, tmp)) for p in sources]

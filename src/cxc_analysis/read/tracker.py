@@ -23,6 +23,7 @@ from cxc_analysis.core.config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET
 from cxc_analysis.core.distinct import parallel_map, remember
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.schema import COLUMN_LABELS, column_labels
+from cxc_analysis.core.yamlfile import read_yaml
 
 REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
 OPTIONAL = ("exchange_id", "event", "remarks", "paying_partnership", "ho_country", "ho_city", "vo_country", "vo_city",
@@ -986,6 +987,4 @@ def _reason(exc: Exception) -> str:
     return text[:160]
 
 
-# --- small settings files: declared in settings.py, importable from here too -------------
 
-from cxc_analysis.report.settings import read_targets, read_yaml, targets_for  # noqa: E402,F401

@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.text import key as _text_key, keys
+from cxc_analysis.core.text import key as _text_key
+from cxc_analysis.core.text import keys
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
             "lump_sum_not_used")
@@ -297,7 +298,7 @@ def load_vocabulary(extra: str | Path | None = None) -> Vocabulary:
     _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)),
          "vocabulary.yaml (bundled)")
     if extra:
-        from cxc_analysis.read.tracker import read_yaml
+        from cxc_analysis.core.yamlfile import read_yaml
 
         path = Path(extra)
         _add(vocabulary, read_yaml(path), str(path))

@@ -32,8 +32,8 @@ def read_previous(path: str | Path) -> tuple[pd.DataFrame, str | None, Path]:
     """
     path = Path(path)
     if path.is_file():
-        from cxc_analysis.table.clean import clean
         from cxc_analysis.read.tracker import read_tracker
+        from cxc_analysis.table.clean import clean
 
         return clean(read_tracker(path)).table, None, path
     if not path.is_dir():

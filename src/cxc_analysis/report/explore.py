@@ -35,7 +35,7 @@ EXCLUDED_COLOUR = "color: #8a8a8a; text-decoration: line-through"
 def _org_keys(values: pd.Series) -> np.ndarray:
     """Normalised names without a legal form at the end ("Sorama B.V." -> "sorama"), as the
     register matches them; missing stays None."""
-    from cxc_analysis.reference.register import strip_legal_form, org_keys
+    from cxc_analysis.reference.register import org_keys, strip_legal_form
 
     return np.array([strip_legal_form(k) if k else None for k in org_keys(values.astype("object"))], dtype=object)
 

@@ -105,7 +105,7 @@ def about_rows(provenance: dict) -> list[tuple[str, str]]:
     ...             "parameters": {"input_path": "/home/ana/secret/tracker.xlsx", "sheet": "", "period": "M6"}})
     [('Input file', 'tracker.xlsx (SHA-256 ab)'), ('Parameter period', 'M6')]
     """
-    from cxc_analysis.report.runner import PATH_PARAMETERS
+    from cxc_analysis.report.settings import PATH_PARAMETERS
 
     rows = [(f"{role.capitalize()} file", f"{Path(str(f.get('file', ''))).name} (SHA-256 {f.get('sha256', '')})")
             for role, f in provenance.get("files", {}).items()]

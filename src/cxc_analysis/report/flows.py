@@ -23,7 +23,7 @@ def exchange_countries(table: pd.DataFrame, register: pd.DataFrame | None = None
     [['DE', 'Unknown']]
     """
     from cxc_analysis.reference.places import country_codes
-    from cxc_analysis.rules.checks import fill_locations
+    from cxc_analysis.reference.register import fill_locations
 
     rows = usable(table)
     if register is not None:

@@ -10,9 +10,8 @@ import html
 
 import pandas as pd
 
+from cxc_analysis.core.schema import LABELS, SINGULAR, column_labels, percent
 from cxc_analysis.kpis import kpi_display
-from cxc_analysis.core.schema import column_labels
-from cxc_analysis.core.schema import LABELS, SINGULAR, percent
 
 APPENDIX_COLUMNS = column_labels("exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event",
                                  "status_text", "remarks")

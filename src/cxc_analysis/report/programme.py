@@ -20,9 +20,17 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.programme import Generation, Member, counted_once, generation, repeat_visitors, shared_exchanges, \
-    side_by_side, uncertain_pairs
 from cxc_analysis.core.schema import KPI_NAMES, LABELS
+from cxc_analysis.programme import (
+    Generation,
+    Member,
+    counted_once,
+    generation,
+    repeat_visitors,
+    shared_exchanges,
+    side_by_side,
+    uncertain_pairs,
+)
 
 log = logging.getLogger("cxc_analysis")
 PROGRAMME_NOTEBOOK = "04_programme.ipynb"
@@ -44,8 +52,7 @@ class Partnership:
 def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, str]]:
     """Each run of the run file read, cleaned and checked; and ``{partnership: reason}`` for the
     runs whose tracker (or settings) cannot be used. An unusable run file is InputError."""
-    from cxc_analysis.cli.batch import read_runs
-
+    from cxc_analysis.report.settings import read_runs
     from cxc_analysis.reference.register import read_register
 
     runs, _ = read_runs(run_file)
@@ -65,9 +72,9 @@ def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, 
 
 def _read_partnership(settings, register: pd.DataFrame) -> Partnership:
     from cxc_analysis.report.costs import paid
-    from cxc_analysis.table.processed import read_and_clean
     from cxc_analysis.report.progress import completed_by_month, months_elapsed, project_for, read_period
     from cxc_analysis.rules.checks import check_rules
+    from cxc_analysis.table.processed import read_and_clean
 
     result = read_and_clean(settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary"))
     table = result.table
@@ -269,8 +276,8 @@ def run_programme(run_file: str | Path, *, out: str | Path | None = None, progre
 
     from cxc_analysis import __version__
     from cxc_analysis.core.config import REPORTS
-    from cxc_analysis.report.export import html_to_pdf, notebook_to_html, write_workbook
     from cxc_analysis.core.output import write_atomic
+    from cxc_analysis.report.export import html_to_pdf, notebook_to_html, write_workbook
     from cxc_analysis.report.runner import mark, move_into_place, prepare_out
 
     run_file = Path(run_file)

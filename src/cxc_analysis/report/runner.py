@@ -21,11 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cxc_analysis import __version__
-from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_DELIVERABLE, NOTEBOOKS, PROJECT_ROOT, REPORTS
+from cxc_analysis.core.config import DEFAULT_DELIVERABLE, DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.output import current_umask, sha256
-from cxc_analysis.report.settings import INTERNAL, PATH_PARAMETERS, RUN_NOTEBOOKS, TYPES, Settings, check_parameters, layer, \
-    notebook_parameters  # noqa: F401  (importable from here, as before)
+from cxc_analysis.report.settings import (
+    INTERNAL,
+    RUN_NOTEBOOKS,
+    Settings,
+    layer,
+    notebook_parameters,  # noqa: F401  (importable from here, as before)
+)
 
 CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS
 KERNEL_LOG = "kernel-stderr.log"
@@ -186,8 +191,8 @@ def made_here(folder: Path) -> bool:
 
 def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool) -> None:
     import papermill
-    from papermill.exceptions import PapermillExecutionError
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
 
     known = notebook_parameters()
     wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
@@ -286,10 +291,19 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
     the seconds the PDF took: those go to the log)."""
     import nbformat
 
-    from cxc_analysis.report.export import about_sheet, exchanges_sheet, findings_sheet, html_to_pdf, kpi_sheet, notebook_to_html, \
-        rules_sheet, workbook_properties, write_workbook
-    from cxc_analysis.kpis import kpi_table
     from cxc_analysis.core.output import write_atomic
+    from cxc_analysis.kpis import kpi_table
+    from cxc_analysis.report.export import (
+        about_sheet,
+        exchanges_sheet,
+        findings_sheet,
+        html_to_pdf,
+        kpi_sheet,
+        notebook_to_html,
+        rules_sheet,
+        workbook_properties,
+        write_workbook,
+    )
     from cxc_analysis.table.processed import read_processed, read_rules
 
     if "deliverable" not in front:  # the metadata file was not used: do not list it as read
@@ -347,7 +361,7 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     only for the period it was written for: another period keeps just the project's facts, so a
     report never claims to be a deliverable it is not.
     """
-    from cxc_analysis.report.settings import read_yaml
+    from cxc_analysis.core.yamlfile import read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     data = read_yaml(path)
@@ -369,7 +383,7 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
 
 def _check_scalars(values: dict, path: Path, where: str = "") -> None:
     """Refuse metadata values that are not plain text, numbers or dates, before formatting any."""
-    from cxc_analysis.report.settings import shown
+    from cxc_analysis.core.yamlfile import shown
 
     for key, value in values.items():
         if not isinstance(key, str):

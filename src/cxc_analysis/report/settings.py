@@ -21,9 +21,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from cxc_analysis.core.config import (DEFAULT_INPUT, DEFAULT_PARTNERSHIP, DEFAULT_PERIOD, DEFAULT_REGISTER,
-                     DEFAULT_TARGETS, NOTEBOOKS)
+from cxc_analysis.core.config import (
+    DEFAULT_INPUT,
+    DEFAULT_PARTNERSHIP,
+    DEFAULT_PERIOD,
+    DEFAULT_REGISTER,
+    NOTEBOOKS,
+)
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.yamlfile import MAX_SHOWN, parse_yaml, read_yaml, shown
+from cxc_analysis.reference.targets import targets_file_for, targets_for
+import re
 
 REPORT, KPIS, CHECK, CLEAN = "report", "kpis", "check", "clean"
 RUN_NOTEBOOKS = ("01_clean_and_validate.ipynb", "02_kpi_report.ipynb")  # run in this order by `report`
@@ -69,148 +77,13 @@ PATH_PARAMETERS = tuple(key.notebook for key in KEYS if key.kind == "path" and k
 RUN_ONLY = ("name",)  # keys a batch run entry may add: its folder name
 INTERNAL = ("processed_dir", "annotate")  # notebook parameters set by the run itself, not by users
 TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
-MAX_SHOWN = 60  # characters of a user's value quoted in a message
 MAX_TEXT = 2000  # characters a text setting may hold
-MAX_NODES = 100_000  # values a settings file may hold, aliases expanded ("billion laughs")
-MAX_DEPTH = 50  # nesting levels a settings file may have
 
 
 # --- reading small YAML files safely ------------------------------------------------------
 
-def shown(value: object) -> str:
-    """A user's value as a message quotes it: scalars shortened, anything else by its type only,
-    so a huge or self-referencing value is never formatted.
-
-    >>> shown("x" * 100)[-4:], shown([1, 2]), shown(3)
-    ("xx…'", 'a list', '3')
-    """
-    if isinstance(value, str):
-        return repr(value[:MAX_SHOWN] + "…") if len(value) > MAX_SHOWN else repr(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** MAX_SHOWN else "a huge number"
-        return text[:MAX_SHOWN]
-    return {dict: "a mapping", list: "a list"}.get(type(value), f"a {type(value).__name__}")
-
-
-def check_size(data: object, *, file: str | Path | None) -> object:
-    """Refuse a loaded YAML document with more than MAX_NODES values (aliases counted every time
-    they are used) or more than MAX_DEPTH levels, before anything walks or formats it.
-
-    >>> check_size({"a": [1, 2]}, file=None)
-    {'a': [1, 2]}
-    """
-    count, stack = 0, [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        count += 1
-        if count > MAX_NODES or depth > MAX_DEPTH:
-            raise InputError(f"too large or too deeply nested for a settings file (over {MAX_NODES} values or "
-                             f"{MAX_DEPTH} levels, aliases counted each time they are used)", file=file)
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-    return data
-
-
-def read_yaml(path: str | Path) -> dict:
-    """A YAML mapping from a small settings file; InputError if missing, not YAML, not a mapping,
-    too large or too deeply nested."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found" if not path.exists() else "not a file", file=path)
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), file=path)
-    except UnicodeDecodeError:
-        raise InputError("not valid YAML (not UTF-8 text)", file=path) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML ({getattr(exc, 'problem', None) or _reason(exc)})", file=path,
-                         row=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise InputError("expected a mapping of names to values", file=path)
-    return data
-
-
-def parse_yaml(text: str, *, file: str | Path | None = None) -> object:
-    """``yaml.safe_load`` with its size checked (``check_size``) and deep nesting refused."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except RecursionError:
-        raise InputError(f"nested too deeply for a settings file (over {MAX_DEPTH} levels)", file=file) from None
-    return check_size(data, file=file)
-
-
-def _reason(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
-
 
 # --- targets --------------------------------------------------------------------------------
-
-MAX_TARGET = 1_000_000
-
-
-def read_targets(path: str | Path) -> dict[str, int]:
-    """Grant-agreement targets from a YAML file (see data/raw/remobilise_targets.yaml).
-
-    >>> read_targets(DEFAULT_TARGETS)["exchanges"]  # doctest: +SKIP
-    80
-    """
-    from cxc_analysis.core.schema import KPI_NAMES
-
-    data = read_yaml(path)
-    targets = data.get("targets", data)
-    if not isinstance(targets, dict):
-        raise InputError("'targets' must be a mapping of KPI names to numbers", file=path)
-    unknown = [k for k in targets if k not in KPI_NAMES and k != "partnership"]
-    if unknown:
-        raise InputError(f"unknown target {shown(unknown[0])} (known: {', '.join(KPI_NAMES)})", file=path)
-    out = {}
-    for name, value in targets.items():
-        if name == "partnership" or value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TARGET:
-            raise InputError(f"target '{name}' must be a whole number from 0 to {MAX_TARGET:,}, not {shown(value)}",
-                             file=path)
-        out[name] = value
-    return out
-
-
-def targets_owner(path: str | Path = DEFAULT_TARGETS) -> str:
-    """The partnership a targets file says it belongs to (its ``partnership:`` key), or ''."""
-    owner = read_yaml(path).get("partnership", "")
-    return owner if isinstance(owner, str) else ""
-
-
-def targets_file_for(partnership: str | None, path: str | Path | None = None) -> Path | None:
-    """Which targets file applies: the given one; without one, the bundled file only if it is
-    that partnership's (its ``partnership:`` key); else None. The one place this is decided, for
-    the targets, the project dates and the budget alike.
-
-    >>> targets_file_for("REMOBILISE").name, targets_file_for("OTHER")
-    ('remobilise_targets.yaml', None)
-    """
-    if path:
-        return Path(path)
-    if partnership and targets_owner().casefold() == str(partnership).casefold():
-        return Path(DEFAULT_TARGETS)
-    return None
-
-
-def targets_for(partnership: str | None, path: str | Path | None = None) -> dict[str, int]:
-    """The targets to report against: the given file's; without one, the bundled file's only if
-    it is that partnership's (its ``partnership:`` key), else none, so another partnership is
-    never measured against REMOBILISE's grant agreement.
-
-    >>> targets_for("REMOBILISE")["sme"], targets_for("OTHER"), targets_for(None)
-    (40, {}, {})
-    """
-    chosen = targets_file_for(partnership, path)
-    return read_targets(chosen) if chosen is not None else {}
 
 
 # --- notebook parameters ------------------------------------------------------------------
@@ -477,40 +350,41 @@ class Settings:
                             if self.targets_file is not None else None)}
 
 
-def processed_settings(folder: str | Path | None, partnership: str = "", period: str = "",
-                       targets_path: str = "") -> tuple[str, str, dict[str, int]]:
-    """Partnership, period and targets for a processed folder: as given, else what its
-    source.json records, else REMOBILISE's only when the data is the bundled workbook; never
-    another partnership's data under REMOBILISE's name (InputError instead)."""
-    from cxc_analysis.table.processed import read_source
+def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
+    """The runs of a run file as settings (paths relative to the file's folder) and the file's
+    ``out``; InputError naming the run and key when unusable."""
+    from cxc_analysis.report.settings import layer
+    from cxc_analysis.core.yamlfile import read_yaml
 
-    source = read_source(folder)
-    bundled = _is_bundled(source)
-    partnership = partnership or source.get("partnership") or (DEFAULT_PARTNERSHIP if bundled else "")
-    period = period or source.get("period") or (DEFAULT_PERIOD if bundled else "")
-    if not partnership or not period:
-        missing = " and ".join(n for n, v in (("partnership", partnership), ("period", period)) if not v)
-        raise InputError(f"the processed data comes from {shown(str(source.get('file', 'an unrecorded tracker')))} "
-                         f"and does not say its {missing}: set the {missing} parameter"
-                         + ("s" if " and " in missing else "") + " (or clean it with "
-                         + " and ".join(f"--{n}" for n in missing.split(" and ")) + ")",
-                         file=folder or "processed")
-    if targets_path:
-        return partnership, period, read_targets(targets_path)
-    recorded = source.get("targets")
-    if isinstance(recorded, dict) and str(source.get("partnership") or "").casefold() == partnership.casefold():
-        return partnership, period, {k: int(v) for k, v in (recorded.get("values") or {}).items()}
-    return partnership, period, targets_for(partnership)
+    path = Path(path)
+    data = read_yaml(path)
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise InputError("expected a list 'runs' with one entry per partnership", file=path)
+    base = path.resolve().parent
+    top = layer({k: v for k, v in data.items() if k == "out"}, base=base, origin=str(path))
+    unknown = sorted(str(k)[:60] for k in data if k not in ("out", "runs"))
+    if unknown:
+        raise InputError(f"unknown key '{unknown[0]}' (known: out, runs)", file=path)
+    names, resolved = set(), []
+    for number, run in enumerate(runs, start=1):
+        if not isinstance(run, dict):
+            raise InputError(f"run {number} must be a mapping of settings", file=path)
+        settings = Settings.from_layers(layer(run, base=base, origin=f"{path}: run {number}", extra=RUN_ONLY))
+        if settings.get("out"):
+            raise InputError(f"run {number}: 'out' belongs to the whole run file (each run gets a folder in it)",
+                             file=path)
+        if not settings.get("partnership"):
+            raise InputError(f"run {number}: 'partnership' is missing (every report names its partnership)",
+                             file=path)
+        name = _folder_name(str(settings.get("name") or settings.partnership))
+        if name in names:
+            raise InputError(f"run {number}: name '{name}' is used twice", file=path)
+        names.add(name)
+        resolved.append(Settings.from_layers(settings.values, {"name": name}))
+    return resolved, Path(top["out"]) if top.get("out") else None
 
 
-def _is_bundled(source: dict) -> bool:
-    if not source:
-        return False
-    return source.get("file") == DEFAULT_INPUT.name and source.get("sha256") == _bundled_sha()
 
-
-@functools.lru_cache(maxsize=1)
-def _bundled_sha() -> str:
-    from cxc_analysis.core.output import sha256
-
-    return sha256(DEFAULT_INPUT)
+def _folder_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "run"

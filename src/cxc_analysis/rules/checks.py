@@ -28,8 +28,8 @@ import pandas as pd
 
 from cxc_analysis.core.config import DATA_RAW
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.reference.register import column, locations, objects, recode, take, fill_locations  # noqa: F401 (fill_locations: rules.fill_locations, as before)
 from cxc_analysis.core.text import Coded
+from cxc_analysis.reference.register import column, fill_locations, locations, objects, recode, take  # noqa: F401 (fill_locations: rules.fill_locations, as before)
 
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
          "sme_category", "max_support")
@@ -139,7 +139,7 @@ def read_rule_set(path: str | Path | None = None) -> RuleSet:
 
 @lru_cache(maxsize=8)
 def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
-    from cxc_analysis.read.tracker import read_yaml
+    from cxc_analysis.core.yamlfile import read_yaml
 
     data = read_yaml(path)
     sources = data.get("sources")
@@ -459,9 +459,9 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
-        from cxc_analysis.reference.places import country_codes_of
-        from cxc_analysis.reference.register import at, coded, located, mapped, union, match_keys
         from cxc_analysis.core.text import key_codes
+        from cxc_analysis.reference.places import country_codes_of
+        from cxc_analysis.reference.register import at, coded, located, mapped, match_keys, union
 
         self.n = len(table)
         self.rule_set, self.eligible = rule_set, eligible

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.read.tracker import FIELDS
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.text import excel_text
+from cxc_analysis.read.tracker import FIELDS
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
 FONTS = {"error": "9C0006", "warning": "9C5700"}

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from cxc_analysis.table.clean import CleanResult, clean
-from cxc_analysis.core.config import DATA_PROCESSED, DEFAULT_INPUT
+from cxc_analysis.core.config import DATA_PROCESSED, DEFAULT_INPUT, DEFAULT_PARTNERSHIP, DEFAULT_PERIOD
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.core.output import atomic_folder, check_writable, sha256, write_csv, write_parquet
 from cxc_analysis.core.schema import require_valid
+from cxc_analysis.core.yamlfile import shown
+from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.reference.targets import read_targets, targets_for
+from cxc_analysis.table.clean import CleanResult, clean
 
 PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
 STALE_FILES = ("rules.parquet", "tracker_annotated.xlsx")  # of the data a new clean replaces
@@ -132,3 +135,44 @@ def read_processed(folder: str | Path | None = None) -> CleanResult:
     table = pd.read_parquet(folder / "exchanges.parquet")
     findings = pd.read_parquet(folder / "findings.parquet")
     return CleanResult(require_valid(table, findings, file=folder / "exchanges.parquet"), findings)
+
+
+def processed_settings(folder: str | Path | None, partnership: str = "", period: str = "",
+                       targets_path: str = "") -> tuple[str, str, dict[str, int]]:
+    """Partnership, period and targets for a processed folder: as given, else what its
+    source.json records, else REMOBILISE's only when the data is the bundled workbook; never
+    another partnership's data under REMOBILISE's name (InputError instead)."""
+    from cxc_analysis.table.processed import read_source
+
+    source = read_source(folder)
+    bundled = _is_bundled(source)
+    partnership = partnership or source.get("partnership") or (DEFAULT_PARTNERSHIP if bundled else "")
+    period = period or source.get("period") or (DEFAULT_PERIOD if bundled else "")
+    if not partnership or not period:
+        missing = " and ".join(n for n, v in (("partnership", partnership), ("period", period)) if not v)
+        raise InputError(f"the processed data comes from {shown(str(source.get('file', 'an unrecorded tracker')))} "
+                         f"and does not say its {missing}: set the {missing} parameter"
+                         + ("s" if " and " in missing else "") + " (or clean it with "
+                         + " and ".join(f"--{n}" for n in missing.split(" and ")) + ")",
+                         file=folder or "processed")
+    if targets_path:
+        return partnership, period, read_targets(targets_path)
+    recorded = source.get("targets")
+    if isinstance(recorded, dict) and str(source.get("partnership") or "").casefold() == partnership.casefold():
+        return partnership, period, {k: int(v) for k, v in (recorded.get("values") or {}).items()}
+    return partnership, period, targets_for(partnership)
+
+
+
+def _is_bundled(source: dict) -> bool:
+    if not source:
+        return False
+    return source.get("file") == DEFAULT_INPUT.name and source.get("sha256") == _bundled_sha()
+
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_sha() -> str:
+    from cxc_analysis.core.output import sha256
+
+    return sha256(DEFAULT_INPUT)
