@@ -21,6 +21,7 @@ report: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q --doctest-modules src tests $(ARGS)
 
 bench: setup

@@ -5,7 +5,7 @@ from matplotlib.figure import Figure
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_table
 from cxc_analysis.reference.targets import read_targets
-from cxc_analysis.report import charts
+from cxc_analysis.report.sections import charts
 
 OKABE_ITO = {"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#999999", "#000000"}
 TOL_EXTRAS = {"#332288", "#882255", "#44aa99", "#dddddd"}  # Paul Tol's colour-blind-safe schemes
@@ -124,7 +124,7 @@ def test_every_chart_states_its_figures_in_its_text_alternative(bundled, kpis):
 
 
 def test_projection_is_drawn_dashed_never_as_data(kpis):
-    from cxc_analysis.report import progress
+    from cxc_analysis.report.sections import progress
 
     fig = charts.projection_chart(progress.project_kpis(kpis, 12, 24), 12, 24)
     ax = fig.axes[0]

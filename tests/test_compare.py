@@ -11,7 +11,10 @@ from conftest import HEADERS, run_cli
 from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_table
 from cxc_analysis.read.tracker import read_tracker
-from cxc_analysis.report import compare, costs, flows, progress
+from cxc_analysis.report.sections import compare
+from cxc_analysis.report.sections import costs
+from cxc_analysis.report.sections import flows
+from cxc_analysis.report.sections import progress
 from cxc_analysis.table.clean import clean
 
 RAW_COLUMNS = ["exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event", "status", "remarks"]
@@ -209,7 +212,7 @@ def test_report_with_previous_shows_changes_and_the_gone_row(tmp_path, m12_raw):
 
 
 def test_big_trackers_keep_section_tables_short_and_lose_nothing():
-    from cxc_analysis.report import present
+    from cxc_analysis.report.sections import present
 
     now = pd.DataFrame({"source_row": range(2, 152), "exchange_id": [None] * 150, "host_org": ["H"] * 150,
                         "visiting_org": [f"V{i}" for i in range(150)], "event": ["E"] * 150,

@@ -92,7 +92,7 @@ def test_no_local_paths_and_no_unused_files_in_the_deliverable(newcomer_run):
 def test_identical_findings_share_one_line(tmp_path):
     import pandas as pd
 
-    from cxc_analysis.report.present import findings_html
+    from cxc_analysis.report.sections.present import findings_html
 
     findings = pd.DataFrame({"row": [9, 4, 5], "column": ["HO"] * 3, "severity": ["warning"] * 3,
                              "code": ["formula_like_text"] * 3, "message": ["HO starts like a formula"] * 3})
@@ -103,7 +103,7 @@ def test_identical_findings_share_one_line(tmp_path):
 def test_identical_rule_results_share_one_line():
     import pandas as pd
 
-    from cxc_analysis.report.present import rule_failures_html
+    from cxc_analysis.report.sections.present import rule_failures_html
 
     message = "warning: VO is a large company: visitors are ..."
     fails = pd.DataFrame({"row": [9, 3, 5, 7], "rule": ["vo_type"] * 3 + ["cross_border"],

@@ -62,7 +62,7 @@ def test_a_target_of_zero_has_no_percentage():
 
 def _same_counts(path, columns=None):
     """The KPI table and excluded rows of a full read and of a KPI_FIELDS read of one tracker."""
-    from cxc_analysis.table.processed import read_and_clean
+    from cxc_analysis.report.processed import read_and_clean
 
     from cxc_analysis.kpis import KPI_FIELDS
 

@@ -62,6 +62,7 @@ def test_synthetic_generation_figures_equal_the_planted_truth(generation_folder)
     assert sorted(sorted(p) for p in repeats["partnerships"]) == sorted(t["partnerships"] for t in truth.repeat_visitors)
 
 
+@pytest.mark.e2e
 def test_each_partnership_as_its_own_kpis_gives_it(generation_folder):
     """`programme --json`'s per-partnership figures are `kpis --json`'s, tracker by tracker."""
     folder, truth = generation_folder
@@ -168,7 +169,7 @@ def test_the_paying_partnership_counts_the_exchange():
 
 @pytest.mark.parametrize("header", ["Paying partnership", "VOP", "Zahlende Partnerschaft", "Partenariato pagante"])
 def test_the_paying_partnership_column_is_read_by_meaning(tmp_path, header):
-    from cxc_analysis.table.processed import read_and_clean
+    from cxc_analysis.report.processed import read_and_clean
 
     path = tmp_path / "t.csv"
     path.write_text(f"HO,VO,VO Type of entity,Inside/outside partnership,Status,{header}\n"
@@ -177,6 +178,7 @@ def test_the_paying_partnership_column_is_read_by_meaning(tmp_path, header):
     assert table["paying_partnership"].tolist() == ["REMOBILISE"]
 
 
+@pytest.mark.e2e
 def test_a_partnership_that_cannot_be_read_does_not_stop_the_others(generation_folder, tmp_path):
     folder, truth = generation_folder
     runs = tmp_path / "runs.yaml"
@@ -191,6 +193,7 @@ def test_a_partnership_that_cannot_be_read_does_not_stop_the_others(generation_f
     assert "GHOST" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.e2e
 def test_an_unusable_run_file_is_exit_2(tmp_path):
     runs = tmp_path / "runs.yaml"
     runs.write_text("runs: 7\n", encoding="utf-8")
@@ -218,6 +221,7 @@ def test_programme_report_html_pdf_xlsx(generation_folder, tmp_path):
     assert {"Overview", "Programme KPIs", "Per partnership", "Shared exchanges", "Repeat visitors"} <= set(sheets)
 
 
+@pytest.mark.e2e
 def test_synth_writes_a_generation_from_the_command_line(tmp_path):
     proc = run_cli("synth", "--partnerships", "3", "--rows", "25", "--shared", "2", "--repeats", "1",
                    "--out", str(tmp_path / "gen"))

@@ -255,7 +255,7 @@ def test_report_on_a_20000_row_synthetic_tracker(tmp_path):
     out and where they are), the workbook and data folder hold every exchange, KPIs exact."""
     from python_calamine import CalamineWorkbook
 
-    from cxc_analysis.report.present import APPENDIX_LIMIT
+    from cxc_analysis.report.sections.present import APPENDIX_LIMIT
     from cxc_analysis.synth import write_synth
 
     tracker = tmp_path / "big.csv"

@@ -379,7 +379,7 @@ def test_read_programme_countries_reads_the_rule_set():
 
 
 def test_report_names_the_rule_set_and_every_source():
-    from cxc_analysis.report.present import rule_set_html
+    from cxc_analysis.report.sections.present import rule_set_html
 
     page = rule_set_html(read_rule_set())
     assert "clusterxchange_cosme.yaml" in page and "ClusterXchange under COSME" in page

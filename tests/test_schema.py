@@ -1,7 +1,7 @@
 """The declaration enforced: schema.validate at the end of clean and when a processed table is read back."""
 
 import pytest
-from cxc_analysis.table.processed import read_processed, write_processed
+from cxc_analysis.report.processed import read_processed, write_processed
 
 from cxc_analysis.core.errors import InputError
 
@@ -30,7 +30,7 @@ def test_every_table_a_person_reads_takes_its_column_names_from_the_declaration(
     from cxc_analysis.core.schema import COLUMN_LABELS, TABLE
     from cxc_analysis.read.tracker import DISPLAY
     from cxc_analysis.report.export import exchanges_sheet
-    from cxc_analysis.report.present import appendix_html
+    from cxc_analysis.report.sections.present import appendix_html
 
     assert all(field.label for field in TABLE)
     sheet = exchanges_sheet(bundled.table)

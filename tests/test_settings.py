@@ -193,7 +193,7 @@ def test_kpis_on_another_tracker_shows_no_remobilise_targets_and_says_so(tmp_pat
 
 
 def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
-    from cxc_analysis.table.processed import clean_to_processed
+    from cxc_analysis.report.processed import clean_to_processed
 
     from cxc_analysis.cli.batch import _headline, write_index
     from cxc_analysis.report.settings import read_runs
@@ -243,7 +243,7 @@ def test_clean_records_whose_data_and_notebook_defaults_never_say_remobilise(tmp
 
 
 def test_a_clean_failing_half_way_leaves_the_old_folder_whole(tmp_path, monkeypatch):
-    import cxc_analysis.table.processed as processed
+    import cxc_analysis.report.processed as processed
 
     out = tmp_path / "p"
     assert main(["clean", "--out", str(out)]) == 0
@@ -274,7 +274,7 @@ def test_a_new_clean_removes_the_rule_results_of_the_old_data(tmp_path):
 
 SLOW_CLEAN = """
 import sys, time
-import cxc_analysis.table.processed as processed
+import cxc_analysis.report.processed as processed
 from cxc_analysis.cli.main import main
 real = processed.write_parquet
 def slow(df, path):
@@ -361,7 +361,7 @@ def test_event_names_with_dollars_are_drawn_as_written_and_global_style_untouche
 
     import matplotlib
 
-    from cxc_analysis.report import charts
+    from cxc_analysis.report.sections import charts
 
     before = dict(matplotlib.rcParams)
     events = ["Prices $5 and $10", r"Budget $\frac{$ summit"]

@@ -108,7 +108,7 @@ def _worker_logging(name: str, level: int, fmt: str = "%(message)s") -> None:
 
 def _headline(folder: Path, run: Settings) -> dict:
     from cxc_analysis.kpis import kpi_json, kpi_table
-    from cxc_analysis.table.processed import read_processed
+    from cxc_analysis.report.processed import read_processed
 
     table, _ = read_processed(folder / "data")
     return kpi_json(kpi_table(table, run.targets))

@@ -147,7 +147,7 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
                fields: tuple[str, ...] | None = None):
     """Read and clean a tracker (the default input when ``path`` is None), with an optional
     column map and vocabulary file; only ``fields``' values if given."""
-    from cxc_analysis.table.processed import read_and_clean
+    from cxc_analysis.report.processed import read_and_clean
 
     return read_and_clean(path, sheet, columns, vocabulary, fields)
 
@@ -159,7 +159,7 @@ def _reading_args(args: argparse.Namespace, settings) -> tuple:
 def run_clean(args: argparse.Namespace) -> int:
     from cxc_analysis.core.config import DATA_PROCESSED
     from cxc_analysis.core.output import check_writable
-    from cxc_analysis.table.processed import write_processed
+    from cxc_analysis.report.processed import write_processed
 
     settings = _settings(args, "clean")
     out = check_writable(args.out or DATA_PROCESSED)

@@ -47,7 +47,7 @@ def fold(text: object) -> str:
     return str(fold_many([str(text)])[0].as_py() or "")
 
 
-def _arrow_strings(values):
+def arrow_strings(values):
     import pyarrow as pa
 
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
@@ -66,7 +66,7 @@ def fold_many(values):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pc.replace_substring(_arrow_strings(values), "&", " and ")
+    array = pc.replace_substring(arrow_strings(values), "&", " and ")
     special = pc.fill_null(pc.match_substring_regex(array, "[" + "".join(LETTERS) + "]"), False)
     if pc.any(special).as_py():  # few names: translate those in Python
         fixed = [text.translate(_TRANSLATE) for text in pc.filter(array, special).to_pylist()]
@@ -84,7 +84,7 @@ def replace_where(array, pattern: str, replacement: str, needs: str | None = Non
     names need none, so a million distinct names fold quickly.
 
     >>> import pyarrow as pa
-    >>> _replace_where(pa.array(["a-b", "ab", None]), "-", " ").to_pylist()
+    >>> replace_where(pa.array(["a-b", "ab", None]), "-", " ").to_pylist()
     ['a b', 'ab', None]
     """
     import pyarrow.compute as pc
@@ -151,7 +151,7 @@ def _key_array(array):
 
     from cxc_analysis.core.distinct import one_array
 
-    array = one_array(_arrow_strings(array)).cast(pa.string())  # binary_join has no kernel for large strings
+    array = one_array(arrow_strings(array)).cast(pa.string())  # binary_join has no kernel for large strings
     parts = pc.split_pattern(array, " ")
     pieces = pc.dictionary_encode(pc.list_flatten(parts))
     keyed = _word_keys(pieces.dictionary).cast(pa.string())
@@ -219,7 +219,7 @@ def arrow_codes(values) -> Coded:
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         array = pa.array(values.array)
     else:
-        array = _arrow_strings(values)
+        array = arrow_strings(values)
     encoded = pc.dictionary_encode(one_array(array))
     codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
     return Coded(codes, encoded.dictionary.cast(pa.string()))

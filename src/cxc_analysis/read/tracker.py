@@ -855,7 +855,7 @@ def guess_encoding(head: bytes) -> str | None:
     """The encoding the first bytes show: a byte-order mark, UTF-16 without one, or UTF-8; None
     when they are not UTF-8 (then :func:`_legacy_encoding` looks at the whole file).
 
-    >>> _guess_encoding("Zoë".encode("utf-16")), _guess_encoding(b"caf\\xc3\\xa9"), _guess_encoding(b"caf\\xe9")
+    >>> guess_encoding("Zoë".encode("utf-16")), guess_encoding(b"caf\\xc3\\xa9"), guess_encoding(b"caf\\xe9")
     ('utf-16', 'utf-8', None)
     """
     for bom, encoding in BOMS:
@@ -948,7 +948,7 @@ def cell_too_long(length: int | None, **where) -> InputError:
 def column_letters(position: int) -> str:
     """Excel's letters for a 0-based column position.
 
-    >>> _column_letters(0), _column_letters(27), _column_letters(16383)
+    >>> column_letters(0), column_letters(27), column_letters(16383)
     ('A', 'AB', 'XFD')
     """
     letters = ""

@@ -247,7 +247,7 @@ def _fold_code() -> str:
 
     from cxc_analysis.core import text
 
-    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text.replace_where, text._arrow_strings)]
+    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text.replace_where, text.arrow_strings)]
     return "\n".join(parts + [repr(text.LETTERS), pa.__version__])
 
 

@@ -309,7 +309,7 @@ def locations(table: pd.DataFrame, register: pd.DataFrame | None,
 
 def located(table: pd.DataFrame, register: pd.DataFrame | None,
              positions: dict[str, np.ndarray] | None = None, filled: dict | None = None) -> dict[str, Coded]:
-    """``_locations`` as codes into distinct texts (``text.Coded``): a million rows of a few
+    """``locations`` as codes into distinct texts (``text.Coded``): a million rows of a few
     hundred places cost integer arrays, each distinct country looked up once."""
     out = {}
     filled = {} if filled is None else filled
@@ -336,7 +336,7 @@ def located(table: pd.DataFrame, register: pd.DataFrame | None,
 def coded(values: pd.Series) -> Coded:
     """A column as ``text.Coded`` (any value not missing read as text, as ``astype("str")``).
 
-    >>> c = _coded(pd.Series(["NL", 5, None, "NL"], dtype="object"))
+    >>> c = coded(pd.Series(["NL", 5, None, "NL"], dtype="object"))
     >>> c.codes.tolist(), c.dictionary.to_pylist()
     ([0, 1, -1, 0], ['NL', '5'])
     """
@@ -365,7 +365,7 @@ def mapped(coded: Coded, texts: list) -> Coded:
     """Each distinct text replaced by ``texts`` (None: missing), the result's texts distinct again.
 
     >>> import pyarrow as pa
-    >>> _mapped(Coded(np.array([0, 1, -1]), pa.array(["NL", "Netherlands"])), ["NL", "NL"]).codes.tolist()
+    >>> mapped(Coded(np.array([0, 1, -1]), pa.array(["NL", "Netherlands"])), ["NL", "NL"]).codes.tolist()
     [0, 0, -1]
     """
     import pyarrow as pa

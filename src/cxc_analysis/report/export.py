@@ -234,7 +234,7 @@ def _sheet_title(title: str, index: int) -> str:
 
 
 def _column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``load._column_letters``)."""
+    """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``read.tracker.column_letters``)."""
     from cxc_analysis.read.tracker import column_letters
 
     return column_letters(index)

@@ -142,7 +142,7 @@ def processed_settings(folder: str | Path | None, partnership: str = "", period:
     """Partnership, period and targets for a processed folder: as given, else what its
     source.json records, else REMOBILISE's only when the data is the bundled workbook; never
     another partnership's data under REMOBILISE's name (InputError instead)."""
-    from cxc_analysis.table.processed import read_source
+    from cxc_analysis.report.processed import read_source
 
     source = read_source(folder)
     bundled = _is_bundled(source)

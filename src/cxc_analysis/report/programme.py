@@ -71,10 +71,10 @@ def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, 
 
 
 def _read_partnership(settings, register: pd.DataFrame) -> Partnership:
-    from cxc_analysis.report.costs import paid
-    from cxc_analysis.report.progress import completed_by_month, months_elapsed, project_for, read_period
+    from cxc_analysis.report.sections.costs import paid
+    from cxc_analysis.report.sections.progress import completed_by_month, months_elapsed, project_for, read_period
     from cxc_analysis.rules.checks import check_rules
-    from cxc_analysis.table.processed import read_and_clean
+    from cxc_analysis.report.processed import read_and_clean
 
     result = read_and_clean(settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary"))
     table = result.table
@@ -202,7 +202,7 @@ def overview_html(frame: pd.DataFrame) -> str:
 
 def country_flows(gen: Generation, register: pd.DataFrame | None = None) -> pd.DataFrame:
     """Host country × visitor country across the programme, each exchange counted once."""
-    from cxc_analysis.report.flows import exchange_countries, flow_table
+    from cxc_analysis.report.sections.flows import exchange_countries, flow_table
 
     counted = gen.rows.loc[gen.rows["counted"]]
     frames = []

@@ -89,7 +89,7 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     mark(work)
     timings: dict[str, float] = {}
-    from cxc_analysis.table.processed import record_facts
+    from cxc_analysis.report.processed import record_facts
 
     try:
         run_params = {**params, "processed_dir": str(work / "data"), "annotate": True}
@@ -141,7 +141,7 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
 
     files["rules"] = read_rule_set(settings.get("rules") or None).path
     if settings.get("previous"):  # an earlier tracker or run folder to compare with
-        from cxc_analysis.report.compare import read_previous
+        from cxc_analysis.report.sections.compare import read_previous
 
         files["previous"] = read_previous(settings.get("previous"))[2]
     files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
@@ -304,7 +304,7 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
         workbook_properties,
         write_workbook,
     )
-    from cxc_analysis.table.processed import read_processed, read_rules
+    from cxc_analysis.report.processed import read_processed, read_rules
 
     if "deliverable" not in front:  # the metadata file was not used: do not list it as read
         files = {role: path for role, path in files.items() if role != "deliverable"}

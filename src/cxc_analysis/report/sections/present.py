@@ -327,7 +327,7 @@ def changes_html(changes: pd.DataFrame, earlier: str, now: str) -> str:
 def comparison_html(previous: pd.DataFrame, current: pd.DataFrame, matches: pd.DataFrame) -> str:
     """Added, status-changed, gone (a finding) and uncertainly matched exchanges, each a table
     or one sentence."""
-    from cxc_analysis.report.compare import added, gone, status_changes, uncertain
+    from cxc_analysis.report.sections.compare import added, gone, status_changes, uncertain
 
     parts = []
     new = added(current, matches)
@@ -369,7 +369,7 @@ def no_previous_html() -> str:
 
 def projection_html(projection: pd.DataFrame, total: int, start=None) -> str:
     """Per KPI: completed, pace a month, projected at the end, target and what that means."""
-    from cxc_analysis.report.progress import verdict
+    from cxc_analysis.report.sections.progress import verdict
 
     frame = pd.DataFrame({"Indicator": [LABELS[k] for k in projection.index],
                           "Completed": projection["actual"].astype(int).to_numpy(),
@@ -389,7 +389,7 @@ def too_little_html(reason: str) -> str:
 
 def flows_html(flows: pd.DataFrame) -> str:
     """Host country (rows) x visitor country (columns), with totals."""
-    from cxc_analysis.report.flows import country_label
+    from cxc_analysis.report.sections.flows import country_label
 
     frame = flows.copy()
     frame["Total"] = frame.sum(axis=1)
@@ -401,7 +401,7 @@ def flows_html(flows: pd.DataFrame) -> str:
 
 def per_country_html(counts: pd.DataFrame) -> str:
     """Exchanges per country as host and as visitor."""
-    from cxc_analysis.report.flows import country_label
+    from cxc_analysis.report.sections.flows import country_label
 
     frame = pd.DataFrame({"Country": [country_label(c) for c in counts.index], "As host": counts["host"].to_numpy(),
                           "As visitor": counts["visitor"].to_numpy(), "Total": counts["total"].to_numpy()})

@@ -42,7 +42,7 @@ def read_previous(path: str | Path) -> tuple[pd.DataFrame, str | None, Path]:
     if not (data / "exchanges.parquet").is_file():
         raise InputError("neither a tracker nor a report run folder (no data/exchanges.parquet) (--previous)",
                          file=path)
-    from cxc_analysis.table.processed import read_processed
+    from cxc_analysis.report.processed import read_processed
 
     return read_processed(data).table, _recorded_period(path), data / "exchanges.parquet"
 
