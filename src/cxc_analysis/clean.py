@@ -210,20 +210,20 @@ def find_unknown_countries(raw: pd.DataFrame, vocabulary: Vocabulary | None = No
     from .places import country_problems
 
     variants = (vocabulary or load_vocabulary()).countries
+    unknown = ("not a country code or name the vocabulary knows (write its ISO code, e.g. IT, or add the name "
+               "under countries: in a --vocabulary file)")
     frames = []
     for field in ("ho_country", "vo_country"):
+        name = column_name(raw, field)
         codes, uniques = pd.factorize(raw[field].astype("object"))
-        problems = np.array(country_problems(list(uniques), variants) + [None], dtype=object)[codes]
-        bad = pd.notna(problems)
+        problems = country_problems(list(uniques), variants)
+        texts = [None if p is None else f"{name} '{u}': " + (unknown if p == "unknown" else p + " (write its ISO code)")
+                 for u, p in zip(uniques, problems)]  # one message per distinct text
+        messages = np.array(texts + [None], dtype=object)[codes]
+        bad = pd.notna(messages)
         if bad.any():
-            name = column_name(raw, field)
-            texts = raw.loc[bad, field].astype("str")
-            why = pd.Series(problems[bad], index=texts.index).map(
-                {"unknown": "not a country code or name the vocabulary knows (write its ISO code, e.g. IT, or add "
-                            "the name under countries: in a --vocabulary file)"}).fillna(
-                pd.Series(problems[bad], index=texts.index) + " (write its ISO code)")
             frames.append(make_findings(raw.loc[bad, "source_row"], name, "warning", "unknown_country",
-                                        f"{name} '" + texts + "': " + why))
+                                        pd.Series(messages[bad], dtype="str")))
     return combine_findings(frames)
 
 

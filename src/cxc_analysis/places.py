@@ -92,8 +92,10 @@ def country_name_keys(names: list[str]) -> list[list[str]]:
     folded = fold_many(names).to_pylist() if names else []
     out = []
     for name, key in zip(names, folded):
-        keys = [k for k in (_without_the(key or ""), script_key(name)) if k]
-        out.append(list(dict.fromkeys(keys)))
+        keys = [_without_the(key or "")]
+        if not name.isascii():
+            keys.append(script_key(name))
+        out.append(list(dict.fromkeys(k for k in keys if k)))
     return out
 
 
@@ -166,29 +168,35 @@ def country_codes_of(texts: list, variants: dict[str, str] | None = None) -> lis
     >>> country_codes_of(["The Netherlands", "fr", None, "", "Atlantis", "Ελλάδα", "Polska"])
     ['NL', 'FR', None, None, None, 'GR', 'PL']
     """
+    return _read_countries(texts, variants)[0]
+
+
+def _read_countries(texts: list, variants: dict[str, str] | None) -> tuple[list[str | None], list[str]]:
+    """(ISO code or None, the key it was looked up by or "") of each text."""
     lookup, variants = _standard_countries()[0], _variants(variants)
     present = [i for i, t in enumerate(texts) if isinstance(t, str)]
-    out: list[str | None] = [None] * len(texts)
+    codes: list[str | None] = [None] * len(texts)
+    looked_up = [""] * len(texts)
     for i, keys in zip(present, country_name_keys([texts[i] for i in present])):
         key = keys[-1] if keys else ""  # a name in another script by its own letters, not by what fold leaves
-        out[i] = (variants.get(key) or lookup.get(key)) if key else None
-    return out
+        codes[i], looked_up[i] = ((variants.get(key) or lookup.get(key)) if key else None), key
+    return codes, looked_up
 
 
 def country_problems(texts: list, variants: dict[str, str] | None = None) -> list[str | None]:
     """Why each text is no country: "ambiguous: could be AT or AU", "unknown", or None (a country,
     or empty).
 
-    >>> country_problems(["Italia", "Atlantis", None])
-    [None, 'unknown', None]
+    >>> country_problems(["Italia", "Atlantis", None, " "])
+    [None, 'unknown', None, None]
     """
     ambiguous = _standard_countries()[1]
-    codes = country_codes_of(texts, variants)
-    present = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip() and codes[i] is None]
+    codes, keys = _read_countries(texts, variants)
     out: list[str | None] = [None] * len(texts)
-    for i, keys in zip(present, country_name_keys([texts[i] for i in present])):
-        could = ambiguous.get(keys[-1]) if keys else None
-        out[i] = f"ambiguous: could be {' or '.join(could)}" if could else "unknown"
+    for i, (code, key) in enumerate(zip(codes, keys)):
+        if code is None and key:
+            could = ambiguous.get(key)
+            out[i] = f"ambiguous: could be {' or '.join(could)}" if could else "unknown"
     return out
 
 
