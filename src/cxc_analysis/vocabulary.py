@@ -35,6 +35,7 @@ CONJUNCTIONS = {"but", "mais", "aber", "pero", "ma", "maar", "mas", "however", "
                 "y", "e", "en"}
 WINDOW = 4  # words between "without" and "tool"
 STRONG_NEGATIONS = {"not", "nicht", "niet", "non", "pas", "nao", "never", "nunca", "jamais"}
+BUNDLED = "vocabulary.yaml (bundled)"  # how messages name the bundled vocabulary
 _NUMBER_SIGNS = re.compile(r"#|№|\bn[°º]|\bn\.º")
 _BRACKETS = re.compile(r"\(([^()]*)\)")
 
@@ -309,8 +310,7 @@ def load_vocabulary(extra: str | Path | None = None) -> Vocabulary:
 
     bundled = resources.files("cxc_analysis").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
     vocabulary = Vocabulary()
-    _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)),
-         "vocabulary.yaml (bundled)")
+    _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), BUNDLED)
     if extra:
         from .load import read_yaml
 
@@ -402,29 +402,29 @@ def _merge(v: Vocabulary, data: object, source: str) -> None:
             if v.status_heads.get(head, code) != code:
                 raise ValueError(f"status_heads: '{word}' means both {v.status_heads[head]} and {code}")
             v.status_heads[head] = code
-    _merge_countries(v, data.get("countries", {}))
+    _merge_countries(v, data.get("countries", {}), check=source != BUNDLED)
 
 
-def _merge_countries(v: Vocabulary, section: object) -> None:
+def _merge_countries(v: Vocabulary, section: object, check: bool = True) -> None:
     """The ``countries:`` section: ISO alpha-2 code -> names (a list, or lists per language).
-    A name that already means another country (an ISO code, a CLDR or GeoNames name, an earlier
-    entry) is refused; a name CLDR gives two countries may be settled here."""
+    A name that already means another country (an earlier entry and, with ``check``, an ISO code
+    or a CLDR or GeoNames name) is refused; a name CLDR gives two countries may be settled here.
+    The bundled file is read without ``check`` (tests/test_places.py checks it once)."""
     from .places import country_name_keys, iso_codes, standard_country
 
-    known_codes = iso_codes()
+    entries = []
     for code, words in _sections(section, "countries"):
-        if code not in known_codes:
+        if code not in iso_codes():
             raise ValueError(f"countries: '{code[:20]}' is not an ISO 3166 alpha-2 code (e.g. IT, PL, GR)")
-        names = _entries(words, f"countries.{code}")
-        for name, name_keys in zip(names, country_name_keys(names)):
-            if not name_keys:
-                raise ValueError(f"countries.{code}: '{name[:40]}' has no letters to read")
-            for name_key in name_keys:
-                means = v.countries.get(name_key) or standard_country(name_key)
-                if means not in (None, code):
-                    raise ValueError(f"countries.{code}: '{name}' already means {means}")
-                v.countries[name_key] = code
-
+        entries += [(code, name) for name in _entries(words, f"countries.{code}")]
+    for (code, name), name_keys in zip(entries, country_name_keys([name for _, name in entries])):
+        if not name_keys:
+            raise ValueError(f"countries.{code}: '{name[:40]}' has no letters to read")
+        for name_key in name_keys:
+            means = v.countries.get(name_key) or (standard_country(name_key) if check else None)
+            if means not in (None, code):
+                raise ValueError(f"countries.{code}: '{name}' already means {means}")
+            v.countries[name_key] = code
 
 
 def _sections(value: object, where: str):
