@@ -154,3 +154,18 @@ def test_the_bundled_variants_contradict_no_code_or_cldr_name():
     assert len(variants) > 50
     assert {key: code for key, code in variants.items() if standard_country(key) not in (None, code)} == {}
     assert variants["holland"] == "NL" and variants["el"] == "GR" and variants["czech republic"] == "CZ"
+
+
+def test_country_names_file_is_what_the_tool_writes_from_cldr():
+    """country_names.csv is generated (tools/make_country_names.py), never edited by hand."""
+    pytest.importorskip("babel")
+    import csv
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "make_country_names.py"
+    spec = importlib.util.spec_from_file_location("make_country_names", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    lines = [line for line in module.TARGET.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert [tuple(row) for row in csv.reader(lines)][1:] == module.rows()
