@@ -182,3 +182,17 @@ def test_cancelled_exchanges_count_nowhere_but_are_listed(tmp_path, capsys):
     assert printed["actual"]["exchanges"] == 4 and printed["pending"]["exchanges"] == 3
     assert main(["kpis", str(path)]) == 0
     assert "2 cancelled exchanges (counted nowhere above)" in capsys.readouterr().out
+
+
+def test_a_vocabulary_file_adds_status_heads_for_a_known_status_only(tmp_path):
+    from cxc_analysis.errors import InputError
+    from cxc_analysis.vocabulary import load_vocabulary
+
+    good = tmp_path / "words.yaml"
+    good.write_text("status_heads:\n  pending:\n    pl: [czeka na]\n", encoding="utf-8")
+    assert load_vocabulary(str(good)).status("Czeka na raport końcowy") == "pending"  # Polish: waits for
+    assert load_vocabulary().status("Czeka na raport końcowy") is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("status_heads:\n  postponed: [rinviato]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown status 'postponed'"):
+        load_vocabulary(str(bad))

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError
+from .schema import STATUS_VALUES
 from .text import key as _text_key, keys
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
@@ -397,6 +398,8 @@ def _merge(v: Vocabulary, data: object, source: str) -> None:
         v.negations |= {key(w) for w in _entries(lump.get("negation", []), "lump_sum_not_used.negation")}
         v.lump_sums |= {key(w) for w in _entries(lump.get("lump_sum", []), "lump_sum_not_used.lump_sum")}
     for code, words in _sections(data.get("status_heads", {}), "status_heads"):
+        if code not in STATUS_VALUES:
+            raise ValueError(f"status_heads: unknown status '{code[:40]}' (known: {', '.join(STATUS_VALUES)})")
         for word in _entries(words, f"status_heads.{code}"):
             head = v.label_key(word)
             if v.status_heads.get(head, code) != code:
