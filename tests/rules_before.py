@@ -12,7 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.reference.places import _CITY_CACHE, _resolve, city_keys, country_codes, haversine_km
+from cxc_analysis.reference.places import _CITY_CACHE, _resolve, city_keys, haversine_km
+from cxc_analysis.read.countries import country_codes
 from cxc_analysis.reference.register import _LEGAL_FORM, _register_keys, org_keys
 from cxc_analysis.rules.checks import (CANNOT, FAIL, OUTCOMES, PASS, PLURALS, RULES, TYPE_WORDS, WARNING, RuleSet,
                                 _words_or, describe, read_rule_set)
@@ -370,11 +371,15 @@ def _distance(c: _Context) -> _Result:
               f", under {min_km:,} km: the lump sum is halved", *registered, warning=True)
     else:
         r.set(near, FAIL, _fmt("{:,.1f}", shown), *between, f", under the minimum of {min_km:,} km", *registered)
-    for side, city, cc, points in (("visitor", c.vo_city, c.vo_cc, vo_pt), ("host", c.ho_city, c.ho_cc, ho_pt)):
+    for side, city, cc, given, points in (("visitor", c.vo_city, c.vo_cc, c.vo_country, vo_pt),
+                                          ("host", c.ho_city, c.ho_cc, c.ho_country, ho_pt)):
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = points["lat"].isna().to_numpy()
         where = np.where(_missing(cc), "", " (" + _blank(cc) + ")").astype(object)
         r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames")
+        unread = lost & ~_missing(given) & _missing(cc)  # issue 19: the country, not GeoNames, is to blame
+        r.set(unread, CANNOT, f"{side} city '", _blank(city), f"' not placed: {side} country '", _blank(given),
+              "' is not a known country")
     r.set(_missing(c.vo_city), CANNOT, f"visitor city unknown{c.nowhere}")
     r.set(_missing(c.ho_city), CANNOT, f"host city unknown{c.nowhere}")
     return r

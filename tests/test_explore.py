@@ -53,7 +53,7 @@ def test_event_whatever_the_case(located):
     assert len(explore.for_event(table, "jec PARIS")) == 14
     assert explore.for_event(table, "Nowhere").empty
     counts = explore.events(table).set_index("event")
-    assert counts.loc["Smart City Expo Barcelona"].tolist() == [5, 0, 5]
+    assert counts.loc["Smart City Expo Barcelona"].tolist() == [5, 0, 5, 0]  # exchanges, completed, pending, cancelled
     assert counts["exchanges"].sum() == len(table)
 
 
@@ -141,3 +141,17 @@ def test_explore_notebook_runs_headless_with_papermill(tmp_path):
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "Exchanges of ARIA Hauts-de-France" in html and "FR and any country: 44 exchanges" in html
     assert "5 exchanges not yet completed" in html and "22 visiting SMEs" in html  # 18 completed, 4 pending
+
+
+def test_cancelled_exchanges_are_shown_apart_and_countries_read_in_any_language():
+    t = pd.DataFrame({"source_row": [4, 5, 6, 7], "event": ["A", "A", "B", "A"],
+                      "status": ["completed", "cancelled", "pending", "cancelled"],
+                      "excluded": [False, False, False, True],
+                      "ho_country": ["IT", "Italia", "Polska", "IT"], "vo_country": ["PL", "Polonia", "Italia", None]})
+    assert explore.events(t).values.tolist() == [["A", 3, 1, 0, 2], ["B", 1, 0, 1, 0]]
+    assert explore.readable(t)["Counted"].tolist() == ["yes", "no (cancelled)", "yes", "no (error)"]
+    assert explore.for_country_pair(t, "Italia", "Polonia")["source_row"].tolist() == [4, 5, 6]
+    assert explore.for_country_pair(t, "Italie")["source_row"].tolist() == [4, 5, 6, 7]
+    with pytest.raises(InputError, match="unknown country 'Włochy'"):  # Italy in Polish: not a language read
+        explore.for_country_pair(t, "Włochy")
+    assert explore.country_pairs(t).loc["IT"].to_dict() == {"IT": 0, "PL": 2, "unknown": 1}

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cxc_analysis.read import countries
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.reference import places, register
@@ -22,15 +23,15 @@ R = places.EARTH_RADIUS_KM
     ("Türkiye", "TR"), ("Turkiye", "TR"), ("Turkey", "TR"), ("TR", "TR"),
     ("Czechia", "CZ"), ("Czech Republic", "CZ"), ("UK", "GB"), ("United Kingdom", "GB"), ("GB", "GB"),
     ("EL", "GR"), ("Greece", "GR"), ("Kosovo", "XK"), ("North Macedonia", "MK"), ("Moldova", "MD"),
-    ("Bosnia & Herzegovina", "BA"), ("España", None), ("Atlantis", None), ("", None), (None, None),
+    ("Bosnia & Herzegovina", "BA"), ("España", "ES"), ("Atlantis", None), ("", None), (None, None),  # issue 19
 ])
 def test_country_code(text, code):
-    assert places.country_code(text) == code
+    assert countries.country_code(text) == code
 
 
 def test_country_codes_looks_up_a_column_and_keeps_its_index():
     values = pd.Series(["France", None, "fr", "Narnia"], index=[10, 11, 12, 13])
-    out = places.country_codes(values)
+    out = countries.country_codes(values)
     assert out.index.tolist() == [10, 11, 12, 13]
     assert out.tolist()[0] == "FR" and out.tolist()[2] == "FR"
     assert out.isna().tolist() == [False, True, False, True]

@@ -123,3 +123,77 @@ def test_kpi_fields_give_the_counts_of_a_full_read_on_synthetic_trackers(tmp_pat
     path = tmp_path / f"synth{suffix}"
     write_synth(path, 3_000, seed=5, duplicates=40)
     _same_counts(path)
+
+
+# --- statuses as people write them; cancelled exchanges count nowhere (issue 19) ----------------
+
+# Each status as a partner writes it, with what it says (read by hand, not from the vocabulary).
+STATUSES = {
+    "In attesa report finale": "pending", "In attesa di firma": "pending", "Waiting for report": "pending",
+    "waiting for the VO's feedback": "pending", "Awaiting final report": "pending",
+    "En attente de validation": "pending", "Wartet auf Abschlussbericht": "pending",
+    "A la espera de la factura": "pending", "Pendiente de pago": "pending", "Wacht op verslag": "pending",
+    "In afwachting van het verslag": "pending", "Aguardando relatório": "pending", "Em curso": "pending",
+    "Completed (late)": "completed", "Terminé en retard": "completed", "Abgeschlossen am 3.5.": "completed",
+    "Completato": "completed", "Afgerond": "completed", "Concluído": "completed",
+    "Cancelled": "cancelled", "Canceled by the visitor": "cancelled", "Annullato": "cancelled",
+    "Annulé": "cancelled", "Cancelado": "cancelled", "Storniert": "cancelled", "Geannuleerd": "cancelled",
+    "Anulado": "cancelled",
+    # saying two things, or "not": unknown (an error finding), never a guess
+    "Completed, then cancelled": None, "Waiting for payment - completed": None, "Not completed": None,
+    "Annullato? No, completato": None, "Lost": None,
+}
+
+
+@pytest.mark.parametrize("text, meaning", sorted(STATUSES.items()))
+def test_statuses_people_write(text, meaning):
+    from cxc_analysis.read.vocabulary import load_vocabulary
+
+    assert load_vocabulary().status(text) == meaning
+
+
+def test_cancelled_exchanges_count_nowhere_but_are_listed(tmp_path, capsys):
+    import json
+
+    from cxc_analysis.cli.main import main
+    from cxc_analysis.kpis import breakdown, status_counts, usable
+    from cxc_analysis.report.processed import read_and_clean
+
+    # 4 completed (1 outside, 1 large company), 3 pending ("In attesa ..." among them), 2 cancelled,
+    # 1 unknown status (an error row)
+    rows = [("Completed", "Inside", "SME"), ("Completato", "Outside", "SME"), ("Done", "Inside", "Large company"),
+            ("Terminé", "Inside", "PME"), ("In attesa report finale", "Inside", "SME"),
+            ("Waiting for report", "Outside", "SME"), ("Pending", "Inside", "Grande entreprise"),
+            ("Cancelled", "Outside", "SME"), ("Annullato", "Inside", "Large company"), ("Lost", "Inside", "SME")]
+    lines = ["HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Status"]
+    lines += [f"Host {i},Visitor {i},{kind},{side},Mission,{status}" for i, (status, side, kind) in enumerate(rows)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    table, findings = read_and_clean(path)
+    assert findings.loc[findings["severity"] == "error", "row"].tolist() == [11]  # "Lost" only
+    result = kpi_json(kpi_table(table, {}))
+    assert result["actual"]["exchanges"] == 4 and result["actual"]["outside_partnership"] == 1
+    assert result["actual"]["large_company"] == 1 and result["actual"]["sme"] == 3
+    assert result["pending"]["exchanges"] == 3 and result["pending"]["large_company"] == 1
+    assert status_counts(table) == {"completed": 4, "pending": 3, "cancelled": 2}
+    assert len(usable(table)) == 7 and breakdown(table, "event")["count"].tolist() == [7]
+    assert main(["kpis", str(path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["cancelled"]["exchanges"] == 2 and printed["cancelled"]["large_company"] == 1
+    assert printed["actual"]["exchanges"] == 4 and printed["pending"]["exchanges"] == 3
+    assert main(["kpis", str(path)]) == 0
+    assert "2 cancelled exchanges (counted nowhere above)" in capsys.readouterr().out
+
+
+def test_a_vocabulary_file_adds_status_heads_for_a_known_status_only(tmp_path):
+    from cxc_analysis.core.errors import InputError
+    from cxc_analysis.read.vocabulary import load_vocabulary
+
+    good = tmp_path / "words.yaml"
+    good.write_text("status_heads:\n  pending:\n    pl: [czeka na]\n", encoding="utf-8")
+    assert load_vocabulary(str(good)).status("Czeka na raport końcowy") == "pending"  # Polish: waits for
+    assert load_vocabulary().status("Czeka na raport końcowy") is None
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("status_heads:\n  postponed: [rinviato]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown status 'postponed'"):
+        load_vocabulary(str(bad))

@@ -1,6 +1,7 @@
 """Actual (completed), pending and target, per KPI, and the breakdowns the report draws.
 
-Rows with an error finding (``excluded``) count nowhere. Knows nothing of files or charts.
+Rows with an error finding (``excluded``) count nowhere; nor do cancelled exchanges (they are
+counted apart, ``status_counts``). Knows nothing of files or charts.
 """
 
 from __future__ import annotations
@@ -8,20 +9,46 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS
 from cxc_analysis.table.clean import EXCLUDING_FIELDS
+from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS, STATUS_VALUES
 
 # What the KPI counts depend on: status, partnership and entity type, and whether a row is excluded.
 KPI_FIELDS = tuple(dict.fromkeys(("status", "partnership", "vo_entity_type", *EXCLUDING_FIELDS)))
 
 
-def usable(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows that count: those without an error finding."""
+def without_errors(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows without an error finding (cancelled exchanges included)."""
     return table.loc[~table["excluded"].fillna(False).to_numpy(dtype=bool)]
 
 
+def usable(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows that count: those without an error finding, and not cancelled.
+
+    >>> t = pd.DataFrame({"status": ["completed", "cancelled", "pending"], "excluded": [False, False, True]})
+    >>> usable(t).index.tolist()
+    [0]
+    """
+    rows = without_errors(table)
+    if "status" not in rows.columns:
+        return rows
+    return rows.loc[(rows["status"].astype("object") != "cancelled").to_numpy(dtype=bool)]
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Exchanges without an error finding by status (completed, pending, cancelled); rows whose
+    status is unknown have an error and are in none.
+
+    >>> t = pd.DataFrame({"status": ["completed", "cancelled", "cancelled", None], "excluded": [False, False, False, True]})
+    >>> status_counts(t)
+    {'completed': 1, 'pending': 0, 'cancelled': 2}
+    """
+    status = without_errors(table)["status"].astype("object")
+    return {value: int((status == value).sum()) for value in STATUS_VALUES}
+
+
 def count_kpis(table: pd.DataFrame, status: str) -> dict[str, int]:
-    """The seven KPI counts among usable exchanges of one status (completed or pending).
+    """The seven KPI counts among exchanges without an error of one status (completed, pending or
+    cancelled: the KPIs count only the first two).
 
     >>> t = pd.DataFrame({"status": ["completed"], "partnership": ["outside"], "vo_entity_type": ["sme"],
     ...                   "excluded": [False]})

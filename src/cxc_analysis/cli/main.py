@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis = commands.add_parser("kpis", parents=[common], help="print completed / pending / target per KPI")
     _add_input(kpis)
     _add_settings(kpis, "kpis")
-    kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target"}')
+    kpis.add_argument("--json", action="store_true", help='one JSON object {"actual", "pending", "target", "cancelled"}')
     kpis.set_defaults(run=run_kpis)
 
     check = commands.add_parser("check", parents=[common], help="check every exchange against the programme rules")
@@ -182,7 +182,7 @@ def run_clean(args: argparse.Namespace) -> int:
 
 
 def run_kpis(args: argparse.Namespace) -> int:
-    from cxc_analysis.kpis import KPI_FIELDS, kpi_display, kpi_json, kpi_table
+    from cxc_analysis.kpis import KPI_FIELDS, count_kpis, kpi_display, kpi_json, kpi_table
 
     settings = _settings(args, "kpis")
     targets = settings.targets  # read first: a bad targets file is refused before the tracker is read
@@ -193,10 +193,14 @@ def run_kpis(args: argparse.Namespace) -> int:
     if note:
         log.warning(f"note: {note}")
     frame = kpi_table(table, targets)
+    cancelled = count_kpis(table, "cancelled")
     if args.json:
-        print(json.dumps(kpi_json(frame)))
+        print(json.dumps({**kpi_json(frame), "cancelled": cancelled}))
     else:
         print(kpi_display(frame).astype("object").fillna("-").to_string())
+        if cancelled["exchanges"]:
+            print(f"\n{cancelled['exchanges']} cancelled exchange{'s' if cancelled['exchanges'] != 1 else ''} "
+                  "(counted nowhere above)")
         errors = findings["severity"] == "error"
         rows = findings.loc[errors, "row"].nunique()  # rows, not findings: one row may have several errors
         if len(findings):

@@ -15,7 +15,7 @@ import pandas as pd
 ENTITY_TYPES = ("cluster_organisation", "sme", "scaling_up_support_organisation",
                 "large_company", "public_authority")
 PARTNERSHIP_VALUES = ("inside", "outside")
-STATUS_VALUES = ("completed", "pending")
+STATUS_VALUES = ("completed", "pending", "cancelled")  # cancelled: counted nowhere in the KPIs
 KPI_NAMES = ("exchanges", "outside_partnership", *ENTITY_TYPES)
 
 EXCHANGE_ID_PATTERN = r"EG\d{3}[A-Z]{2}\d"  # the CXC IT tool's IDs, e.g. EG927FA8
@@ -33,12 +33,14 @@ LABELS = {
     "outside": "Outside partnership",
     "completed": "Completed",
     "pending": "Pending",
+    "cancelled": "Cancelled",
 }
 
 SINGULAR = {"cluster_organisation": "Cluster organisation", "sme": "SME",
             "scaling_up_support_organisation": "Scaling-up support organisation",
             "large_company": "Large company", "public_authority": "Public authority",
-            "inside": "Inside", "outside": "Outside", "completed": "Completed", "pending": "Pending"}
+            "inside": "Inside", "outside": "Outside", "completed": "Completed", "pending": "Pending",
+            "cancelled": "Cancelled"}
 
 
 def percent(part: float, whole: float) -> str:
@@ -79,7 +81,7 @@ TABLE = (
     Field("vo_entity_type", "category", "Type of entity of the VO", allowed=ENTITY_TYPES, label="VO Type of entity"),
     Field("partnership", "category", "VO inside or outside the partnership", allowed=PARTNERSHIP_VALUES, label="Inside/outside partnership"),
     Field("event", "string", "(Group) exchange or event the exchange belongs to", label="(Group) exchange"),
-    Field("status", "category", "completed, or pending (not yet completed)", allowed=STATUS_VALUES, label="Completed or pending"),
+    Field("status", "category", "completed, pending (not yet completed) or cancelled (counted nowhere)", allowed=STATUS_VALUES, label="Completed or pending"),
     Field("status_text", "string", "The status as written in the tracker", label="Status"),
     Field("it_tool", "boolean", "Was the CXC IT tool used (false where the tracker says without it)", label="IT tool used"),
     Field("lump_sum_used", "boolean", "false where the remarks say the lump sum was not used", label="Lump sum used"),

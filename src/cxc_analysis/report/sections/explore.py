@@ -104,34 +104,35 @@ def for_event(table: pd.DataFrame, event: str) -> pd.DataFrame:
 
 
 def events(table: pd.DataFrame) -> pd.DataFrame:
-    """Each event with its number of exchanges, completed and pending, largest first.
+    """Each event with its number of exchanges, completed, pending and cancelled, largest first.
 
-    >>> t = pd.DataFrame({"event": ["A", "B", "B"], "status": ["completed", "pending", "completed"]})
+    >>> t = pd.DataFrame({"event": ["A", "B", "B", "A"], "status": ["completed", "pending", "completed", "cancelled"]})
     >>> events(t).values.tolist()
-    [['B', 2, 1, 1], ['A', 1, 1, 0]]
+    [['A', 2, 1, 0, 1], ['B', 2, 1, 1, 0]]
     """
     status = table["status"].astype("object")
-    out = pd.DataFrame({"event": table["event"], "completed": (status == "completed").astype("int64"),
-                        "pending": (status == "pending").astype("int64")})
+    out = pd.DataFrame({"event": table["event"], **{s: (status == s).astype("int64")
+                                                     for s in ("completed", "pending", "cancelled")}})
     out = out.groupby("event", sort=False).agg(exchanges=("completed", "size"), completed=("completed", "sum"),
-                                               pending=("pending", "sum"))
+                                               pending=("pending", "sum"), cancelled=("cancelled", "sum"))
     return out.sort_values("exchanges", ascending=False, kind="stable").reset_index()
 
 
 # --- countries ----------------------------------------------------------------------------
 
 def _country(text: str, parameter: str) -> str:
-    from cxc_analysis.reference.places import country_code
+    from cxc_analysis.read.countries import country_code
 
     code = country_code(text)
     if code is None:
-        raise InputError(f"unknown country '{text}' (an ISO code or English name, e.g. NL or Netherlands)",
+        raise InputError(f"unknown country '{text}' (an ISO code, or a name in English, French, German, Spanish, "
+                         "Italian, Dutch, Portuguese or the country's own language, e.g. NL, Pays-Bas or Nederland)",
                          file=f"parameter {parameter}")
     return code
 
 
 def _codes(table: pd.DataFrame, side: str) -> pd.Series:
-    from cxc_analysis.reference.places import country_codes
+    from cxc_analysis.read.countries import country_codes
 
     column = f"{side}_country"
     if column not in table.columns:
@@ -142,7 +143,8 @@ def _codes(table: pd.DataFrame, side: str) -> pd.Series:
 def for_country_pair(table: pd.DataFrame, country: str, other: str = "") -> pd.DataFrame:
     """Exchanges between a host in one country and a visitor in the other, either way round;
     without ``other``, every exchange with the host or the visitor in ``country``. Countries are
-    ISO codes or English names; exchanges whose country is unknown are in no answer.
+    ISO codes or names in the vocabulary's languages or the country's own ("Italia", "Polska");
+    exchanges whose country is unknown are in no answer.
 
     >>> t = pd.DataFrame({"source_row": [4, 5, 6], "ho_country": ["FR", "NL", "FR"],
     ...                   "vo_country": ["Netherlands", "FR", None]})
@@ -233,7 +235,8 @@ def organisation_issues(table: pd.DataFrame, findings: pd.DataFrame, results: pd
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """The exchanges with the report's column names and labels, for looking at, filtering and
-    sorting with pandas; ``Counted`` says whether a row counts in the KPIs.
+    sorting with pandas; ``Counted`` says whether a row counts in the KPIs (not with an error, nor
+    cancelled).
 
     >>> t = pd.DataFrame({"source_row": [4], "visiting_org": ["Axxor"], "vo_entity_type": ["sme"],
     ...                   "status": ["pending"], "excluded": [False]})
@@ -249,7 +252,9 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
             out[title] = values
     if "excluded" in table.columns:
         counted = ~table["excluded"].fillna(False).astype(bool)
-        out["Counted"] = counted.map({True: "yes", False: "no (error)"}).astype("str")
+        cancelled = table["status"].astype("object").eq("cancelled") if "status" in table.columns else False
+        out["Counted"] = counted.map({True: "yes", False: "no (error)"}).astype("str").where(
+            ~(counted & cancelled), "no (cancelled)")
     return out.reset_index(drop=True)
 
 
