@@ -18,7 +18,7 @@ from .distinct import casefold, collapse_spaces, factorize, first_rows, flags, p
 from .findings import combine_findings, empty_findings, error_rows, make_findings
 from .load import DISPLAY, REQUIRED
 from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
-from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates, starts_like_formula
+from .text import Parsed, parse_amounts as read_amounts, parse_date_columns, starts_like_formula
 from .vocabulary import Vocabulary, load_vocabulary
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
@@ -47,7 +47,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     42
     """
     vocabulary = vocabulary or load_vocabulary()
-    parsed = {**{c: read_dates(raw[c]) for c in DATE_COLUMNS}, "amount_eur": read_amounts(raw["amount_eur"])}
+    parsed = {**parse_date_columns({c: raw[c] for c in DATE_COLUMNS}), "amount_eur": read_amounts(raw["amount_eur"])}
     table = (raw.pipe(normalise_names)
                 .pipe(map_entity_types, vocabulary)
                 .pipe(map_partnership, vocabulary)
@@ -140,8 +140,9 @@ def derive_lump_sum(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> p
 
 
 def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
-    """``start_date`` / ``end_date`` as dates (see ``text.parse_dates``); unreadable -> missing."""
-    return df.assign(**{c: read_dates(df[c]).values for c in DATE_COLUMNS})
+    """``start_date`` / ``end_date`` as dates in one day/month order proven by both (see
+    ``text.parse_date_columns``); unreadable or ambiguous -> missing."""
+    return df.assign(**{c: p.values for c, p in parse_date_columns({c: df[c] for c in DATE_COLUMNS}).items()})
 
 
 def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:

@@ -9,8 +9,12 @@ so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros 
   the decimal separator is decided per column from all its values, and a value that stays
   ambiguous ("1,100" in a column that says nothing else) is reported, never guessed.
 - ``parse_dates``: a column of dates (Excel dates and serials, ISO, d.m.y with ``.``, ``/``
-  or ``-``, month names in the partners' languages); day-first unless the column proves
-  month-first; ambiguous, unreadable and out-of-range values are reported.
+  or ``-``, month names in the partners' languages). Whether "03/10/2023" is day-first or
+  month-first is decided by the cells that prove it (a part over 12), in the column or in all
+  the date columns of a tracker together (``parse_date_columns``); where nothing proves it, or
+  both orders are proven, such a cell is reported as ambiguous, never guessed. Dates with dots
+  ("05.09.2022") are day-first, as everywhere dots are written. Unreadable and out-of-range
+  values are reported.
 
 Both read each distinct cell once; in a column of mostly distinct cells (timestamps, amounts to
 the cent) the plain ones (ISO dates, amounts like 1100 or 1100.50) are read in Arrow kernels
@@ -507,7 +511,7 @@ def _date_reading(value: object) -> tuple:
         if first > 12 or second > 12 or first == second:
             proof = ("d" if first > 12 else "m") if first != second else ""
             return (day_first if day_first[0] == "date" or month_first[0] != "date" else month_first), proof
-        if day_first[0] != "date":  # both parts are months: both readings fail alike
+        if day_first[0] != "date" or match[2] == ".":  # both readings fail alike; d.m.y with dots
             return day_first, ""
         return ("either", day_first[1], month_first[1]), ""
     return _named_month(text), ""
@@ -542,14 +546,18 @@ def _named_month(text: str) -> tuple:
     return _make(int(years[0]), months[0], int(days[0]))
 
 
-def parse_dates(values: pd.Series) -> Parsed:
-    """Dates (datetime64), day-first unless the column proves month-first (a value whose second
-    part is over 12); ambiguous, unreadable and out-of-range values are reported.
+def parse_dates(values: pd.Series, proven: set[str] | None = None) -> Parsed:
+    """Dates (datetime64). A date that reads both day-first and month-first ("09/05/2022") is
+    read in the order ``proven`` holds ({"d"} or {"m"}; default: what the column's own cells
+    prove, a part over 12); ambiguous where nothing or both are proven. Unreadable and
+    out-of-range values are reported.
 
     >>> parse_dates(pd.Series(["05.09.2022", "5 sept. 2022", "2022-09-05", "5. September 2022"])).values.dt.day.tolist()
     [5, 5, 5, 5]
     >>> parse_dates(pd.Series(["09/05/2022", "12/31/2022"])).values.dt.month.tolist()
     [9, 12]
+    >>> parse_dates(pd.Series(["09/05/2022", "01/02/2023"])).kind.tolist()
+    ['ambiguous', 'ambiguous']
     >>> parse_dates(pd.Series(["9999-12-31", "31/02/2022"])).kind.tolist()
     ['out_of_range', 'unreadable']
     """
@@ -558,8 +566,37 @@ def parse_dates(values: pd.Series) -> Parsed:
         days = _plain_dates(values, plain)
         plain[plain] = ~np.isnat(days)  # an impossible or out-of-range day is read below, with its problem
         if plain.any():
-            return _merged(values, plain, days[~np.isnat(days)], _parse_dates(values[~plain]), "datetime64[ns]")
-    return _parse_dates(values)
+            return _merged(values, plain, days[~np.isnat(days)], _parse_dates(values[~plain], proven),
+                           "datetime64[ns]")
+    return _parse_dates(values, proven)
+
+
+def date_orders(values: pd.Series) -> set[str]:
+    """The orders a column's dates prove: "d" (a first part over 12, "25/03/2023"), "m" (a
+    second part over 12, "03/25/2023"), both, or none.
+
+    >>> sorted(date_orders(pd.Series(["03/10/2023", "25/03/2023", None, "2023-03-14"])))
+    ['d']
+    """
+    proven: set[str] = set()
+    codes, uniques = _distinct_cells(values)
+    for value in uniques:
+        if isinstance(value, str) and _NUMERIC.fullmatch(" ".join(value.split())):
+            proven.add(_date_reading(value)[1])
+    return proven - {""}
+
+
+def parse_date_columns(columns: dict[str, pd.Series]) -> dict[str, Parsed]:
+    """``parse_dates`` of a tracker's date columns (start and end, ...) in one day/month order,
+    proven by the cells of all of them: "03/10/2023" to "03/14/2023" is 10 to 14 March, never
+    3 October to 14 March.
+
+    >>> parsed = parse_date_columns({"start": pd.Series(["03/10/2023"]), "end": pd.Series(["03/14/2023"])})
+    >>> [p.values.dt.strftime("%Y-%m-%d").tolist() for p in parsed.values()]
+    [['2023-03-10'], ['2023-03-14']]
+    """
+    proven = set().union(*(date_orders(values) for values in columns.values())) if columns else set()
+    return {name: parse_dates(values, proven) for name, values in columns.items()}
 
 
 # A plain date: ISO year-month-day, perhaps with a time of day (which a date drops); never
@@ -585,21 +622,23 @@ def _plain_dates(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _parse_dates(values: pd.Series) -> Parsed:
+def _parse_dates(values: pd.Series, proven: set[str] | None = None) -> Parsed:
     codes, uniques = _distinct_cells(values)
     readings = [_date_reading(u) for u in uniques]
-    proven = {proof for _, proof in readings if proof}
+    if proven is None:
+        proven = {proof for _, proof in readings if proof}
     dates, problems, kinds = [], [], []
     for value, (reading, _) in zip(uniques, readings):
         date = problem = kind = None
         if reading[0] == "date":
             date = reading[1]
-        elif reading[0] == "either" and proven != {"d", "m"}:
+        elif reading[0] == "either" and len(proven) == 1:
             date = reading[2] if proven == {"m"} else reading[1]
         elif reading[0] == "either":
             kind = "ambiguous"
-            problem = (f"cannot tell whether '{value}' is {reading[1]:%d %B %Y} or {reading[2]:%d %B %Y}: "
-                       "the column has both day-first and month-first dates")
+            why = ("the dates have both day-first and month-first values" if proven else
+                   "no date shows whether the day or the month comes first (none has a part over 12)")
+            problem = f"cannot tell whether '{value}' is {reading[1]:%d %B %Y} or {reading[2]:%d %B %Y}: {why}"
         elif reading[0] == "range":
             kind, problem = "out_of_range", (f"date '{value}' is outside {EARLIEST.year}-{LATEST.year}, "
                                              "the years an exchange can have")
