@@ -247,8 +247,11 @@ def _fold_code() -> str:
 
     from . import text
 
-    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text._replace_where, text._arrow_strings)]
-    return "\n".join(parts + [repr(text.LETTERS), pa.__version__])
+    from importlib.metadata import version
+
+    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text._replace_where, text._arrow_strings,
+                                            text._transliterated, text.latin_table, text._latin_letter)]
+    return "\n".join(parts + [repr(text.LETTERS), repr(text.TRANSLITERATION), pa.__version__, version("anyascii")])
 
 
 def _read_index(path: Path) -> dict:

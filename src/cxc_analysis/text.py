@@ -2,7 +2,8 @@
 amount parser and the one date parser. Every other module compares and reads text through here,
 so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros everywhere.
 
-- ``fold`` / ``fold_many``: accent-free, lower-case ASCII words separated by single spaces.
+- ``fold`` / ``fold_many``: accent-free, lower-case ASCII words separated by single spaces;
+  letters of other scripts transliterated (``anyascii``: "Αθήνα" is ``athina``, "София" ``sofiya``).
 - ``key`` / ``keys``: ``fold`` plus what makes two spellings of one label equal: "SME's" and
   "SMEs", British and American spelling ("organization"), plurals.
 - ``parse_amounts``: a column of amounts (numbers or text in any European or English style);
@@ -41,10 +42,13 @@ _TRANSLATE = str.maketrans(LETTERS)
 # --- folding and keys ---------------------------------------------------------------------
 
 def fold(text: object) -> str:
-    """Accent-free, lower-case ASCII words separated by single spaces ("&" reads "and").
+    """Accent-free, lower-case ASCII words separated by single spaces ("&" reads "and"); Greek,
+    Cyrillic and other scripts transliterated.
 
     >>> fold("  Łódź & Saint-Étienne "), fold("WROCŁAW"), fold(None)
     ('lodz and saint etienne', 'wroclaw', '')
+    >>> fold("ΟΔΥΣΣΕΑΣ"), fold("Αθήνα"), fold("София"), fold("Клъстер „Мехатроника“")
+    ('odysseas', 'athina', 'sofiya', 'klaster mekhatronika')
     """
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         return ""
@@ -76,10 +80,65 @@ def fold_many(values):
         fixed = [text.translate(_TRANSLATE) for text in pc.filter(array, special).to_pylist()]
         array = pc.replace_with_mask(array, special, pa.array(fixed, type=pa.string()))
     array = pc.utf8_lower(pc.utf8_normalize(array, "NFKD"))
-    array = _replace_where(array, r"\p{M}+", "")
+    array = _transliterated(_replace_where(array, r"\p{M}+", ""))
     array = _replace_where(array, r"['’`´]s\b", "s")  # SME's -> SMEs
     # Words of a-z0-9 separated by single spaces already are their own fold (most names, once lower-cased).
     return _replace_where(array, r"[^a-z0-9]+", " ", needs=r"[^a-z0-9 ]|  |^ | $", then=pc.utf8_trim_whitespace)
+
+
+def _transliterated(array):
+    """The texts holding letters of a script other than Latin with those letters transliterated
+    (``latin_letters``), each distinct such text once; the others (all but a few) untouched, found
+    by Arrow's ASCII test and one regex over the non-ASCII ones.
+
+    >>> import pyarrow as pa
+    >>> _transliterated(pa.array(["αθηνα", "cafe", None, "€ 5", "σοφια"])).to_pylist()
+    ['athina', 'cafe', None, '€ 5', 'sofia']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
+    if not pc.any(other).as_py():
+        return array
+    other = pc.and_(other, pc.fill_null(pc.match_substring_regex(array, r"[^\P{L}a-zA-Z]"), False))
+    if not pc.any(other).as_py():
+        return array
+    from .distinct import one_array
+
+    encoded = pc.dictionary_encode(one_array(pc.filter(array, other)))
+    distinct = encoded.dictionary.to_pylist()
+    table = latin_table(set("".join(distinct)))
+    latin = pa.array([text.translate(table) for text in distinct], type=pa.string())
+    return pc.replace_with_mask(array, other, latin.take(encoded.indices).cast(array.type))
+
+
+# Transliterations that differ from anyascii's: Bulgarian "ъ" is a vowel, "a" in Bulgaria's official
+# system (Transliteration Act, 2009: "Търговище" is "Targovishte"), where anyascii writes an apostrophe.
+TRANSLITERATION = {"ъ": "a", "Ъ": "a"}
+
+
+def latin_letters(text: str) -> str:
+    """``text`` with every non-ASCII letter in lower-case Latin letters and digits (``anyascii``,
+    a maintained transliteration table: Greek and Cyrillic by their usual romanisation; a letter
+    it writes as a mark, such as the soft sign "ь", is dropped); the rest unchanged.
+
+    >>> latin_letters("αθηνα 2023 €"), latin_letters("пловдив"), latin_letters("търговище")
+    ('athina 2023 €', 'plovdiv', 'targovishche')
+    """
+    return text.translate(latin_table(set(text)))
+
+
+def latin_table(chars: set[str]) -> dict[int, str]:
+    """A ``str.translate`` table giving each non-ASCII letter of ``chars`` its Latin letters."""
+    return {ord(char): _latin_letter(char) for char in chars if not char.isascii() and char.isalpha()}
+
+
+def _latin_letter(char: str) -> str:
+    from anyascii import anyascii
+
+    latin = TRANSLITERATION.get(char)
+    return latin if latin is not None else re.sub(r"[^a-z0-9]+", "", anyascii(char).lower())
 
 
 def _replace_where(array, pattern: str, replacement: str, needs: str | None = None, then=None):
