@@ -12,7 +12,7 @@ from cxc_analysis import places, text
 from cxc_analysis.rules import check_rules
 from cxc_analysis.text import fold, key, key_codes
 
-from test_rules import rule, table
+from test_rules import outcomes, rule, table
 
 
 @pytest.mark.parametrize("written, folded", [
@@ -60,3 +60,20 @@ def test_geonames_cache_depends_on_the_transliteration(monkeypatch):
     before = places._fold_code()
     monkeypatch.setitem(text.TRANSLITERATION, "щ", "sht")
     assert places._fold_code() != before
+
+
+def test_register_alias_in_greek_matches_the_name_in_capitals():
+    """A register entry written "Οδυσσέας Α.Ε." with the alias "Odysseas SA" matches the
+    tracker's "ΟΔΥΣΣΕΑΣ Α.Ε." and "ODYSSEAS S.A.": one visitor, its country from the register."""
+    from test_rules import REGISTER
+
+    register = pd.concat([REGISTER, pd.DataFrame({
+        "name": ["Οδυσσέας Α.Ε."], "aliases": ["Odysseas SA"], "country": ["GR"], "city": ["Αθήνα"],
+        "entity_type": ["sme"], "headcount": pd.array([20], dtype="Int64"),
+        "turnover_eur": pd.array([None], dtype="Float64"), "balance_sheet_eur": pd.array([None], dtype="Float64"),
+        "register_row": [6]})], ignore_index=True)
+    t = table({"visiting_org": "ΟΔΥΣΣΕΑΣ Α.Ε.", "vo_country": None, "start_date": "2023-02-01"},
+              {"visiting_org": "Odysseas S.A.", "vo_country": None, "start_date": "2023-05-02"})
+    results = check_rules(t, register)
+    assert outcomes(results, "single_visit") == ["pass", "fail"]
+    assert outcomes(results, "cross_border") == ["pass", "pass"]  # FR host, GR from the register
