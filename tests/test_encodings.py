@@ -92,3 +92,21 @@ def test_a_byte_no_code_page_reads_alike_is_refused(tmp_path):
     path.write_bytes((",".join(HEADERS) + "\r\n,Host,M\xfcller\x81,SME,Inside,,Completed,\r\n").encode("latin-1"))
     with pytest.raises(InputError, match="row 2: cannot decode"):
         read_tracker(path)
+
+
+def test_cli_annotates_a_windows_1250_tracker_and_refuses_an_undecidable_one_with_exit_2(tmp_path):
+    """``clean --annotate`` copies the names as read ("Politechnika Łódzka"); a file two code pages
+    read alike exits 2 with one line, no traceback."""
+    from openpyxl import load_workbook
+
+    from conftest import run_cli
+
+    source = write(tmp_path / "pl.csv", POLISH, "cp1250")
+    done = run_cli("clean", str(source), "--out", str(tmp_path / "out"), "--annotate")
+    assert done.returncode == 0, done.stderr
+    sheet = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")["Tracker"]
+    assert [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)][:len(POLISH)] == POLISH
+    tied = write(tmp_path / "dk.csv", ["Société Générale", "Københavns Universitet"], "cp1252")
+    refused = run_cli("clean", str(tied), "--out", str(tmp_path / "out2"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "Windows-1250" in refused.stderr and "Windows-1252" in refused.stderr

@@ -60,10 +60,9 @@ def annotate_tracker(table: pd.DataFrame, findings: pd.DataFrame, out: str | Pat
 
 def _csv_rows(path: Path) -> list[list[str]]:
     """The CSV's records as a person sees them in Excel (same encoding and delimiter the reader found)."""
-    from .load import _guess_encoding, _sniff_delimiter
+    from .load import _sniff_delimiter, decode_csv
 
-    raw = path.read_bytes()
-    text = raw.decode(_guess_encoding(raw), errors="replace")
+    text = decode_csv(path.read_bytes(), path)
     delimiter = _sniff_delimiter(text.splitlines()[:30])
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
