@@ -110,3 +110,13 @@ def test_cli_annotates_a_windows_1250_tracker_and_refuses_an_undecidable_one_wit
     refused = run_cli("clean", str(tied), "--out", str(tmp_path / "out2"))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "Windows-1250" in refused.stderr and "Windows-1252" in refused.stderr
+
+
+@pytest.mark.parametrize("text", ["Universidad de Castilla–La Mancha", "Nº 5, 25 °C, 1 500 €", "«Société Générale»",
+                                  "¿Málaga?", "Ñandú S.L.", "Müller ©", "Città di Torino, è bella",
+                                  "Col·legi d’Enginyers"])
+def test_western_symbols_and_punctuation_read_in_windows_1252(tmp_path, text):
+    """Dashes, quotes, "Nº", "°", "€" and "©" are what Western trackers hold beside their names: a
+    Windows-1252 file of them is read, not refused or read as Mac Roman ("—and˙" for "Ñandú")."""
+    df = read_tracker(write(tmp_path / "t.csv", [text], "cp1252"))
+    assert df["visiting_org"].tolist() == [text]

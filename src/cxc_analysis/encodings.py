@@ -54,7 +54,12 @@ ALPHABETS = {
     "Irish": "áéíóú", "Welsh": "âêîôûŵŷáéíóú", "Luxembourgish": "äéë", "Maltese": "ċġħżàèìòù",
 }
 WORD_FINAL_ONLY = "ìù"  # Italian's (and French "où"): never inside a word
-INNER_MARKS = "’'·‘"  # between two letters of a word: d’Industria, l·l
+INNER_MARKS = "’'‘"  # between two letters of a word (d’Industria), as dashes are (Nord–Sud), and "·" in "l·l"
+EDGE_MARKS = "ºª²³°®™©€£¡¿"  # may touch a word's letters at its edge: Nº, m², °C, Brand™, ¿Qué
+# Symbols a tracker's cell may hold on their own ("1 500 €", "A – B"); others alone (░, ∞, ◊) are
+# what a wrong code page makes of a letter or a common symbol.
+ONE_LETTER_WORDS = "àáèéíóòúùåäöôÅÖ"  # words of one accented letter (French à, Italian è, the Swedish place Å)
+SYMBOLS = "€£$¥°ºª–—‒’‘‚“”„«»‹›•…·×÷½¼¾©®™§¶±²³¹¡¿¦¬¢µ†‰"
 SAMPLE_WORDS = 4000  # distinct words judged at most (plus one per later byte value)
 HEAD_SAMPLE = 1 << 18  # bytes whose non-ASCII words are all sampled
 _WORD = re.compile(rb"[A-Za-z]*[\x80-\xff][A-Za-z\x80-\xff]*")
@@ -161,6 +166,8 @@ def word_languages(word: str) -> frozenset[str] | None:
     >>> word_languages("Soci‚t‚"), word_languages("Dìèín"), "French" in word_languages("d’Économie")
     (None, None, True)
     """
+    if len(word) == 1 and _is_letter(word) and not word.isascii() and word not in ONE_LETTER_WORDS:
+        return None  # "Š" alone is no word (and "©" in ISO-8859-2)
     languages: frozenset[str] | None = None
     for start, run in _runs(word):
         if run is None:
@@ -176,18 +183,23 @@ def word_languages(word: str) -> frozenset[str] | None:
 
 
 def _runs(word: str):
-    """The runs of letters of a word (split at inner apostrophes); None for a run that holds a
-    character no word holds: a symbol, a control or a space between letters."""
+    """The runs of letters of a word (split at inner apostrophes and dashes); None for a run that
+    holds a character no word holds: a symbol inside it or glued to it, a control, a space between
+    letters, or an unusual symbol standing alone."""
+    if not any(_is_letter(char) for char in word):
+        yield 0, ("" if all(char in SYMBOLS for char in word) else None)
+        return
     run, last = "", len(word) - 1
     for i, char in enumerate(word):
         if _is_letter(char):
             run += char
             continue
-        kind = unicodedata.category(char)[0]
+        kind = unicodedata.category(char)
         between = 0 < i < last and _is_letter(word[i - 1]) and _is_letter(word[i + 1])
-        if (char in INNER_MARKS and between) or (kind == "P" and i in (0, last)) or (
-                (kind in "SN" or char in "ºª") and i == last):
-            yield i, run  # d’Industria, «Société», Nº, m², a lone €
+        edge = i in (0, last) and (kind in ("Pi", "Pf", "Ps", "Pe") or char in EDGE_MARKS)
+        catalan = char == "·" and between and word[i - 1] in "lL" and word[i + 1] in "lL"  # Col·legi
+        if (between and (char in INNER_MARKS or kind == "Pd")) or catalan or edge:
+            yield i, run  # d’Industria, Nord–Sud, «Société», Nº
             run = ""
         else:
             yield i, None
@@ -210,6 +222,10 @@ def _run_languages(run: str) -> frozenset[str] | None:
         after = run[i + 1] if i + 1 < len(run) else ""
         if char.isupper() and (before.islower() or (before.isupper() and after.islower())):
             return None  # SociŽtŽ, MŸller
+        if char.isupper() and not before and after.isupper() and run[2:3].islower():
+            return None  # ŤSociété
+        if char.islower() and after.isupper():
+            return None  # øMalaga
         others = run[:i] + run[i + 1:]
         if char.islower() and char != "ß" and sum(c.isupper() for c in others) >= 2 and not any(
                 c.islower() for c in others):
