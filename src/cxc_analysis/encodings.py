@@ -2,7 +2,8 @@
 
 Excel and older tools save CSV files in the computer's code page: Windows-1252 in Western
 Europe, Windows-1250 (or ISO-8859-2) in Poland, Czechia, Hungary, Croatia, Mac Roman on old
-Macs, DOS code page 850 from older programs, Windows-1251/1253 for Cyrillic and Greek. The
+Macs, DOS code page 850 from older programs, Windows-1257 in the Baltic states, Windows-1251/1253
+for Cyrillic and Greek. The
 same bytes read in another code page give names like "Klaster £ódŸ" or "Plzeò", which are
 valid text: so each candidate code page is judged by the words it makes.
 
@@ -39,6 +40,7 @@ CODE_PAGES = {
     "mac_roman": "Mac Roman",
     "cp850": "DOS code page 850",
     "cp852": "DOS code page 852 (Central European)",
+    "cp1257": "Windows-1257 (Baltic)",
     "cp1251": "Windows-1251 (Cyrillic)",
     "cp1253": "Windows-1253 (Greek)",
 }

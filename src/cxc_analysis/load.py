@@ -889,7 +889,7 @@ def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
 
 def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
     """UTF-8 if the whole file is; else the single-byte code page its bytes and words prove
-    (``encodings.decide``: Windows-1252, Windows-1250, ISO-8859-2, Mac Roman, DOS 850/852,
+    (``encodings.decide``: Windows-1252, Windows-1250, ISO-8859-2, Windows-1257, Mac Roman, DOS 850/852,
     Windows-1251/1253), if the file holds no UTF-8 character at all; otherwise InputError with
     the row of a byte or word that cannot be read with certainty, naming the candidates."""
     from . import encodings
