@@ -638,7 +638,8 @@ def date_orders(values: pd.Series) -> set[str]:
     ['d']
     """
     proven: set[str] = set()
-    codes, uniques = _distinct_cells(values)
+    plain = _plain_rows(values, PLAIN_DATE)  # ISO dates prove nothing: not read one by one
+    codes, uniques = _distinct_cells(values[~plain] if plain is not None else values)
     for value in uniques:
         if isinstance(value, str) and _NUMERIC.fullmatch(" ".join(value.split())):
             proven.add(_date_reading(value)[1])
