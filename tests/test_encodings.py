@@ -126,3 +126,15 @@ def test_a_lithuanian_tracker_in_windows_1257_reads_its_names(tmp_path):
     """"Klaipėda" in Windows-1257 is "Klaipëda" in Windows-1252: the Baltic code page is tried too."""
     names = ["Klaipėda", "Šiauliai", "Panevėžys", "Vilniaus Gedimino technikos universitetas"]
     assert read_tracker(write(tmp_path / "t.csv", names, "cp1257"))["visiting_org"].tolist() == names
+
+
+def test_one_accented_word_proves_no_code_page_but_windows_1252(tmp_path):
+    """"Łódź" alone reads well in Windows-1250, but one word is what a stray byte could make too:
+    refused with its row, asking for UTF-8; "Société" alone is Windows-1252, Western Excel's own
+    ("Zoë" alone is not: it is "Zoė" in Windows-1257, and refused as two readings)."""
+    with pytest.raises(InputError, match=r"row 3: cannot decode: the file reads as Windows-1250 .*too few words"):
+        read_tracker(write(tmp_path / "pl.csv", ["Plain", "Łódź"], "cp1250"))
+    assert read_tracker(write(tmp_path / "w.csv", ["Plain", "Société"], "cp1252"))["visiting_org"].tolist() == [
+        "Plain", "Société"]
+    with pytest.raises(InputError, match=r'row 3: .*Windows-1252 \(Western European\) \("Zoë"\) or Windows-1257'):
+        read_tracker(write(tmp_path / "z.csv", ["Plain", "Zoë"], "cp1252"))

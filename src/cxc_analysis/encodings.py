@@ -18,6 +18,9 @@ valid text: so each candidate code page is judged by the words it makes.
   need the fewest languages. Code pages that read every sampled word alike are one reading.
   Where two readings stay equal, or the best still garbles words, the file is refused
   (``InputError``, exit code 2) naming the candidates and a word in each reading.
+- One accented word is evidence enough only for Windows-1252, the code page of Western European
+  Excel: any other needs ``MIN_WORDS`` words it reads as words ("M\x81ller" alone is "Müller" in
+  DOS 850, but also what a stray byte makes of "Muller").
 
 ``charset_normalizer`` (a maintained detector) is asked as a second opinion between the readings
 that stay equal: when its mess measure clearly prefers one, that one is read.
@@ -62,6 +65,7 @@ EDGE_MARKS = "ºª²³°®™©€£¡¿"  # may touch a word's letters at its e
 # what a wrong code page makes of a letter or a common symbol.
 ONE_LETTER_WORDS = "àáèéíóòúùåäöôÅÖ"  # words of one accented letter (French à, Italian è, the Swedish place Å)
 SYMBOLS = "€£$¥°ºª–—‒’‘‚“”„«»‹›•…·×÷½¼¾©®™§¶±²³¹¡¿¦¬¢µ†‰"
+MIN_WORDS = 2  # words with accented letters that a code page other than Windows-1252 must read as words
 SAMPLE_WORDS = 4000  # distinct words judged at most (plus one per later byte value)
 HEAD_SAMPLE = 1 << 18  # bytes whose non-ASCII words are all sampled
 _WORD = re.compile(rb"[A-Za-z]*[\x80-\xff][A-Za-z\x80-\xff]*")
@@ -80,11 +84,13 @@ class Reading(NamedTuple):
 
 class Verdict(NamedTuple):
     """The code page to read (None: none is certain), the readings that stay equal (best first),
-    and the sampled byte words (for messages)."""
+    the sampled byte words (for messages), and whether the best reading was refused only for
+    lack of evidence (``few``)."""
 
     encoding: str | None
     readings: list[Reading]
     words: list[bytes]
+    few: bool = False
 
 
 def undefined_bytes(encoding: str) -> frozenset[int]:
@@ -278,9 +284,11 @@ def decide(data: bytes) -> Verdict:
     valid = [enc for enc in CODE_PAGES if not present & undefined_bytes(enc)]
     words = sample_words(data, counts)
     readings: dict[tuple[str, ...], Reading] = {}
+    alike: dict[tuple[str, ...], list[str]] = {}
     for encoding in valid:
         reading = judge(words, encoding)
         readings.setdefault(reading.words, reading)  # code pages that read every word alike are one
+        alike.setdefault(reading.words, []).append(encoding)
     ranked = sorted(readings.values(), key=lambda r: (r.implausible, r.languages))
     if not ranked:
         return Verdict(None, [], words)
@@ -291,7 +299,15 @@ def decide(data: bytes) -> Verdict:
         equal = [r for r in equal if r.encoding == preferred] or equal
     if len(equal) > 1 or best.implausible * 20 > len(words):
         return Verdict(None, equal if len(equal) > 1 else ranked[:2], words)
+    if "cp1252" not in alike[best.words] and _letter_words(best) < MIN_WORDS:
+        return Verdict(None, ranked[:2], words, few=True)
     return Verdict(best.encoding, ranked[:2], words)
+
+
+def _letter_words(reading: Reading) -> int:
+    """How many of a reading's words hold a non-ASCII letter and read as words."""
+    return sum(any(not c.isascii() and _is_letter(c) for c in word) and word_languages(word) is not None
+               for word in reading.words)
 
 
 def _second_opinion(words: list[bytes], encodings: list[str]) -> str | None:

@@ -874,8 +874,8 @@ def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
     """A whole CSV file's text, decoded as :func:`read_tracker` decodes a tracker (BOMs, UTF-16/32,
     UTF-8, else the code page its bytes prove); InputError with the row otherwise.
 
-    >>> decode_csv("name\\nZoë".encode("cp1252"), Path("r.csv"))
-    'name\\nZoë'
+    >>> decode_csv("name\\nSociété".encode("cp1252"), Path("r.csv"))
+    'name\\nSociété'
     """
     encoding = _guess_encoding(data[:HEAD_BYTES]) or _legacy_encoding(data, path, delimiter)
     try:
@@ -908,6 +908,13 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
         return verdict.encoding
     if not verdict.readings:
         why = f"byte 0x{data[bad]:02X} is no character in any code page tried (saved by an unusual program?)"
+    elif verdict.few:
+        best = verdict.readings[0]
+        undefined = re.search(b"[" + re.escape(bytes(sorted(encodings.undefined_bytes("cp1252")))) + b"]", data)
+        bad = undefined.start() if undefined else max(data.find(verdict.words[0]), 0)
+        why = ((f"byte 0x{data[bad]:02X} is no character in UTF-8 or Windows-1252; " if undefined else "")
+               + f"the file reads as {encodings.CODE_PAGES[best.encoding]} (\"{best.words[0]}\"), but too few "
+               "words show that it is")
     else:
         why = (f"the bytes read as {encodings.describe(verdict)}, and nothing in the file tells which is "
                "meant")
