@@ -94,6 +94,7 @@ def test_a_byte_no_code_page_reads_alike_is_refused(tmp_path):
         read_tracker(path)
 
 
+@pytest.mark.e2e
 def test_cli_annotates_a_windows_1250_tracker_and_refuses_an_undecidable_one_with_exit_2(tmp_path):
     """``clean --annotate`` copies the names as read ("Politechnika Łódzka"); a file two code pages
     read alike exits 2 with one line, no traceback."""

@@ -899,7 +899,7 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
         return "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
-    if UTF8_SEQUENCE.search(data) is not None:
+    if has_utf8_sequence(data):
         why = f"byte 0x{data[bad]:02X} is not UTF-8, though the rest of the file is (edited in two programs?)"
         raise InputError(f"cannot decode: {why}; save the file as UTF-8", file=path,
                          row=_record_number(data, bad, delimiter))
@@ -922,6 +922,18 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
         bad = data.find(word) if word else bad
     raise InputError(f"cannot decode: {why}; save the file as UTF-8 (Excel: Save As, 'CSV UTF-8')", file=path,
                      row=_record_number(data, bad, delimiter))
+
+
+def has_utf8_sequence(data: bytes) -> bool:
+    """Whether ``data`` holds a UTF-8 encoded character (a lead byte and its continuation bytes):
+    the candidate pairs found in NumPy, each checked with ``UTF8_SEQUENCE``.
+
+    >>> has_utf8_sequence("Zoë".encode()), has_utf8_sequence("Zoë".encode("cp1252")), has_utf8_sequence(b"\\xf3\\xbf")
+    (True, False, False)
+    """
+    array = np.frombuffer(data, dtype=np.uint8)
+    pairs = np.flatnonzero((array[:-1] >= 0xC2) & (array[:-1] <= 0xF4) & (array[1:] >= 0x80) & (array[1:] <= 0xBF))
+    return any(UTF8_SEQUENCE.match(data, int(at)) for at in pairs)
 
 
 def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "latin-1") -> int:
