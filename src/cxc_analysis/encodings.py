@@ -340,15 +340,18 @@ def describe(verdict: Verdict) -> str:
     readings = verdict.readings
     if not readings:
         return ""
-    differ = next((i for i in range(len(readings[0].words))
-                   if len({r.words[i] for r in readings}) > 1), 0)
+    differ = _most_differing(readings)
     return " or ".join(f'{CODE_PAGES[r.encoding]} ("{r.words[differ]}")' for r in readings)
 
 
 def differing_word(verdict: Verdict) -> bytes | None:
-    """The first sampled byte word the candidate readings read differently (to find its row)."""
-    readings = verdict.readings
-    for i, word in enumerate(verdict.words):
-        if len({r.words[i] for r in readings}) > 1:
-            return word
-    return verdict.words[0] if verdict.words else None
+    """The sampled byte word the candidate readings read most differently (to find its row)."""
+    if not verdict.words:
+        return None
+    return verdict.words[_most_differing(verdict.readings)] if verdict.readings else verdict.words[0]
+
+
+def _most_differing(readings: list[Reading]) -> int:
+    """The position of the first word read in the most different ways by ``readings``."""
+    spread = [len({r.words[i] for r in readings}) for i in range(len(readings[0].words))]
+    return int(np.argmax(spread)) if spread else 0
