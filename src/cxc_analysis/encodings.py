@@ -3,15 +3,15 @@
 Excel and older tools save CSV files in the computer's code page: Windows-1252 in Western
 Europe, Windows-1250 (or ISO-8859-2) in Poland, Czechia, Hungary, Croatia, Mac Roman on old
 Macs, DOS code page 850 from older programs, Windows-1257 in the Baltic states, Windows-1251/1253
-for Cyrillic and Greek. The
-same bytes read in another code page give names like "Klaster £ódŸ" or "Plzeò", which are
-valid text: so each candidate code page is judged by the words it makes.
+for Cyrillic and Greek. The same bytes read in another code page give names like "Klaster £ódŸ"
+or "Plzeò", which are valid text: so each candidate code page is judged by the words it makes.
 
 - Every byte of the file must be a character of the code page (a byte count over the whole
   file; C1 control codes count as no character).
 - The words holding non-ASCII bytes are sampled (bounded: the first ones, plus one word for
   every byte value that occurs only later) and each decoded word is judged: letters only (an
-  apostrophe or "·" between letters, a symbol such as "€" or "°" at its edge), one script,
+  apostrophe or dash between letters, "·" in "l·l", a quote or "Nº", "°" at its edge, a usual
+  symbol such as "€" alone), one script,
   a plausible case pattern ("SociŽtŽ" is not), and its accented letters all from one
   language's alphabet ("Dìèín" is no language's word).
 - The code page with the fewest implausible words wins; between equals, the one whose words
@@ -19,8 +19,8 @@ valid text: so each candidate code page is judged by the words it makes.
   Where two readings stay equal, or the best still garbles words, the file is refused
   (``InputError``, exit code 2) naming the candidates and a word in each reading.
 - One accented word is evidence enough only for Windows-1252, the code page of Western European
-  Excel: any other needs ``MIN_WORDS`` words it reads as words ("M\x81ller" alone is "Müller" in
-  DOS 850, but also what a stray byte makes of "Muller").
+  Excel: any other needs ``MIN_WORDS`` words it reads as words ("M", byte 0x81, "ller" alone is
+  "Müller" in DOS 850, but also what a stray byte makes of "Muller").
 
 ``charset_normalizer`` (a maintained detector) is asked as a second opinion between the readings
 that stay equal: when its mess measure clearly prefers one, that one is read.
@@ -61,9 +61,9 @@ ALPHABETS = {
 WORD_FINAL_ONLY = "ìù"  # Italian's (and French "où"): never inside a word
 INNER_MARKS = "’'‘"  # between two letters of a word (d’Industria), as dashes are (Nord–Sud), and "·" in "l·l"
 EDGE_MARKS = "ºª²³°®™©€£¡¿"  # may touch a word's letters at its edge: Nº, m², °C, Brand™, ¿Qué
+ONE_LETTER_WORDS = "àáèéíóòúùåäöôÅÖ"  # words of one accented letter (French à, Italian è, the Swedish place Å)
 # Symbols a tracker's cell may hold on their own ("1 500 €", "A – B"); others alone (░, ∞, ◊) are
 # what a wrong code page makes of a letter or a common symbol.
-ONE_LETTER_WORDS = "àáèéíóòúùåäöôÅÖ"  # words of one accented letter (French à, Italian è, the Swedish place Å)
 SYMBOLS = "€£$¥°ºª–—‒’‘‚“”„«»‹›•…·×÷½¼¾©®™§¶±²³¹¡¿¦¬¢µ†‰"
 MIN_WORDS = 2  # words with accented letters that a code page other than Windows-1252 must read as words
 SAMPLE_WORDS = 4000  # distinct words judged at most (plus one per later byte value)

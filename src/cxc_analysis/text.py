@@ -114,7 +114,9 @@ def _transliterated(array):
 
 
 # Transliterations that differ from anyascii's: Bulgarian "ъ" is a vowel, "a" in Bulgaria's official
-# system (Transliteration Act, 2009: "Търговище" is "Targovishte"), where anyascii writes an apostrophe.
+# system (Transliteration Act, 2009), where anyascii writes an apostrophe that would split the word.
+# Other letters follow anyascii ("щ" is "shch", "sht" in the Bulgarian system): keys only need to
+# be the same for the same spelling, and GeoNames' Cyrillic alternate names are folded alike.
 TRANSLITERATION = {"ъ": "a", "Ъ": "a"}
 
 
