@@ -83,13 +83,16 @@ def test_any_supported_style_reads_back_to_its_value_or_is_flagged(cents, style,
     ("1er mars 2023", "2023-03-01"), ("1 mars 2023", "2023-03-01"), ("3. März 2023", "2023-03-03"), ("05/09/22", "2022-09-05"),
 ])
 def test_dates_in_their_usual_forms(value, expected):
-    result = parse_dates(pd.Series([value], dtype="object"))
+    result = parse_dates(pd.Series([value, "31/12/2022"], dtype="object"))  # a date that proves day-first
     got = result.values.iloc[0]
     assert (got.strftime("%Y-%m-%d") if not pd.isna(got) else None) == expected
 
 
-def test_day_first_unless_the_column_proves_month_first():
-    assert parse_dates(pd.Series(["05/09/2022"])).values.dt.month.tolist() == [9]
+def test_day_month_order_as_the_column_proves_it_else_ambiguous():
+    alone = parse_dates(pd.Series(["05/09/2022", "05-09-2022", "05.09.2022"]))
+    assert alone.kind.astype(object).where(alone.kind.notna(), None).tolist() == ["ambiguous", "ambiguous", None]
+    assert pd.isna(alone.values.iloc[0]) and alone.values.iloc[2] == pd.Timestamp("2022-09-05")  # dots: day-first
+    assert "5 September 2022 or 9 May 2022" in alone.problem.iloc[0].replace("05 ", "5 ").replace("09 ", "9 ")
     month_first = parse_dates(pd.Series(["05/09/2022", "12/31/2022"]))
     assert month_first.values.dt.strftime("%Y-%m-%d").tolist() == ["2022-05-09", "2022-12-31"]
     both = parse_dates(pd.Series(["05/09/2022", "12/31/2022", "31/12/2022"]))

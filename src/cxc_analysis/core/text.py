@@ -2,15 +2,20 @@
 amount parser and the one date parser. Every other module compares and reads text through here,
 so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros everywhere.
 
-- ``fold`` / ``fold_many``: accent-free, lower-case ASCII words separated by single spaces.
+- ``fold`` / ``fold_many``: accent-free, lower-case ASCII words separated by single spaces;
+  letters of other scripts transliterated (``anyascii``: "Αθήνα" is ``athina``, "София" ``sofiya``).
 - ``key`` / ``keys``: ``fold`` plus what makes two spellings of one label equal: "SME's" and
   "SMEs", British and American spelling ("organization"), plurals.
 - ``parse_amounts``: a column of amounts (numbers or text in any European or English style);
   the decimal separator is decided per column from all its values, and a value that stays
   ambiguous ("1,100" in a column that says nothing else) is reported, never guessed.
 - ``parse_dates``: a column of dates (Excel dates and serials, ISO, d.m.y with ``.``, ``/``
-  or ``-``, month names in the partners' languages); day-first unless the column proves
-  month-first; ambiguous, unreadable and out-of-range values are reported.
+  or ``-``, month names in the partners' languages). Whether "03/10/2023" is day-first or
+  month-first is decided by the cells that prove it (a part over 12), in the column or in all
+  the date columns of a tracker together (``parse_date_columns``); where nothing proves it, or
+  both orders are proven, such a cell is reported as ambiguous, never guessed. Dates with dots
+  ("05.09.2022") are day-first, as everywhere dots are written. Unreadable and out-of-range
+  values are reported.
 
 Both read each distinct cell once; in a column of mostly distinct cells (timestamps, amounts to
 the cent) the plain ones (ISO dates, amounts like 1100 or 1100.50) are read in Arrow kernels
@@ -37,10 +42,13 @@ _TRANSLATE = str.maketrans(LETTERS)
 # --- folding and keys ---------------------------------------------------------------------
 
 def fold(text: object) -> str:
-    """Accent-free, lower-case ASCII words separated by single spaces ("&" reads "and").
+    """Accent-free, lower-case ASCII words separated by single spaces ("&" reads "and"); Greek,
+    Cyrillic and other scripts transliterated.
 
     >>> fold("  Łódź & Saint-Étienne "), fold("WROCŁAW"), fold(None)
     ('lodz and saint etienne', 'wroclaw', '')
+    >>> fold("ΟΔΥΣΣΕΑΣ"), fold("Αθήνα"), fold("София"), fold("Клъстер „Мехатроника“")
+    ('odysseas', 'athina', 'sofiya', 'klaster mekhatronika')
     """
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         return ""
@@ -72,10 +80,78 @@ def fold_many(values):
         fixed = [text.translate(_TRANSLATE) for text in pc.filter(array, special).to_pylist()]
         array = pc.replace_with_mask(array, special, pa.array(fixed, type=pa.string()))
     array = pc.utf8_lower(pc.utf8_normalize(array, "NFKD"))
-    array = replace_where(array, r"\p{M}+", "")
+    array = _transliterated(replace_where(array, r"\p{M}+", ""))
     array = replace_where(array, r"['’`´]s\b", "s")  # SME's -> SMEs
     # Words of a-z0-9 separated by single spaces already are their own fold (most names, once lower-cased).
     return replace_where(array, r"[^a-z0-9]+", " ", needs=r"[^a-z0-9 ]|  |^ | $", then=pc.utf8_trim_whitespace)
+
+
+def _transliterated(array):
+    """The texts holding letters of a script other than Latin with those letters transliterated
+    (``latin_letters``), each distinct such text once; the others (all but a few) untouched, found
+    by Arrow's ASCII test and one regex over the non-ASCII ones.
+
+    >>> import pyarrow as pa
+    >>> _transliterated(pa.array(["αθηνα", "cafe", None, "€ 5", "σοφια"])).to_pylist()
+    ['athina', 'cafe', None, '€ 5', 'sofia']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
+    if not pc.any(other).as_py():
+        return array
+    other = pc.and_(other, pc.fill_null(pc.match_substring_regex(array, r"[^\P{L}a-zA-Z]"), False))
+    if not pc.any(other).as_py():
+        return array
+    from cxc_analysis.core.distinct import one_array
+
+    encoded = pc.dictionary_encode(one_array(pc.filter(array, other)))
+    distinct = encoded.dictionary.to_pylist()
+    table = latin_table(set("".join(distinct)))
+    latin = pa.array([text.translate(table) for text in distinct], type=pa.string())
+    return pc.replace_with_mask(array, other, latin.take(encoded.indices).cast(array.type))
+
+
+# Transliterations that differ from anyascii's: Bulgarian "ъ" is a vowel, "a" in Bulgaria's official
+# system (Transliteration Act, 2009), where anyascii writes an apostrophe that would split the word.
+# Other letters follow anyascii ("щ" is "shch", "sht" in the Bulgarian system): keys only need to
+# be the same for the same spelling, and GeoNames' Cyrillic alternate names are folded alike.
+TRANSLITERATION = {"ъ": "a", "Ъ": "a"}
+
+
+def folding_source() -> str:
+    """The source of everything that decides how a text folds (the functions, their tables, the
+    transliteration library's version): a cache of folded names is keyed on it."""
+    import inspect
+    from importlib.metadata import version
+
+    parts = [inspect.getsource(f) for f in (fold_many, replace_where, arrow_strings, _transliterated, latin_table,
+                                            _latin_letter)]
+    return "\n".join(parts + [repr(LETTERS), repr(TRANSLITERATION), version("anyascii")])
+
+
+def latin_letters(text: str) -> str:
+    """``text`` with every non-ASCII letter in lower-case Latin letters and digits (``anyascii``,
+    a maintained transliteration table: Greek and Cyrillic by their usual romanisation; a letter
+    it writes as a mark, such as the soft sign "ь", is dropped); the rest unchanged.
+
+    >>> latin_letters("αθηνα 2023 €"), latin_letters("пловдив"), latin_letters("търговище")
+    ('athina 2023 €', 'plovdiv', 'targovishche')
+    """
+    return text.translate(latin_table(set(text)))
+
+
+def latin_table(chars: set[str]) -> dict[int, str]:
+    """A ``str.translate`` table giving each non-ASCII letter of ``chars`` its Latin letters."""
+    return {ord(char): _latin_letter(char) for char in chars if not char.isascii() and char.isalpha()}
+
+
+def _latin_letter(char: str) -> str:
+    from anyascii import anyascii
+
+    latin = TRANSLITERATION.get(char)
+    return latin if latin is not None else re.sub(r"[^a-z0-9]+", "", anyascii(char).lower())
 
 
 def replace_where(array, pattern: str, replacement: str, needs: str | None = None, then=None):
@@ -507,7 +583,7 @@ def _date_reading(value: object) -> tuple:
         if first > 12 or second > 12 or first == second:
             proof = ("d" if first > 12 else "m") if first != second else ""
             return (day_first if day_first[0] == "date" or month_first[0] != "date" else month_first), proof
-        if day_first[0] != "date":  # both parts are months: both readings fail alike
+        if day_first[0] != "date" or match[2] == ".":  # both readings fail alike; d.m.y with dots
             return day_first, ""
         return ("either", day_first[1], month_first[1]), ""
     return _named_month(text), ""
@@ -542,14 +618,18 @@ def _named_month(text: str) -> tuple:
     return _make(int(years[0]), months[0], int(days[0]))
 
 
-def parse_dates(values: pd.Series) -> Parsed:
-    """Dates (datetime64), day-first unless the column proves month-first (a value whose second
-    part is over 12); ambiguous, unreadable and out-of-range values are reported.
+def parse_dates(values: pd.Series, proven: set[str] | None = None) -> Parsed:
+    """Dates (datetime64). A date that reads both day-first and month-first ("09/05/2022") is
+    read in the order ``proven`` holds ({"d"} or {"m"}; default: what the column's own cells
+    prove, a part over 12); ambiguous where nothing or both are proven. Unreadable and
+    out-of-range values are reported.
 
     >>> parse_dates(pd.Series(["05.09.2022", "5 sept. 2022", "2022-09-05", "5. September 2022"])).values.dt.day.tolist()
     [5, 5, 5, 5]
     >>> parse_dates(pd.Series(["09/05/2022", "12/31/2022"])).values.dt.month.tolist()
     [9, 12]
+    >>> parse_dates(pd.Series(["09/05/2022", "01/02/2023"])).kind.tolist()
+    ['ambiguous', 'ambiguous']
     >>> parse_dates(pd.Series(["9999-12-31", "31/02/2022"])).kind.tolist()
     ['out_of_range', 'unreadable']
     """
@@ -558,8 +638,38 @@ def parse_dates(values: pd.Series) -> Parsed:
         days = _plain_dates(values, plain)
         plain[plain] = ~np.isnat(days)  # an impossible or out-of-range day is read below, with its problem
         if plain.any():
-            return _merged(values, plain, days[~np.isnat(days)], _parse_dates(values[~plain]), "datetime64[ns]")
-    return _parse_dates(values)
+            return _merged(values, plain, days[~np.isnat(days)], _parse_dates(values[~plain], proven),
+                           "datetime64[ns]")
+    return _parse_dates(values, proven)
+
+
+def date_orders(values: pd.Series) -> set[str]:
+    """The orders a column's dates prove: "d" (a first part over 12, "25/03/2023"), "m" (a
+    second part over 12, "03/25/2023"), both, or none.
+
+    >>> sorted(date_orders(pd.Series(["03/10/2023", "25/03/2023", None, "2023-03-14"])))
+    ['d']
+    """
+    proven: set[str] = set()
+    plain = _plain_rows(values, PLAIN_DATE)  # ISO dates prove nothing: not read one by one
+    codes, uniques = _distinct_cells(values[~plain] if plain is not None else values)
+    for value in uniques:
+        if isinstance(value, str) and _NUMERIC.fullmatch(" ".join(value.split())):
+            proven.add(_date_reading(value)[1])
+    return proven - {""}
+
+
+def parse_date_columns(columns: dict[str, pd.Series]) -> dict[str, Parsed]:
+    """``parse_dates`` of a tracker's date columns (start and end, ...) in one day/month order,
+    proven by the cells of all of them: "03/10/2023" to "03/14/2023" is 10 to 14 March, never
+    3 October to 14 March.
+
+    >>> parsed = parse_date_columns({"start": pd.Series(["03/10/2023"]), "end": pd.Series(["03/14/2023"])})
+    >>> [p.values.dt.strftime("%Y-%m-%d").tolist() for p in parsed.values()]
+    [['2023-03-10'], ['2023-03-14']]
+    """
+    proven = set().union(*(date_orders(values) for values in columns.values())) if columns else set()
+    return {name: parse_dates(values, proven) for name, values in columns.items()}
 
 
 # A plain date: ISO year-month-day, perhaps with a time of day (which a date drops); never
@@ -585,21 +695,23 @@ def _plain_dates(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _parse_dates(values: pd.Series) -> Parsed:
+def _parse_dates(values: pd.Series, proven: set[str] | None = None) -> Parsed:
     codes, uniques = _distinct_cells(values)
     readings = [_date_reading(u) for u in uniques]
-    proven = {proof for _, proof in readings if proof}
+    if proven is None:
+        proven = {proof for _, proof in readings if proof}
     dates, problems, kinds = [], [], []
     for value, (reading, _) in zip(uniques, readings):
         date = problem = kind = None
         if reading[0] == "date":
             date = reading[1]
-        elif reading[0] == "either" and proven != {"d", "m"}:
+        elif reading[0] == "either" and len(proven) == 1:
             date = reading[2] if proven == {"m"} else reading[1]
         elif reading[0] == "either":
             kind = "ambiguous"
-            problem = (f"cannot tell whether '{value}' is {reading[1]:%d %B %Y} or {reading[2]:%d %B %Y}: "
-                       "the column has both day-first and month-first dates")
+            why = ("the dates have both day-first and month-first values" if proven else
+                   "no date shows whether the day or the month comes first (none has a part over 12)")
+            problem = f"cannot tell whether '{value}' is {reading[1]:%d %B %Y} or {reading[2]:%d %B %Y}: {why}"
         elif reading[0] == "range":
             kind, problem = "out_of_range", (f"date '{value}' is outside {EARLIEST.year}-{LATEST.year}, "
                                              "the years an exchange can have")

@@ -842,7 +842,7 @@ def _read_csv_python(path: Path, *, index, skip, mapping, delimiter, header, enc
 
 
 def _utf8_bytes(path: Path, encoding: str, delimiter: str) -> bytes:
-    """The file re-encoded as UTF-8 (for UTF-16/32 and Windows-1252 files)."""
+    """The file re-encoded as UTF-8 (for UTF-16/32 and single-byte code page files)."""
     raw = path.read_bytes()
     try:
         return raw.decode(encoding).encode("utf-8")
@@ -873,10 +873,10 @@ def guess_encoding(head: bytes) -> str | None:
 
 def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
     """A whole CSV file's text, decoded as :func:`read_tracker` decodes a tracker (BOMs, UTF-16/32,
-    UTF-8, else Windows-1252 when certain); InputError with the row otherwise.
+    UTF-8, else the code page its bytes prove); InputError with the row otherwise.
 
-    >>> decode_csv("name\\nZoë".encode("cp1252"), Path("r.csv"))
-    'name\\nZoë'
+    >>> decode_csv("name\\nSociété".encode("cp1252"), Path("r.csv"))
+    'name\\nSociété'
     """
     encoding = guess_encoding(data[:HEAD_BYTES]) or _legacy_encoding(data, path, delimiter)
     try:
@@ -889,25 +889,52 @@ def decode_csv(data: bytes, path: Path, delimiter: str = ",") -> str:
 
 
 def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
-    """UTF-8 if the whole file is; Windows-1252 if the file is that and holds no UTF-8 character at all;
-    otherwise InputError with the row of the first byte that cannot be read with certainty."""
+    """UTF-8 if the whole file is; else the single-byte code page its bytes and words prove
+    (``encodings.decide``: Windows-1252, Windows-1250, ISO-8859-2, Windows-1257, Mac Roman, DOS 850/852,
+    Windows-1251/1253), if the file holds no UTF-8 character at all; otherwise InputError with
+    the row of a byte or word that cannot be read with certainty, naming the candidates."""
+    from cxc_analysis.read import encodings
+
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         bad = exc.start
-    if UTF8_SEQUENCE.search(data) is None:
-        try:
-            data.decode("cp1252")
-            return "cp1252"
-        except UnicodeDecodeError as exc:
-            bad = exc.start
-            why = (f"byte 0x{data[bad]:02X} is no character in UTF-8 or Windows-1252 (saved in another encoding, "
-                   "such as DOS or Mac?)")
-    else:
+    if has_utf8_sequence(data):
         why = f"byte 0x{data[bad]:02X} is not UTF-8, though the rest of the file is (edited in two programs?)"
-    raise InputError(f"cannot decode: {why}; save the file as UTF-8", file=path,
+        raise InputError(f"cannot decode: {why}; save the file as UTF-8", file=path,
+                         row=_record_number(data, bad, delimiter))
+    verdict = encodings.decide(data)
+    if verdict.encoding is not None:
+        return verdict.encoding
+    if not verdict.readings:
+        why = f"byte 0x{data[bad]:02X} is no character in any code page tried (saved by an unusual program?)"
+    elif verdict.few:
+        best = verdict.readings[0]
+        undefined = re.search(b"[" + re.escape(bytes(sorted(encodings.undefined_bytes("cp1252")))) + b"]", data)
+        bad = undefined.start() if undefined else max(data.find(verdict.words[0]), 0)
+        why = ((f"byte 0x{data[bad]:02X} is no character in UTF-8 or Windows-1252; " if undefined else "")
+               + f"the file reads as {encodings.CODE_PAGES[best.encoding]} (\"{best.words[0]}\"), but too few "
+               "words show that it is")
+    else:
+        why = (f"the bytes read as {encodings.describe(verdict)}, and nothing in the file tells which is "
+               "meant")
+        word = encodings.differing_word(verdict)
+        bad = data.find(word) if word else bad
+    raise InputError(f"cannot decode: {why}; save the file as UTF-8 (Excel: Save As, 'CSV UTF-8')", file=path,
                      row=_record_number(data, bad, delimiter))
+
+
+def has_utf8_sequence(data: bytes) -> bool:
+    """Whether ``data`` holds a UTF-8 encoded character (a lead byte and its continuation bytes):
+    the candidate pairs found in NumPy, each checked with ``UTF8_SEQUENCE``.
+
+    >>> has_utf8_sequence("Zoë".encode()), has_utf8_sequence("Zoë".encode("cp1252")), has_utf8_sequence(b"\\xf3\\xbf")
+    (True, False, False)
+    """
+    array = np.frombuffer(data, dtype=np.uint8)
+    pairs = np.flatnonzero((array[:-1] >= 0xC2) & (array[:-1] <= 0xF4) & (array[1:] >= 0x80) & (array[1:] <= 0xBF))
+    return any(UTF8_SEQUENCE.match(data, int(at)) for at in pairs)
 
 
 def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "latin-1") -> int:

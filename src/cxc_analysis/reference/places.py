@@ -161,8 +161,8 @@ def _fold_code() -> str:
 
     from cxc_analysis.core import text
 
-    parts = [inspect.getsource(f) for f in (city_keys, text.fold_many, text.replace_where, text.arrow_strings)]
-    return "\n".join(parts + [repr(text.LETTERS), pa.__version__])
+    parts = [inspect.getsource(city_keys), text.folding_source(), pa.__version__]
+    return "\n".join(parts)
 
 
 def _read_index(path: Path) -> dict:

@@ -60,10 +60,9 @@ def annotate_tracker(table: pd.DataFrame, findings: pd.DataFrame, out: str | Pat
 
 def _csv_rows(path: Path) -> list[list[str]]:
     """The CSV's records as a person sees them in Excel (same encoding and delimiter the reader found)."""
-    from cxc_analysis.read.tracker import guess_encoding, sniff_delimiter
+    from cxc_analysis.read.tracker import decode_csv, sniff_delimiter
 
-    raw = path.read_bytes()
-    text = raw.decode(guess_encoding(raw), errors="replace")
+    text = decode_csv(path.read_bytes(), path)
     delimiter = sniff_delimiter(text.splitlines()[:30])
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 

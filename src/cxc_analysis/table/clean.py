@@ -14,30 +14,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.distinct import (
-    casefold,
-    collapse_spaces,
-    factorize,
-    first_rows,
-    flags,
-    parallel_map,
-    per_distinct,
-    recode,
-)
-from cxc_analysis.core.schema import (
-    COLUMNS,
-    ENTITY_TYPES,
-    EXCHANGE_ID_PATTERN,
-    PARTNERSHIP_VALUES,
-    STATUS_VALUES,
-    require_valid,
-)
-from cxc_analysis.core.text import Parsed, starts_like_formula
-from cxc_analysis.core.text import parse_amounts as read_amounts
-from cxc_analysis.core.text import parse_dates as read_dates
-from cxc_analysis.read.tracker import DISPLAY, REQUIRED
-from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
+from cxc_analysis.core.distinct import casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
 from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
+from cxc_analysis.read.tracker import DISPLAY, REQUIRED
+from cxc_analysis.core.schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
+from cxc_analysis.core.text import Parsed, parse_amounts as read_amounts, parse_date_columns, starts_like_formula
+from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 DATE_COLUMNS = ("start_date", "end_date")
@@ -65,7 +47,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     42
     """
     vocabulary = vocabulary or load_vocabulary()
-    parsed = {**{c: read_dates(raw[c]) for c in DATE_COLUMNS}, "amount_eur": read_amounts(raw["amount_eur"])}
+    parsed = {**parse_date_columns({c: raw[c] for c in DATE_COLUMNS}), "amount_eur": read_amounts(raw["amount_eur"])}
     table = (raw.pipe(normalise_names)
                 .pipe(map_entity_types, vocabulary)
                 .pipe(map_partnership, vocabulary)
@@ -178,8 +160,9 @@ def derive_lump_sum(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> p
 
 
 def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
-    """``start_date`` / ``end_date`` as dates (see ``text.parse_dates``); unreadable -> missing."""
-    return df.assign(**{c: read_dates(df[c]).values for c in DATE_COLUMNS})
+    """``start_date`` / ``end_date`` as dates in one day/month order proven by both (see
+    ``text.parse_date_columns``); unreadable or ambiguous -> missing."""
+    return df.assign(**{c: p.values for c, p in parse_date_columns({c: df[c] for c in DATE_COLUMNS}).items()})
 
 
 def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:
