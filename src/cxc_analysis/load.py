@@ -618,7 +618,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     encoding = _guess_encoding(head)
-    delimiter = _sniff_delimiter(head.decode(encoding or "latin-1", errors="replace").split("\n")[:HEADER_SCAN_ROWS])
+    delimiter = sniff_delimiter(head.decode(encoding or "latin-1", errors="replace").split("\n")[:HEADER_SCAN_ROWS])
     if encoding is None:  # not UTF-8 from the start: the whole file decides
         encoding = _legacy_encoding(path.read_bytes(), path, delimiter)
     try:
@@ -923,7 +923,8 @@ def _record_number(data: bytes, offset: int, delimiter: str, encoding: str = "la
     return records + 1 if not prefix or prefix.endswith(("\n", "\r")) else max(records, 1)
 
 
-def _sniff_delimiter(lines: list[str]) -> str:
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter of a CSV's first lines, as the reader chooses it: the most frequent of ; , tab."""
     counts = {d: sum(line.count(d) for line in lines) for d in (";", ",", "\t")}
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
