@@ -79,6 +79,7 @@ def test_ods_tracker_is_annotated_without_its_contacts_sheet(tmp_path):
 
 def test_xlsx_copy_holds_only_the_exchange_sheet(tmp_path):
     from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     source = write_xlsx(tmp_path / "t.xlsx", [HEADERS, exchange("Axxor", kind="Robot")])
     book = load_workbook(source)
@@ -87,11 +88,18 @@ def test_xlsx_copy_holds_only_the_exchange_sheet(tmp_path):
     contacts.append(["Jana Nováková", "jana.novakova@example.org", "+420 123 456 789"])
     book.defined_names["partner_mail"] = DefinedName("partner_mail", attr_text="Contacts!$B$2")
     book.defined_names["table"] = DefinedName("table", attr_text="Exchanges!$A$1:$H$2")
+    book.defined_names["people"] = DefinedName("people", attr_text="Contacts!$A$2:$A$9")
+    lists = [DataValidation(type="list", formula1="Contacts!$A$2:$A$9"), DataValidation(type="list", formula1="people"),
+             DataValidation(type="list", formula1='"Inside,Outside"')]
+    for validation, cells in zip(lists, ("B2:B9", "C2:C9", "E2:E9")):
+        validation.add(cells)
+        book["Exchanges"].add_data_validation(validation)
     book.save(source)
     out = annotated(tmp_path, source)
     assert out.sheetnames == ["Findings", "Exchanges"]
     assert list(out.defined_names) == ["table"]
     assert out["Exchanges"]["D2"].comment is not None
+    assert [v.formula1 for v in out["Exchanges"].data_validations.dataValidation] == ['"Inside,Outside"']
     with zipfile.ZipFile(tmp_path / "out" / "tracker_annotated.xlsx") as archive:
         text = b"".join(archive.read(n) for n in archive.namelist())
     assert b"novakova" not in text and b"Contacts" not in text and b"456 789" not in text

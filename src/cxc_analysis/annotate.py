@@ -75,8 +75,11 @@ def _workbook_copy(source: Path, sheet_name: str | None):
         return None
     for other in [workbook[n] for n in workbook.sheetnames if n != name]:
         workbook.remove(other)
-    for key in [k for k, d in workbook.defined_names.items() if _points_elsewhere(d, name)]:
+    dropped = [k for k, d in workbook.defined_names.items() if _points_elsewhere(d, name)]
+    for key in dropped:
         del workbook.defined_names[key]
+    validations = sheet.data_validations.dataValidation  # drop-down lists kept on a removed sheet go too
+    validations[:] = [v for v in validations if not _refers_elsewhere(v, name, dropped)]
     workbook._external_links = []  # cached values of other files
     return workbook, sheet, sheet.max_column
 
@@ -88,6 +91,16 @@ def _points_elsewhere(defined, sheet_name: str) -> bool:
         return {title for title, _ in defined.destinations} != {sheet_name}
     except Exception:  # noqa: BLE001 - a name openpyxl cannot parse
         return True
+
+
+def _refers_elsewhere(validation, sheet_name: str, names: list[str]) -> bool:
+    """True for a data validation whose list or bounds come from another sheet or a removed name."""
+    import re
+
+    formulas = " ".join(f for f in (validation.formula1, validation.formula2) if f)
+    sheets = {m.strip("'") for m in re.findall(r"('(?:[^']|'')+'|[^\s=,;:!()'\"&+\-*/^<>]+)!", formulas)}
+    words = set(re.findall(r"[A-Za-z_\\][\w.]*", re.sub(r'"[^"]*"', "", formulas)))
+    return bool(sheets - {sheet_name} or words & set(names))
 
 
 def _values_copy(rows, title: str):
