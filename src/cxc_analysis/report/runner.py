@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -206,8 +207,8 @@ def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool)
     except PapermillExecutionError as exc:
         if exc.ename == "InputError":
             raise InputError(exc.evalue) from None
-        raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}] ({_failing_line(work / name)}): "
-                        f"{exc.ename}: {exc.evalue}") from None
+        raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}]"
+                        f"{failing_lines(exc.source, exc.traceback)}: {exc.ename}: {exc.evalue}") from None
     except (DeadKernelError, CellTimeoutError) as exc:
         last = _kernel_log(socket_dir).strip().splitlines()[-1:] or ["no message from the kernel"]
         raise RunFailed(f"notebook {name}: the kernel stopped ({type(exc).__name__}): {last[0][:200]}") from None
@@ -226,19 +227,50 @@ def _kernel_log(socket_dir: str) -> str:
         return ""
 
 
-def _failing_line(path: Path) -> str:
-    """The first line of code of the executed notebook's failing cell, to recognise it by."""
-    import nbformat
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
+CELL_FRAME = re.compile(r"^Cell In\[\d+\], line (\d+)")  # IPython's traceback: the cell's frame
+FILE_FRAME = re.compile(r"^File (.+?):(\d+)")  # a module's frame
+FAILED_LINE = re.compile(r"^\s*-*> ?\d+ ?(.*)$")  # the arrow at a frame's failing line
 
-    try:
-        cells = nbformat.read(path, as_version=4).cells
-    except (OSError, ValueError):
-        return "executed notebook unreadable"
-    for cell in cells:
-        if any(output.get("output_type") == "error" for output in cell.get("outputs", [])):
-            lines = cell.source.strip().splitlines()
-            return f"`{lines[0][:80]}`" if lines else "empty cell"
-    return "failing cell not found"
+
+def failing_lines(source: str, traceback: list[str]) -> str:
+    """Where a notebook cell failed, from IPython's traceback: the cell's line that failed, and the
+    innermost line of this package's code below it (else of any module), e.g.
+    ``, line 4 `json.loads('{')` (in json/decoder.py:353 `obj, end = ...`)``; the cell's first
+    line when the traceback names no line.
+
+    >>> failing_lines("import json\\njson.loads('{')", ["Cell In[1], line 2\\n----> 2 json.loads('{')"])
+    ", line 2 `json.loads('{')`"
+    """
+    cell_line, inner = None, None
+    for entry in traceback or []:
+        lines = ANSI_CODES.sub("", entry).splitlines()
+        if not lines:
+            continue
+        at_cell, at_file = CELL_FRAME.match(lines[0]), FILE_FRAME.match(lines[0])
+        code = next((m.group(1).strip() for m in map(FAILED_LINE.match, lines[1:]) if m), "")
+        if at_cell:
+            cell_line, inner = int(at_cell.group(1)), None
+        elif at_file and cell_line is not None:
+            place = _module_place(at_file.group(1), at_file.group(2))
+            if inner is None or "cxc_analysis/" in place or "cxc_analysis/" not in inner[0]:
+                inner = (place, code)
+    texts = (source or "").splitlines()
+    if cell_line is None or not 0 < cell_line <= len(texts):
+        first = next((t.strip() for t in texts if t.strip()), "")
+        return f" (first line `{first[:80]}`)" if first else " (empty cell)"
+    shown = f", line {cell_line} `{texts[cell_line - 1].strip()[:100]}`"
+    if inner is not None:
+        shown += f" (in {inner[0]}" + (f" `{inner[1][:100]}`)" if inner[1] else ")")
+    return shown
+
+
+def _module_place(path: str, line: str) -> str:
+    """A module's file as a traceback names it, short: from the package folder, else its last two parts."""
+    parts = Path(path).parts
+    if "cxc_analysis" in parts:
+        parts = parts[parts.index("cxc_analysis"):]
+    return "/".join(parts[-2:] if parts[0] != "cxc_analysis" else parts) + f":{line}"
 
 
 def kernel_environment() -> dict[str, str]:
