@@ -1,6 +1,6 @@
 """``cxc_analysis.rules.checks`` as it was before issue 9's scale work (commit 81562e8), kept as an oracle:
 the rules, messages and JSON written from object arrays of Python strings, row by row. The
-package's Arrow implementation must give byte-identical results (tests/test_rules_scale.py).
+package's Arrow implementation must give byte-identical results (tests/rules/test_checks_scale.py).
 Only the rule evaluation and the JSON writer are here; the rule set, countries and the GeoNames
 lookup are the package's own (tested on their own). Not part of the package."""
 # ruff: noqa

@@ -70,7 +70,7 @@ def test_every_end_to_end_test_is_marked():
     """A test that starts a subprocess (the command line, papermill) or uses a report-run fixture is
     marked ``e2e``, so ``pytest -m "not e2e"`` runs the unit layer alone in seconds."""
     unmarked = []
-    for path in sorted((PROJECT_ROOT / "tests").glob("test_*.py")):
+    for path in sorted((PROJECT_ROOT / "tests").rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         module_marked = any(isinstance(n, ast.Assign) and "pytestmark" in ast.unparse(n) and "e2e" in ast.unparse(n)
                             for n in tree.body)

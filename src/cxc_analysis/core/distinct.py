@@ -236,7 +236,7 @@ UNUSUAL_SPACE = (r"[\t-\r\x{1c}-\x{1f}\x{85}\p{Z}]{2}|^[\t-\r\x{1c}-\x{1f}\x{85}
 
 
 # The characters whose str.casefold differs from Arrow's utf8_lower (Python 3.11, Arrow 26; ß, ſ, ﬁ,
-# final sigma, Cherokee...); tests/test_distinct.py checks the list against every code point.
+# final sigma, Cherokee...); tests/core/test_distinct.py checks the list against every code point.
 CASEFOLD_NOT_LOWER = (r"\x{b5}\x{df}\x{130}\x{149}\x{17f}\x{1f0}\x{345}\x{390}\x{3b0}\x{3c2}\x{3d0}-\x{3d1}\x{3d5}-\x{3d6}\x{3f0}-\x{3f1}\x{3f5}\x{587}\x{13a0}-\x{13f5}\x{13f8}-\x{13fd}\x{1c80}-\x{1c89}\x{1e96}-\x{1e9b}\x{1e9e}\x{1f50}\x{1f52}\x{1f54}\x{1f56}\x{1f80}-\x{1faf}\x{1fb2}-\x{1fb4}\x{1fb6}-\x{1fb7}\x{1fbc}\x{1fbe}\x{1fc2}-\x{1fc4}\x{1fc6}-\x{1fc7}\x{1fcc}\x{1fd2}-\x{1fd3}\x{1fd6}-\x{1fd7}\x{1fe2}-\x{1fe4}\x{1fe6}-\x{1fe7}\x{1ff2}-\x{1ff4}\x{1ff6}-\x{1ff7}\x{1ffc}\x{a7cb}-\x{a7cc}\x{a7ce}\x{a7d2}\x{a7d4}\x{a7da}\x{a7dc}-\x{a7dd}\x{a7e2}\x{ab6c}-\x{ab6d}\x{ab70}-\x{abbf}\x{fb00}-\x{fb06}\x{fb13}-\x{fb17}\x{10d50}-\x{10d65}\x{16ea0}-\x{16eb8}\x{1df40}\x{1df48}\x{1df4a}\x{1df4d}\x{1df51}\x{1df68}\x{1df6a}\x{1df6c}\x{1df6e}\x{1df72}\x{1df74}\x{1df76}\x{1df78}\x{1df7a}\x{1df7c}\x{1df7e}")
 
 

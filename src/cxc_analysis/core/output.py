@@ -195,7 +195,7 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
 # pandas' to_csv turns every cell into a Python object for the csv module: 4-5 s for a million
 # exchanges. The same text, made column by column in Arrow kernels and joined into lines there,
 # is written as one buffer per block of rows. Each rule below is the one pandas (3.x) and the
-# csv module follow for that kind of column; tests/test_csv_writer.py compares the bytes.
+# csv module follow for that kind of column; tests/core/test_csv_writer.py compares the bytes.
 
 CSV_LINE_END = os.linesep  # pandas' default line terminator
 CSV_BLOCK_CELLS = 1_000_000  # cells turned into text at a time: 50,000 rows of 20 columns

@@ -19,7 +19,7 @@ so "Łódź" is ``lodz`` everywhere and "1.500,00 €" is fifteen hundred euros 
 
 Both read each distinct cell once; in a column of mostly distinct cells (timestamps, amounts to
 the cent) the plain ones (ISO dates, amounts like 1100 or 1100.50) are read in Arrow kernels
-instead, exactly as they would be one by one (tests/test_text.py compares the two).
+instead, exactly as they would be one by one (tests/core/test_text.py compares the two).
 
 Knows nothing of what the values mean.
 """

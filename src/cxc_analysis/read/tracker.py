@@ -571,7 +571,7 @@ def _frame_from_rows(rows: list[list], mapping: dict[int, str], first_row: int, 
 
 def _texts(cells) -> pd.Series:
     """Text cells (str or None) as a text column, trimmed and blank as missing, as ``_cell_text``
-    gives them one by one (Arrow's white space is Python's, tests/test_load.py checks).
+    gives them one by one (Arrow's white space is Python's, tests/read/test_tracker.py checks).
 
     >>> _texts([" SME ", "", None, "\u00a0"]).tolist()
     ['SME', nan, nan, nan]

@@ -412,7 +412,7 @@ def _merge_countries(v: Vocabulary, section: object, check: bool = True) -> None
     """The ``countries:`` section: ISO alpha-2 code -> names (a list, or lists per language).
     A name that already means another country (an earlier entry and, with ``check``, an ISO code
     or a CLDR or GeoNames name) is refused; a name CLDR gives two countries may be settled here.
-    The bundled file is read without ``check`` (tests/test_places.py checks it once)."""
+    The bundled file is read without ``check`` (tests/read/test_countries.py checks it once)."""
     from cxc_analysis.read.country_names import country_name_keys, iso_codes, standard_country
 
     entries = []

@@ -163,7 +163,7 @@ def test_country_names_file_is_what_the_tool_writes_from_cldr():
     import importlib.util
     from pathlib import Path
 
-    tool = Path(__file__).resolve().parents[1] / "tools" / "make_country_names.py"
+    tool = Path(__file__).resolve().parents[2] / "tools" / "make_country_names.py"
     spec = importlib.util.spec_from_file_location("make_country_names", tool)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
