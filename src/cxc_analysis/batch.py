@@ -39,18 +39,15 @@ log = logging.getLogger("cxc_analysis")
 def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
     """The runs of a run file as settings (paths relative to the file's folder) and the file's
     ``out``; InputError naming the run and key when unusable."""
-    from .settings import layer, read_yaml
+    from .settings import FILE_KEYS, check_keys, layer, read_yaml
 
     path = Path(path)
-    data = read_yaml(path)
+    data = check_keys(read_yaml(path), FILE_KEYS["run file"][""], file=path)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         raise InputError("expected a list 'runs' with one entry per partnership", file=path)
     base = path.resolve().parent
     top = layer({k: v for k, v in data.items() if k == "out"}, base=base, origin=str(path))
-    unknown = sorted(str(k)[:60] for k in data if k not in ("out", "runs"))
-    if unknown:
-        raise InputError(f"unknown key '{unknown[0]}' (known: out, runs)", file=path)
     names, resolved = set(), []
     for number, run in enumerate(runs, start=1):
         if not isinstance(run, dict):

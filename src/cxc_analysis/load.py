@@ -79,10 +79,9 @@ def match_header(row: list, reading: _Reading | None = None) -> dict[int, str]:
         if position is not None:
             mapping[position] = field
     mapped = set(mapping.values())
-    for position, text in enumerate(texts):
+    for position, (text, field) in enumerate(zip(texts, reading.vocabulary.fields_for(texts))):
         if position in mapping or not text:
             continue
-        field = reading.vocabulary.field_for(text)
         if field and field not in mapped:
             mapping[position] = field
             mapped.add(field)
@@ -107,9 +106,8 @@ def header_conflicts(row: list, reading: _Reading | None = None) -> dict[str, li
     """
     reading = reading or _current()
     found: dict[str, list[str]] = {}
-    for cell in row:
-        text = _cell_header(cell)
-        field = reading.vocabulary.field_for(text) if text else None
+    texts = [_cell_header(cell) for cell in row]
+    for text, field in zip(texts, reading.vocabulary.fields_for(texts)):
         if field and field not in reading.columns:
             found.setdefault(field, []).append(text)
     return {field: texts for field, texts in found.items() if len(texts) > 1}

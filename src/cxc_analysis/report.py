@@ -347,13 +347,14 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     only for the period it was written for: another period keeps just the project's facts, so a
     report never claims to be a deliverable it is not.
     """
-    from .settings import read_yaml
+    from .settings import FILE_KEYS, check_keys, read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
-    data = read_yaml(path)
+    data = check_keys(read_yaml(path), FILE_KEYS["deliverable"][""], file=path)
     meta = data.get("deliverable", {})
     if not isinstance(meta, dict):
         raise InputError("'deliverable' must be a mapping", file=path)
+    check_keys(meta, FILE_KEYS["deliverable"]["deliverable"], file=path, where="deliverable")
     _check_scalars({k: data.get(k) for k in ("title", "funding", "disclaimer")}, path)
     _check_scalars(meta, path, "deliverable: ")
     if deliverable is None and str(meta.get("acronym", "")).casefold() != partnership.casefold():

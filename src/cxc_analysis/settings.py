@@ -149,6 +149,52 @@ def _reason(exc: Exception) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
+# --- the keys a file may hold ---------------------------------------------------------------
+
+# The keys each kind of file may hold, by where they stand in it ("" is the top level): adding a
+# key is one more name on its line. Keys that are names of things (KPI names under ``targets``,
+# a rule set's rules and limits, a vocabulary's sections) are checked against those names where
+# they are declared (schema.KPI_NAMES, rules.LIMITS, vocabulary.SECTIONS).
+FILE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "targets": {"": ("partnership", "targets", "project", "budget_eur"),
+                "project": ("start", "end", "source")},
+    "deliverable": {"": ("title", "deliverable", "funding", "disclaimer"),
+                    "deliverable": ("grant_agreement", "acronym", "full_title", "project_url", "period",
+                                    "deliverable_number", "deliverable_title", "work_package", "contractual_date",
+                                    "actual_date", "status", "nature", "dissemination_level", "authors",
+                                    "responsible_author", "contributors", "reviewers", "abstract")},
+    "rule set": {"": ("name", "programme", "sources", "rules", "countries"),
+                 "limit": ("value", "source", "note", "other", "applied"),
+                 "country": ("code", "name", "joined", "source", "note")},
+    "run file": {"": ("out", "runs")},
+}
+
+
+def check_keys(data: dict, known, *, file: str | Path | None, where: str = "", what: str = "key") -> dict:
+    """``data``, or InputError naming the first key not in ``known`` (and the known key it is
+    most like): a misspelt key is never ignored without a word. ``where`` names the place in
+    the file (``deliverable``, ``rules.distance``), ``what`` what its keys are (``key``, ``target``).
+
+    >>> check_keys({"title": "T"}, FILE_KEYS["deliverable"][""], file="d.yaml")
+    {'title': 'T'}
+    >>> check_keys({"deliverable_titel": "T"}, FILE_KEYS["deliverable"]["deliverable"], file="d.yaml",
+    ...            where="deliverable")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cxc_analysis.errors.InputError: d.yaml: unknown key 'deliverable_titel' in deliverable; did you mean 'deliverable_title'? (known: ...)
+    """
+    import difflib
+
+    known = list(known)
+    for name in data:
+        if name not in known:
+            text = str(name) if isinstance(name, (str, int, float, bool)) or name is None else shown(name)
+            close = difflib.get_close_matches(text[:MAX_SHOWN], known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InputError(f"unknown {what} {shown(text)}" + (f" in {where}" if where else "")
+                             + f"{hint} (known: {', '.join(known)})", file=file)
+    return data
+
+
 # --- targets --------------------------------------------------------------------------------
 
 MAX_TARGET = 1_000_000
@@ -163,15 +209,17 @@ def read_targets(path: str | Path) -> dict[str, int]:
     from .schema import KPI_NAMES
 
     data = read_yaml(path)
-    targets = data.get("targets", data)
+    nested = "targets" in data  # else the KPI names stand at the top level
+    check_keys(data, FILE_KEYS["targets"][""] + (() if nested else KPI_NAMES), file=path)
+    if isinstance(data.get("project"), dict):
+        check_keys(data["project"], FILE_KEYS["targets"]["project"], file=path, where="project")
+    targets = data["targets"] if nested else {k: v for k, v in data.items() if k in KPI_NAMES}
     if not isinstance(targets, dict):
         raise InputError("'targets' must be a mapping of KPI names to numbers", file=path)
-    unknown = [k for k in targets if k not in KPI_NAMES and k != "partnership"]
-    if unknown:
-        raise InputError(f"unknown target {shown(unknown[0])} (known: {', '.join(KPI_NAMES)})", file=path)
+    check_keys(targets, KPI_NAMES, file=path, what="target")
     out = {}
     for name, value in targets.items():
-        if name == "partnership" or value is None:
+        if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TARGET:
             raise InputError(f"target '{name}' must be a whole number from 0 to {MAX_TARGET:,}, not {shown(value)}",
