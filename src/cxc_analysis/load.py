@@ -125,7 +125,7 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         mapping = match_header(row, reading)
         if all(field in mapping.values() for field in REQUIRED):
-            return _accept_header(row, index, mapping, reading, file, sheet)
+            return _accept_header(row, index, mapping, reading, file, sheet, below=rows[index + 1:HEADER_SCAN_ROWS])
         if len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
             best = (index, mapping)
     if best is None:
@@ -147,13 +147,17 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
                      file=file, sheet=sheet, column=DISPLAY[missing[0]])
 
 
-def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict[int, str]]:
+def _accept_header(row, index, mapping, reading, file, sheet, below=()) -> tuple[int, dict[int, str]]:
     _check_column_map(row, reading, file, sheet)
     conflicts = header_conflicts(row, reading)
     if conflicts:
         field, texts = next(iter(conflicts.items()))
-        raise InputError(f"two columns name {DISPLAY[field]} ({field}): {_quoted(texts)}; keep one, or say "
-                         f"which with --columns (e.g. '{field}: {_short(texts[0])}')",
+        counters = _row_counters(row, texts, below)
+        chosen = next((t for t in texts if t not in counters), texts[0])
+        aside = (f" ({_quoted(counters)} only counts the rows: 1, 2, 3, ...)"
+                 if counters and chosen not in counters else "")
+        raise InputError(f"two columns name {DISPLAY[field]} ({field}): {_quoted(texts)}{aside}; keep one, or say "
+                         f"which with --columns (e.g. '{field}: {_short(chosen)}')",
                          file=file, sheet=sheet, row=index + 1, column=texts[1])
     texts = [_cell_header(c) for c in row]
     reading.headers = {field: texts[position] for position, field in mapping.items()}
@@ -161,6 +165,33 @@ def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict
     reading.header_row = index + 1
     reading.ignored = [t for p, t in enumerate(texts) if t and p not in mapping]
     return index, mapping
+
+
+def _row_counters(row: list, texts: list[str], below) -> list[str]:
+    """Of the headers ``texts``, those whose column below the header (the rows read so far) holds
+    only 1, 2, 3, ...: a row counter, not an ID a person gave the exchange.
+
+    >>> _row_counters(["N°", "Exchange no."], ["N°", "Exchange no."], [[1, "EX-07"], ["2", "EX-09"], [3.0, None]])
+    ['N°']
+    """
+    out = []
+    for position, text in enumerate(_cell_header(cell) for cell in row):
+        if text not in texts or text in out:
+            continue
+        values = [cell for cells in below if position < len(cells)
+                  for cell in [cells[position]] if cell is not None and str(cell).strip()]
+        if values and [_whole(v) for v in values] == list(range(1, len(values) + 1)):
+            out.append(text)
+    return out
+
+
+def _whole(value: object) -> int | None:
+    """A cell's whole number (1, 1.0, "1"), or None."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def _check_column_map(row, reading, file, sheet) -> None:
@@ -307,7 +338,8 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     if first_error is not None:
         raise first_error
     raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
-                     "HO, VO, VO Type of entity, Inside/outside partnership, Status)", file=path)
+                     "HO, VO, VO Type of entity, Inside/outside partnership, Status, in any of the vocabulary's "
+                     "languages; map other headers with --columns FILE.yaml)", file=path)
 
 
 def _calamine(call, failure: str, *, file: Path, sheet: str | None = None):
