@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .config import REPORTS
 from .errors import InputError
-from .settings import RUN_ONLY, Settings
+from .settings import BY_NAME, RUN_ONLY, Settings
 
 log = logging.getLogger("cxc_analysis")
 
@@ -113,7 +113,7 @@ def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(me
     """One report run in a worker process; never raises for a failed run, returns its status.
     The headline KPIs use the targets the report used (none where it has none)."""
     from .output import terminate_as_exception
-    from .report import RunFailed, run_report
+    from .report import RunFailed, run_report, without_local_paths
 
     _worker_logging(run.get("name"), level, fmt)
     run = Settings.from_layers(run.values, {"out": out})
@@ -121,8 +121,9 @@ def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(me
     try:
         with terminate_as_exception():
             folder = run_report(run)
-    except (InputError, RunFailed) as exc:
-        return {**result, "status": "failed", "message": str(exc)}
+    except (InputError, RunFailed) as exc:  # the message as the index shows it: no absolute local path
+        paths = [value for name, value in run.values.items() if name in BY_NAME and BY_NAME[name].kind == "path"]
+        return {**result, "status": "failed", "message": without_local_paths(str(exc), paths, run=Path(out))}
     return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, run)}
 
 
@@ -150,8 +151,10 @@ INDEX_KPIS = (("exchanges", "Exchanges"), ("outside_partnership", "Outside"), ("
 
 
 def write_index(folder: Path, results: list[dict]) -> Path:
-    """index.html: one row per run, with its status, headline KPIs and links to its deliverables."""
+    """index.html: one row per run, with its status, headline KPIs and links to its deliverables;
+    no absolute local path (a message's paths relative to the batch folder or the project)."""
     from .output import write_atomic
+    from .report import without_local_paths
 
     rows = []
     for result in results:
@@ -168,7 +171,8 @@ def write_index(folder: Path, results: list[dict]) -> Path:
         else:
             rows.append(f"<tr class=failed><td>{name}</td><td>{html.escape(result.get('partnership', ''))}</td>"
                         f"<td>{html.escape(result.get('period', ''))}</td><td class=bad>FAILED</td>"
-                        f"<td colspan={len(INDEX_KPIS) + 1}>{html.escape(result.get('message', ''))}</td></tr>")
+                        f"<td colspan={len(INDEX_KPIS) + 1}>"
+                        f"{html.escape(without_local_paths(result.get('message', ''), run=folder))}</td></tr>")
     head = "".join(f"<th>{label}<br><small>completed / target</small></th>" for _, label in INDEX_KPIS)
     failed = sum(r["status"] != "ok" for r in results)
     page = f"""<!DOCTYPE html>
