@@ -79,3 +79,61 @@ def test_messages_and_parameters_show_paths_relative_or_by_name(tmp_path):
     assert without_local_paths(f"{Path.home()}/notes/x.yaml: bad") == "~/notes/x.yaml: bad"
     # a folder whose name only starts like another's is not cut
     assert without_local_paths(f"{tmp_path}2/x.csv", [tmp_path]) == f"{tmp_path}2/x.csv"
+
+
+def _every_byte(folder: Path):
+    """Each output file's bytes, with the members of a zip (xlsx) and the streams of a PDF opened."""
+    import re
+    import zipfile
+    import zlib
+
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        yield path.name, data
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    yield f"{path.name}:{member}", archive.read(member)
+        if path.suffix == ".pdf":
+            for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+                try:
+                    yield f"{path.name}:stream", zlib.decompress(stream.group(1))
+                except zlib.error:
+                    pass
+
+
+@pytest.mark.e2e
+def test_a_report_holds_no_absolute_local_path_in_any_file(tmp_path):
+    from cxc_analysis.config import PROJECT_ROOT
+
+    from conftest import run_cli
+
+    (tmp_path / "Ana Lopez").mkdir()
+    tracker = write_xlsx(tmp_path / "Ana Lopez" / "tracker.xlsx",
+                         [HEADERS, exchange("A"), exchange("B", side="Outside"), exchange("C")])
+    result = run_cli("report", "--input", str(tracker), "--partnership", "X", "--period", "M6",
+                     "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    provenance = json.loads((tmp_path / "run" / "provenance.json").read_text(encoding="utf-8"))
+    assert provenance["files"]["input"]["file"] == provenance["parameters"]["input_path"] == "tracker.xlsx"
+    assert provenance["files"]["register"]["file"] == "data/raw/register.csv"
+    seen = list(_every_byte(tmp_path / "run"))
+    assert any(b'"input_file": "tracker.xlsx"' in data for name, data in seen if name.endswith(":stream"))  # attached
+    for name, data in seen:
+        for local in (str(tmp_path), str(PROJECT_ROOT)):
+            assert local.encode() not in data, (name, local)
+
+
+@pytest.mark.e2e
+def test_a_batch_index_holds_no_absolute_local_path(tmp_path):
+    from conftest import run_cli
+
+    (tmp_path / "trackers").mkdir()
+    write_xlsx(tmp_path / "trackers" / "nohead.xlsx", [["Name", "Notes"], ["x", "y"]])
+    (tmp_path / "runs.yaml").write_text("out: batch\nruns:\n"
+                                        "  - {name: one, input: trackers/nohead.xlsx, partnership: ONE, period: M6}\n")
+    proc = run_cli("report", "--batch", str(tmp_path / "runs.yaml"), "--jobs", "1")
+    assert proc.returncode == 1, proc.stderr
+    index = (tmp_path / "batch" / "index.html").read_text(encoding="utf-8")
+    assert "FAILED" in index and "nohead.xlsx: no sheet holds an exchange table" in index
+    assert str(tmp_path) not in index
