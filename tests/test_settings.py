@@ -510,6 +510,7 @@ def test_a_rule_set_note_with_a_comma_is_one_note_not_a_stray_key():
     assert iceland[0]["note"] == "EFTA country, a participant before 2 June 2016 (agence_europe_2016)"
 
 
+@pytest.mark.e2e
 def test_report_refuses_a_misspelt_deliverable_key_with_exit_2(tmp_path):
     (tmp_path / "d.yaml").write_text("deliverable:\n  acronym: REMOBILISE\n  deliverable_titel: Midterm\n")
     result = run_cli("report", "--deliverable", str(tmp_path / "d.yaml"), "--out", str(tmp_path / "out"))
