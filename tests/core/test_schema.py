@@ -28,7 +28,7 @@ def test_every_table_a_person_reads_takes_its_column_names_from_the_declaration(
     """Column labels are declared once, beside each field: the workbook's exchange sheet, the
     report's appendix and the findings' fallback names all come from there."""
     from cxc_analysis.core.schema import COLUMN_LABELS, TABLE
-    from cxc_analysis.read.tracker import DISPLAY
+    from cxc_analysis.core.schema import DISPLAY
     from cxc_analysis.report.export import exchanges_sheet
     from cxc_analysis.report.sections.present import appendix_html
 

@@ -318,3 +318,93 @@ def test_utf8_text_beside_a_stray_windows_1252_byte_is_refused_not_garbled(tmp_p
     with pytest.raises(InputError, match="cannot decode"):
         read_tracker(czech)
 
+
+
+# --- header finding: cost, hints --------------------------------------------------------------
+
+def _wide_csv(path, extra: int, *, headers=("HO", "VO", "VO Type of entity", "Inside/outside partnership",
+                                                   "Status")):
+    """A CSV with a title row, the given headers and ``extra`` more columns no vocabulary knows,
+    each header distinct (as a tracker exported with one column per month or per partner)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Exchange tracker"])
+        writer.writerow([*headers, *(f"Spalte {i} Notiz{i % 97}" for i in range(extra))])
+        for row in range(3):
+            writer.writerow(["Host A", f"Visitor {row}", "SME", "Inside", "Completed"][:len(headers)]
+                            + [f"v{row}_{i}" for i in range(extra)])
+    return path
+
+
+def test_header_finding_keys_the_header_row_in_a_few_vectorised_calls_not_one_per_cell(tmp_path, monkeypatch):
+    import cxc_analysis.read.vocabulary as vocabulary
+
+    calls = {"one": 0, "many": 0}
+    one, many = vocabulary._text_key, vocabulary.keys
+
+    def count_one(text):
+        calls["one"] += 1
+        return one(text)
+
+    def count_many(texts):
+        calls["many"] += 1
+        return many(texts)
+
+    monkeypatch.setattr(vocabulary, "_text_key", count_one)
+    monkeypatch.setattr(vocabulary, "keys", count_many)
+    df = read_tracker(_wide_csv(tmp_path / "wide.csv", 3000))
+    assert df["visiting_org"].tolist() == ["Visitor 0", "Visitor 1", "Visitor 2"]
+    assert len(df.attrs["ignored_columns"]) == 3000
+    assert calls["one"] < 20 and calls["many"] < 20, calls  # was one Arrow call per header cell
+
+
+@pytest.mark.parametrize("headers, expect", [
+    (("HO", "VO", "VO Type of entity", "Inside/outside partnership", "Status"), None),
+    (("HO", "VO", "VO Type of entity", "Inside/outside partnership", "Stauts"),
+     "required column missing: Status.*did you mean .Stauts."),
+])
+def test_a_header_row_of_20000_columns_is_read_in_seconds(tmp_path, headers, expect):
+    import time
+
+    path = _wide_csv(tmp_path / "wide.csv", 20_000, headers=headers)
+    started = time.process_time()
+    if expect is None:
+        assert len(read_tracker(path)) == 3
+    else:
+        with pytest.raises(InputError, match=expect):
+            read_tracker(path)
+    assert time.process_time() - started < 15  # about 0.3 s here; it was 30 s and more (3 ms per header)
+
+
+@pytest.mark.parametrize("first_counter", [True, False])
+def test_two_exchange_numbers_the_hint_names_the_id_column_not_the_row_counter(tmp_path, first_counter):
+    headers = ["N°", *HEADERS] if first_counter else [*HEADERS, "N°"]
+    rows = [[n, *exchange(vo, eid=f"EX-0{n}")] if first_counter else [*exchange(vo, eid=f"EX-0{n}"), n]
+            for n, vo in ((1, "A"), (2, "B"), (3, "C"))]
+    path = write_xlsx(tmp_path / "t.xlsx", [headers, *rows])
+    with pytest.raises(InputError) as info:
+        read_tracker(path)
+    message = str(info.value)
+    assert "two columns name" in message and "'N°'" in message and "'Exchange no.'" in message
+    assert "e.g. 'exchange_id: Exchange no.'" in message and "'N°' only counts the rows" in message
+    assert "--columns" in message
+    # the hint works as written
+    assert read_tracker(path, columns={"exchange_id": "Exchange no."})["exchange_id"].tolist() == [
+        "EX-01", "EX-02", "EX-03"]
+
+
+def test_two_id_columns_neither_a_row_counter_keep_the_first_as_the_example(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["Ref.", *HEADERS], ["R7", *exchange("A", eid="EX-01")]])
+    with pytest.raises(InputError) as info:
+        read_tracker(path)
+    assert "e.g. 'exchange_id: Ref.'" in str(info.value) and "only counts" not in str(info.value)
+
+
+def test_a_workbook_with_no_header_the_tool_knows_points_to_columns(tmp_path):
+    path = write_xlsx(tmp_path / "t.xlsx", [["Gastfirma", "Besuchsfirma", "Art"], ["A", "B", "KMU"]],
+                      extra_sheets=("Notes",))
+    with pytest.raises(InputError) as info:
+        read_tracker(path)
+    assert "no sheet holds an exchange table" in str(info.value) and "--columns" in str(info.value)

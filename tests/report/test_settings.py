@@ -413,3 +413,114 @@ def test_batch_run_entries_are_checked_like_settings_files(tmp_path):
         with pytest.raises(InputError) as error:
             read_runs(runs)
         assert expect in str(error.value) and "runs.yaml" in str(error.value)
+
+
+# --- strict files: an unknown key is named, never ignored ----------------------------------
+
+def _rule_set_with(change) -> str:
+    """The bundled rule set's text with one change made to its parsed form."""
+    import yaml
+
+    from cxc_analysis.rules.checks import DEFAULT_RULES
+
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    change(data)
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
+def _read_deliverable(path):
+    from cxc_analysis.report.runner import front_matter
+
+    return front_matter("REMOBILISE", "M12 (January 2023)", path)
+
+
+def _read_vocabulary(path):
+    from cxc_analysis.read.vocabulary import load_vocabulary
+
+    return load_vocabulary(str(path) if path else None)
+
+
+def _read_rules(path):
+    from cxc_analysis.rules.checks import read_rule_set
+
+    return read_rule_set(path)
+
+
+def _read_runs(path):
+    from cxc_analysis.report.settings import read_runs
+
+    return read_runs(path)
+
+
+STRICT_CASES = [
+    # (reader, file text, the words the one-line error must hold)
+    (_read_deliverable, "deliverable:\n  acronym: X\n  deliverable_titel: Midterm\n",
+     "unknown key 'deliverable_titel' in deliverable; did you mean 'deliverable_title'?"),
+    (_read_deliverable, "titel: My report\ndeliverable:\n  acronym: X\n", "unknown key 'titel'; did you mean 'title'?"),
+    (_read_deliverable, "deliverable:\n  acronym: X\nfundng: EU\n", "unknown key 'fundng'; did you mean 'funding'?"),
+    (read_targets, "partnership: X\ntarget:\n  sme: 3\n", "unknown key 'target'; did you mean 'targets'?"),
+    (read_targets, "targets:\n  smes: 3\n", "unknown target 'smes'; did you mean 'sme'?"),
+    (read_targets, "targets: {sme: 3}\nbudget: 1000\n", "unknown key 'budget'; did you mean 'budget_eur'?"),
+    (read_targets, "targets: {sme: 3}\nproject: {start: 2022-02, end: 2024-01, sorce: GA}\n",
+     "unknown key 'sorce' in project; did you mean 'source'?"),
+    (read_targets, "sme: 3\npartnershp: X\n", "unknown key 'partnershp'; did you mean 'partnership'?"),
+    (_read_runs, "runs: [{partnership: A}]\nouts: x\n", "unknown key 'outs'; did you mean 'out'?"),
+    (_read_vocabulary, "field: {}\n", "unknown section 'field'; did you mean 'fields'?"),
+    (_read_vocabulary, "fields:\n  host_orgs: {role: host, concepts: [[organisation]]}\n",
+     "unknown field 'host_orgs' in fields; did you mean 'host_org'?"),
+    (_read_vocabulary, "fields:\n  host_org: {role: host, concept: [[organisation]]}\n",
+     "unknown key 'concept' in fields.host_org; did you mean 'concepts'?"),
+    (_read_vocabulary, "labels:\n  vo_entity_typ: {sme: [PME]}\n",
+     "unknown field 'vo_entity_typ' in labels; did you mean 'vo_entity_type'?"),
+    (_read_vocabulary, "without_it_tool:\n  withot: [sans]\n",
+     "unknown key 'withot' in without_it_tool; did you mean 'without'?"),
+    (_read_rules, _rule_set_with(lambda d: d.update(programm="COSME")),
+     "unknown key 'programm'; did you mean 'programme'?"),
+    (_read_rules, _rule_set_with(lambda d: d["rules"].update(distanse=d["rules"]["distance"])),
+     "unknown rule 'distanse' in rules; did you mean 'distance'?"),
+    (_read_rules, _rule_set_with(lambda d: d["rules"]["distance"].update(min_kms={"value": 150, "source": "cxc_about"})),
+     "unknown limit 'min_kms' in rules.distance; did you mean 'min_km'?"),
+    (_read_rules, _rule_set_with(lambda d: d["rules"]["distance"]["min_km"].update(sources=["d51_slides"])),
+     "unknown key 'sources' in rules.distance.min_km; did you mean 'source'?"),
+    (_read_rules, _rule_set_with(lambda d: d["countries"][0].update(jioned="2014-01-01")),
+     "unknown key 'jioned' in countries[1]; did you mean 'joined'?"),
+]
+
+
+@pytest.mark.parametrize("reader, text, message", STRICT_CASES)
+def test_an_unknown_key_in_a_settings_file_is_named_with_its_file_and_the_key_it_is_like(tmp_path, reader, text,
+                                                                                         message):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        reader(path)
+    assert message in str(error.value) and str(error.value).startswith(str(path))
+
+
+def test_the_bundled_files_hold_only_known_keys():
+    from cxc_analysis.core.config import DEFAULT_DELIVERABLE
+
+    assert read_targets(DEFAULT_TARGETS)["exchanges"] == 80  # D5.1: 80 exchanges promised
+    assert _read_deliverable(DEFAULT_DELIVERABLE)["deliverable"]["deliverable_number"] == "D5.1"
+    assert _read_rules(None).value("distance", "min_km") == 200
+    assert _read_vocabulary(None).field_for("HO") == "host_org"
+
+
+def test_a_rule_set_note_with_a_comma_is_one_note_not_a_stray_key():
+    # Iceland's note in the bundled rule set holds a comma: unquoted in a flow mapping it made a key
+    import yaml
+
+    from cxc_analysis.rules.checks import DEFAULT_RULES
+
+    iceland = [c for c in yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))["countries"] if c["code"] == "IS"]
+    assert iceland[0]["note"] == "EFTA country, a participant before 2 June 2016 (agence_europe_2016)"
+
+
+@pytest.mark.e2e
+def test_report_refuses_a_misspelt_deliverable_key_with_exit_2(tmp_path):
+    (tmp_path / "d.yaml").write_text("deliverable:\n  acronym: REMOBILISE\n  deliverable_titel: Midterm\n")
+    result = run_cli("report", "--deliverable", str(tmp_path / "d.yaml"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "d.yaml" in last and "deliverable_titel" in last and "did you mean 'deliverable_title'" in last
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

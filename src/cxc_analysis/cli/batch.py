@@ -30,7 +30,7 @@ from pathlib import Path
 
 from cxc_analysis.core.config import REPORTS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.report.settings import Settings
+from cxc_analysis.report.settings import BY_NAME, Settings
 from cxc_analysis.report.settings import read_runs
 
 log = logging.getLogger("cxc_analysis")
@@ -82,7 +82,7 @@ def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(me
     """One report run in a worker process; never raises for a failed run, returns its status.
     The headline KPIs use the targets the report used (none where it has none)."""
     from cxc_analysis.core.output import terminate_as_exception
-    from cxc_analysis.report.runner import RunFailed, run_report
+    from cxc_analysis.report.runner import RunFailed, run_report, without_local_paths
 
     _worker_logging(run.get("name"), level, fmt)
     run = Settings.from_layers(run.values, {"out": out})
@@ -90,8 +90,9 @@ def run_one(run: Settings, out: str, level: int = logging.INFO, fmt: str = "%(me
     try:
         with terminate_as_exception():
             folder = run_report(run)
-    except (InputError, RunFailed) as exc:
-        return {**result, "status": "failed", "message": str(exc)}
+    except (InputError, RunFailed) as exc:  # the message as the index shows it: no absolute local path
+        paths = [value for name, value in run.values.items() if name in BY_NAME and BY_NAME[name].kind == "path"]
+        return {**result, "status": "failed", "message": without_local_paths(str(exc), paths, run=Path(out))}
     return {**result, "status": "ok", "folder": folder.name, "kpis": _headline(folder, run)}
 
 
@@ -119,8 +120,10 @@ INDEX_KPIS = (("exchanges", "Exchanges"), ("outside_partnership", "Outside"), ("
 
 
 def write_index(folder: Path, results: list[dict]) -> Path:
-    """index.html: one row per run, with its status, headline KPIs and links to its deliverables."""
+    """index.html: one row per run, with its status, headline KPIs and links to its deliverables;
+    no absolute local path (a message's paths relative to the batch folder or the project)."""
     from cxc_analysis.core.output import write_atomic
+    from cxc_analysis.report.runner import without_local_paths
 
     rows = []
     for result in results:
@@ -137,7 +140,8 @@ def write_index(folder: Path, results: list[dict]) -> Path:
         else:
             rows.append(f"<tr class=failed><td>{name}</td><td>{html.escape(result.get('partnership', ''))}</td>"
                         f"<td>{html.escape(result.get('period', ''))}</td><td class=bad>FAILED</td>"
-                        f"<td colspan={len(INDEX_KPIS) + 1}>{html.escape(result.get('message', ''))}</td></tr>")
+                        f"<td colspan={len(INDEX_KPIS) + 1}>"
+                        f"{html.escape(without_local_paths(result.get('message', ''), run=folder))}</td></tr>")
     head = "".join(f"<th>{label}<br><small>completed / target</small></th>" for _, label in INDEX_KPIS)
     failed = sum(r["status"] != "ok" for r in results)
     page = f"""<!DOCTYPE html>

@@ -71,7 +71,8 @@ def atomic_folder(folder: str | Path, *, last: Iterable[str] = (), stale: Iterab
     ``folder``'s as a whole. A new folder is renamed into place in one step. In an existing one
     (which may hold a person's other files) the files named in ``last`` are removed first and
     renamed in last, so a reader never sees them describe other files; the files in ``stale``
-    are removed. A failed or interrupted block leaves ``folder`` as it was.
+    are removed. A failed or interrupted block leaves ``folder`` as it was; so does a failure
+    while the files are put in place (the old ones are moved aside first and moved back).
     """
     folder = check_writable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -83,12 +84,32 @@ def atomic_folder(folder: str | Path, *, last: Iterable[str] = (), stale: Iterab
             os.replace(tmp, folder)
             return
         last = [name for name in last if (tmp / name).exists()]
-        for name in [*last, *stale]:
-            (folder / name).unlink(missing_ok=True)
-        for item in sorted(tmp.iterdir(), key=lambda p: p.name in last):
-            os.replace(item, folder / item.name)
+        _swap_files(tmp, folder, order=sorted(tmp.iterdir(), key=lambda p: p.name in last), stale=stale)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_files(tmp: Path, folder: Path, *, order: list[Path], stale: Iterable[str]) -> None:
+    """Put the files ``order`` (in ``tmp``) into ``folder`` in that order, removing ``stale``:
+    the old files they replace are moved aside first, and moved back if any step fails."""
+    aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=folder.parent))
+    moved, placed = [], []
+    try:
+        for name in dict.fromkeys([*(item.name for item in order), *stale]):
+            if (folder / name).exists() or (folder / name).is_symlink():
+                os.replace(folder / name, aside / name)
+                moved.append(name)
+        for item in order:
+            os.replace(item, folder / item.name)
+            placed.append(item.name)
+    except BaseException:
+        for name in placed:
+            (folder / name).unlink(missing_ok=True)
+        for name in moved:
+            os.replace(aside / name, folder / name)
+        aside.rmdir()  # empty again (were a file not moved back, it would stay here, not be lost)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 class Terminated(BaseException):

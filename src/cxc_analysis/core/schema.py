@@ -192,3 +192,15 @@ def require_valid(table: pd.DataFrame, findings: pd.DataFrame | None = None, *, 
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         raise InputError(f"the table does not match the declared columns: {failures[0]}{more}", file=file)
     return table
+
+
+# The fields a tracker's columns may hold (read by meaning from its headers): the required ones
+# and the optional ones.
+REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
+OPTIONAL = ("exchange_id", "event", "remarks", "paying_partnership", "ho_country", "ho_city", "vo_country", "vo_city",
+            "start_date", "end_date", "amount_eur")
+TRACKER_FIELDS = (*REQUIRED, *OPTIONAL)
+RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)
+
+# The report's own headers: how messages name a field when the tracker's header is unknown.
+DISPLAY = {**column_labels(*(f for f in TRACKER_FIELDS if f != "status")), "status": COLUMN_LABELS["status_text"]}

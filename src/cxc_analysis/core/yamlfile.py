@@ -82,3 +82,48 @@ def parse_yaml(text: str, *, file: str | Path | None = None) -> object:
 
 def _reason(exc: Exception) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__
+
+
+# The keys each kind of file may hold, by where they stand in it ("" is the top level): adding a
+# key is one more name on its line. Keys that are names of things (KPI names under ``targets``,
+# a rule set's rules and limits, a vocabulary's sections) are checked against those names where
+# they are declared (schema.KPI_NAMES, rules.LIMITS, vocabulary.SECTIONS).
+FILE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "targets": {"": ("partnership", "targets", "project", "budget_eur"),
+                "project": ("start", "end", "source")},
+    "deliverable": {"": ("title", "deliverable", "funding", "disclaimer"),
+                    "deliverable": ("grant_agreement", "acronym", "full_title", "project_url", "period",
+                                    "deliverable_number", "deliverable_title", "work_package", "contractual_date",
+                                    "actual_date", "status", "nature", "dissemination_level", "authors",
+                                    "responsible_author", "contributors", "reviewers", "abstract")},
+    "rule set": {"": ("name", "programme", "sources", "rules", "countries"),
+                 "limit": ("value", "source", "note", "other", "applied"),
+                 "country": ("code", "name", "joined", "source", "note")},
+    "run file": {"": ("out", "runs")},
+}
+
+
+
+def check_keys(data: dict, known, *, file: str | Path | None, where: str = "", what: str = "key") -> dict:
+    """``data``, or InputError naming the first key not in ``known`` (and the known key it is
+    most like): a misspelt key is never ignored without a word. ``where`` names the place in
+    the file (``deliverable``, ``rules.distance``), ``what`` what its keys are (``key``, ``target``).
+
+    >>> check_keys({"title": "T"}, FILE_KEYS["deliverable"][""], file="d.yaml")
+    {'title': 'T'}
+    >>> check_keys({"deliverable_titel": "T"}, FILE_KEYS["deliverable"]["deliverable"], file="d.yaml",
+    ...            where="deliverable")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cxc_analysis.core.errors.InputError: d.yaml: unknown key 'deliverable_titel' in deliverable; did you mean 'deliverable_title'? (known: ...)
+    """
+    import difflib
+
+    known = list(known)
+    for name in data:
+        if name not in known:
+            text = str(name) if isinstance(name, (str, int, float, bool)) or name is None else shown(name)
+            close = difflib.get_close_matches(text[:MAX_SHOWN], known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InputError(f"unknown {what} {shown(text)}" + (f" in {where}" if where else "")
+                             + f"{hint} (known: {', '.join(known)})", file=file)
+    return data

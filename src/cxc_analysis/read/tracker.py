@@ -22,17 +22,12 @@ import pandas as pd
 from cxc_analysis.core.config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
 from cxc_analysis.core.distinct import parallel_map, remember
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.schema import COLUMN_LABELS, column_labels
 from cxc_analysis.core.yamlfile import read_yaml
+from cxc_analysis.core.schema import DISPLAY
+from cxc_analysis.core.schema import RAW_VALUE_FIELDS
+from cxc_analysis.core.schema import REQUIRED
+from cxc_analysis.core.schema import TRACKER_FIELDS
 
-REQUIRED = ("host_org", "visiting_org", "vo_entity_type", "partnership", "status")
-OPTIONAL = ("exchange_id", "event", "remarks", "paying_partnership", "ho_country", "ho_city", "vo_country", "vo_city",
-            "start_date", "end_date", "amount_eur")
-FIELDS = (*REQUIRED, *OPTIONAL)
-RAW_VALUE_FIELDS = ("start_date", "end_date", "amount_eur")  # kept as the cell holds them (dates, numbers)
-
-# The report's own headers: how messages name a field when the tracker's header is unknown.
-DISPLAY = {**column_labels(*(f for f in FIELDS if f != "status")), "status": COLUMN_LABELS["status_text"]}
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 CSV_BLOCK_SIZE = 1 << 22  # bytes the Arrow CSV reader parses per block (blocks are parsed in parallel)
@@ -80,10 +75,9 @@ def match_header(row: list, reading: _Reading | None = None) -> dict[int, str]:
         if position is not None:
             mapping[position] = field
     mapped = set(mapping.values())
-    for position, text in enumerate(texts):
+    for position, (text, field) in enumerate(zip(texts, reading.vocabulary.fields_for(texts))):
         if position in mapping or not text:
             continue
-        field = reading.vocabulary.field_for(text)
         if field and field not in mapped:
             mapping[position] = field
             mapped.add(field)
@@ -108,9 +102,8 @@ def header_conflicts(row: list, reading: _Reading | None = None) -> dict[str, li
     """
     reading = reading or _current()
     found: dict[str, list[str]] = {}
-    for cell in row:
-        text = _cell_header(cell)
-        field = reading.vocabulary.field_for(text) if text else None
+    texts = [_cell_header(cell) for cell in row]
+    for text, field in zip(texts, reading.vocabulary.fields_for(texts)):
         if field and field not in reading.columns:
             found.setdefault(field, []).append(text)
     return {field: texts for field, texts in found.items() if len(texts) > 1}
@@ -128,7 +121,7 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         mapping = match_header(row, reading)
         if all(field in mapping.values() for field in REQUIRED):
-            return _accept_header(row, index, mapping, reading, file, sheet)
+            return _accept_header(row, index, mapping, reading, file, sheet, below=rows[index + 1:HEADER_SCAN_ROWS])
         if len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
             best = (index, mapping)
     if best is None:
@@ -150,13 +143,17 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
                      file=file, sheet=sheet, column=DISPLAY[missing[0]])
 
 
-def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict[int, str]]:
+def _accept_header(row, index, mapping, reading, file, sheet, below=()) -> tuple[int, dict[int, str]]:
     _check_column_map(row, reading, file, sheet)
     conflicts = header_conflicts(row, reading)
     if conflicts:
         field, texts = next(iter(conflicts.items()))
-        raise InputError(f"two columns name {DISPLAY[field]} ({field}): {_quoted(texts)}; keep one, or say "
-                         f"which with --columns (e.g. '{field}: {_short(texts[0])}')",
+        counters = _row_counters(row, texts, below)
+        chosen = next((t for t in texts if t not in counters), texts[0])
+        aside = (f" ({_quoted(counters)} only counts the rows: 1, 2, 3, ...)"
+                 if counters and chosen not in counters else "")
+        raise InputError(f"two columns name {DISPLAY[field]} ({field}): {_quoted(texts)}{aside}; keep one, or say "
+                         f"which with --columns (e.g. '{field}: {_short(chosen)}')",
                          file=file, sheet=sheet, row=index + 1, column=texts[1])
     texts = [_cell_header(c) for c in row]
     reading.headers = {field: texts[position] for position, field in mapping.items()}
@@ -164,6 +161,33 @@ def _accept_header(row, index, mapping, reading, file, sheet) -> tuple[int, dict
     reading.header_row = index + 1
     reading.ignored = [t for p, t in enumerate(texts) if t and p not in mapping]
     return index, mapping
+
+
+def _row_counters(row: list, texts: list[str], below) -> list[str]:
+    """Of the headers ``texts``, those whose column below the header (the rows read so far) holds
+    only 1, 2, 3, ...: a row counter, not an ID a person gave the exchange.
+
+    >>> _row_counters(["N°", "Exchange no."], ["N°", "Exchange no."], [[1, "EX-07"], ["2", "EX-09"], [3.0, None]])
+    ['N°']
+    """
+    out = []
+    for position, text in enumerate(_cell_header(cell) for cell in row):
+        if text not in texts or text in out:
+            continue
+        values = [cell for cells in below if position < len(cells)
+                  for cell in [cells[position]] if cell is not None and str(cell).strip()]
+        if values and [_whole(v) for v in values] == list(range(1, len(values) + 1)):
+            out.append(text)
+    return out
+
+
+def _whole(value: object) -> int | None:
+    """A cell's whole number (1, 1.0, "1"), or None."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
 
 
 def _check_column_map(row, reading, file, sheet) -> None:
@@ -193,8 +217,8 @@ def read_column_map(path: str | Path) -> dict[str, str]:
     data = read_yaml(path)
     out = {}
     for field, header in data.items():
-        if field not in FIELDS:
-            raise InputError(f"unknown field '{_short(str(field), 40)}' (fields: {', '.join(FIELDS)})", file=path)
+        if field not in TRACKER_FIELDS:
+            raise InputError(f"unknown field '{_short(str(field), 40)}' (fields: {', '.join(TRACKER_FIELDS)})", file=path)
         if not isinstance(header, (str, int, float)) or isinstance(header, bool) or not str(header).strip():
             raise InputError(f"{field}: expected the tracker's header as text", file=path)
         out[field] = str(header)
@@ -238,7 +262,7 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     finally:
         _READING.reset(token)
     if fields is not None:  # the other fields' values (a reader that read them all), as if the tracker lacked them
-        frame = _finish(frame.drop(columns=[f for f in FIELDS if f not in fields]), blank_rows=False)
+        frame = _finish(frame.drop(columns=[f for f in TRACKER_FIELDS if f not in fields]), blank_rows=False)
     frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
                        header_row=reading.header_row, ignored_columns=reading.ignored)
     return frame
@@ -310,7 +334,8 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     if first_error is not None:
         raise first_error
     raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
-                     "HO, VO, VO Type of entity, Inside/outside partnership, Status)", file=path)
+                     "HO, VO, VO Type of entity, Inside/outside partnership, Status, in any of the vocabulary's "
+                     "languages; map other headers with --columns FILE.yaml)", file=path)
 
 
 def _calamine(call, failure: str, *, file: Path, sheet: str | None = None):
@@ -994,14 +1019,14 @@ def _finish(frame: pd.DataFrame, blank_rows: bool = True) -> pd.DataFrame:
         if not filled.all():
             frame = frame.loc[filled].reset_index(drop=True)
     empty = {}  # one empty column of each kind, shared (columns are copied on write)
-    for field in FIELDS:
+    for field in TRACKER_FIELDS:
         if field not in frame.columns:
             kind = "raw" if field in RAW_VALUE_FIELDS else "text"
             if kind not in empty:
                 empty[kind] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
                                if kind == "raw" else _empty_text(frame.index))
             frame[field] = empty[kind]
-    return frame[["source_row", *FIELDS]]
+    return frame[["source_row", *TRACKER_FIELDS]]
 
 
 def _empty_text(index: pd.Index) -> pd.Series:

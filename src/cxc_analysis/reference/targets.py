@@ -7,6 +7,8 @@ from pathlib import Path
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.yamlfile import read_yaml, shown
+from cxc_analysis.core.yamlfile import FILE_KEYS
+from cxc_analysis.core.yamlfile import check_keys
 
 MAX_TARGET = 1_000_000
 
@@ -21,15 +23,17 @@ def read_targets(path: str | Path) -> dict[str, int]:
     from cxc_analysis.core.schema import KPI_NAMES
 
     data = read_yaml(path)
-    targets = data.get("targets", data)
+    nested = "targets" in data  # else the KPI names stand at the top level
+    check_keys(data, FILE_KEYS["targets"][""] + (() if nested else KPI_NAMES), file=path)
+    if isinstance(data.get("project"), dict):
+        check_keys(data["project"], FILE_KEYS["targets"]["project"], file=path, where="project")
+    targets = data["targets"] if nested else {k: v for k, v in data.items() if k in KPI_NAMES}
     if not isinstance(targets, dict):
         raise InputError("'targets' must be a mapping of KPI names to numbers", file=path)
-    unknown = [k for k in targets if k not in KPI_NAMES and k != "partnership"]
-    if unknown:
-        raise InputError(f"unknown target {shown(unknown[0])} (known: {', '.join(KPI_NAMES)})", file=path)
+    check_keys(targets, KPI_NAMES, file=path, what="target")
     out = {}
     for name, value in targets.items():
-        if name == "partnership" or value is None:
+        if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TARGET:
             raise InputError(f"target '{name}' must be a whole number from 0 to {MAX_TARGET:,}, not {shown(value)}",

@@ -32,9 +32,9 @@ def write_processed(result: CleanResult, folder: str | Path, source: str | Path 
     folder = check_writable(folder)
     stale = STALE_FILES + (("source.json",) if source is None else ())
     with atomic_folder(folder, last=("source.json",), stale=stale) as tmp:
-        write_parquet(result.table, tmp / "exchanges.parquet")
+        write_parquet(_portable(result.table), tmp / "exchanges.parquet")
         write_csv(result.table, tmp / "exchanges.csv")
-        write_parquet(result.findings, tmp / "findings.parquet")
+        write_parquet(_portable(result.findings), tmp / "findings.parquet")
         write_csv(result.findings, tmp / "findings.csv")
         if source is not None:
             record = {"file": Path(source).name, "sha256": sha256(Path(source)), "exchanges": len(result.table),
@@ -43,6 +43,16 @@ def write_processed(result: CleanResult, folder: str | Path, source: str | Path 
         for name, writer in (extra or {}).items():
             writer(tmp / name)
     return folder
+
+
+def _portable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a parquet file keeps it: its tracker (``attrs["file"]``, kept in the file's
+    metadata) by file name, never by the absolute local path it was read from."""
+    if not frame.attrs.get("file"):
+        return frame
+    out = frame.copy(deep=False)
+    out.attrs = {**frame.attrs, "file": Path(str(frame.attrs["file"])).name}
+    return out
 
 
 ANNOTATE_MAX_ROWS = 20_000  # the annotated tracker is a styled workbook: beyond this, `clean --annotate`
@@ -105,7 +115,7 @@ def read_source(folder: str | Path | None = None) -> dict:
 def write_rules(results: pd.DataFrame, folder: str | Path | None = None) -> pd.DataFrame:
     """Keep the programme-rule results beside the table (rules.parquet), for the workbook export;
     returns them unchanged, so a notebook can chain it."""
-    write_parquet(results, check_writable(folder or DATA_PROCESSED) / "rules.parquet")
+    write_parquet(_portable(results), check_writable(folder or DATA_PROCESSED) / "rules.parquet")
     return results
 
 

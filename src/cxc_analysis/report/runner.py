@@ -100,6 +100,7 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
                 record_facts(work / "data", settings.source_facts())
                 if (work / "data" / "tracker_annotated.xlsx").is_file():  # the partner's feedback file
                     os.replace(work / "data" / "tracker_annotated.xlsx", work / "tracker_annotated.xlsx")
+        _scrub_notebooks(work, params)
         _export(work, params, settings, files, started, front, timings)
     except (RunFailed, InputError):
         _keep_failed(work, final)
@@ -340,12 +341,12 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
 
     if "deliverable" not in front:  # the metadata file was not used: do not list it as read
         files = {role: path for role, path in files.items() if role != "deliverable"}
-    read = {role: {"file": _shown(path), "sha256": sha256(path)} for role, path in files.items()}
+    read = {role: {"file": shown_path(path), "sha256": sha256(path)} for role, path in files.items()}
     provenance = {
         "input_file": files["input"].name,
         "input_sha256": read["input"]["sha256"],
         "files": read,
-        "parameters": {k: _shown(v) for k, v in sorted(params.items())},
+        "parameters": {k: shown_path(v) for k, v in sorted(params.items())},
         "generated_at": started.isoformat(timespec="seconds"),
         "package_version": __version__,
         "python_version": platform.python_version(),
@@ -393,13 +394,14 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     only for the period it was written for: another period keeps just the project's facts, so a
     report never claims to be a deliverable it is not.
     """
-    from cxc_analysis.core.yamlfile import read_yaml
+    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
-    data = read_yaml(path)
+    data = check_keys(read_yaml(path), FILE_KEYS["deliverable"][""], file=path)
     meta = data.get("deliverable", {})
     if not isinstance(meta, dict):
         raise InputError("'deliverable' must be a mapping", file=path)
+    check_keys(meta, FILE_KEYS["deliverable"]["deliverable"], file=path, where="deliverable")
     _check_scalars({k: data.get(k) for k in ("title", "funding", "disclaimer")}, path)
     _check_scalars(meta, path, "deliverable: ")
     if deliverable is None and str(meta.get("acronym", "")).casefold() != partnership.casefold():
@@ -424,16 +426,58 @@ def _check_scalars(values: dict, path: Path, where: str = "") -> None:
             raise InputError(f"{where}'{key[:60]}' must be text, not {shown(value)}", file=path)
 
 
-def _shown(value) -> str:
-    """A parameter as provenance shows it: paths inside the project relative to it."""
+def shown_path(value: object, *, run: Path | None = None) -> str:
+    """A parameter as an output (provenance, the batch index) shows it: an absolute path inside
+    the run folder ``run`` or the project relative to it, any other by its file name only, so no
+    local folder name leaves the machine in a report; other text as it is.
+
+    >>> shown_path(PROJECT_ROOT / "data" / "raw" / "t.xlsx"), shown_path("/home/ana/Desktop/t.xlsx"), shown_path("M6")
+    ('data/raw/t.xlsx', 't.xlsx', 'M6')
+    """
     text = str(value)
     try:
         path = Path(text)
-        if path.is_absolute() and PROJECT_ROOT in path.resolve().parents:
-            return str(path.resolve().relative_to(PROJECT_ROOT))
+        if not path.is_absolute():
+            return text
+        resolved = path.resolve()
+        for base in (run, PROJECT_ROOT):
+            if base is not None and len(Path(base).resolve().parts) > 1 and (
+                    resolved == Path(base).resolve() or Path(base).resolve() in resolved.parents):
+                return resolved.relative_to(Path(base).resolve()).as_posix()
+        return path.name
     except (OSError, ValueError):
-        pass
+        return text
+
+
+def without_local_paths(text: str, paths=(), *, run: Path | None = None) -> str:
+    """``text`` (a message, an executed notebook) with the absolute ``paths``, then the run
+    folder, the project and the home folder written as ``shown_path`` shows them (the home folder
+    as ``~``), longest first.
+
+    >>> without_local_paths("/home/ana/x.xlsx: sheet 'S': bad", ["/home/ana/x.xlsx"])
+    "x.xlsx: sheet 'S': bad"
+    """
+    import re
+
+    table = {str(p): shown_path(p, run=run) for p in paths if p and Path(str(p)).is_absolute()}
+    for base, shown in ((run, "."), (PROJECT_ROOT, "."), (Path.home(), "~")):
+        if base is not None and len(Path(base).parts) > 1:
+            for form in {str(base), str(Path(base).resolve())}:
+                table.setdefault(form, shown)
+    for old in sorted(table, key=len, reverse=True):
+        text = re.sub(re.escape(old) + r"(?![^/\\\s'\",:;()\[\]{}])", lambda _: table[old], text)
     return text
+
+
+def _scrub_notebooks(work: Path, params: dict) -> None:
+    """The executed notebooks in the run folder without absolute local paths (their parameters
+    cell and papermill's record name the tracker, the processed folder, the notebooks' source)."""
+    for name in RUN_NOTEBOOKS:
+        path = work / name
+        if path.is_file():
+            paths = [*params.values(), NOTEBOOKS / name]
+            text = without_local_paths(path.read_text(encoding="utf-8"), paths, run=work)
+            path.write_text(text, encoding="utf-8")
 
 
 def move_into_place(work: Path, final: Path) -> None:

@@ -32,6 +32,8 @@ from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.yamlfile import MAX_SHOWN, parse_yaml, read_yaml, shown
 from cxc_analysis.reference.targets import targets_file_for, targets_for
 import re
+from cxc_analysis.core.yamlfile import FILE_KEYS
+from cxc_analysis.core.yamlfile import check_keys
 
 REPORT, KPIS, CHECK, CLEAN = "report", "kpis", "check", "clean"
 RUN_NOTEBOOKS = ("01_clean_and_validate.ipynb", "02_kpi_report.ipynb")  # run in this order by `report`
@@ -81,6 +83,9 @@ MAX_TEXT = 2000  # characters a text setting may hold
 
 
 # --- reading small YAML files safely ------------------------------------------------------
+
+
+# --- the keys a file may hold ---------------------------------------------------------------
 
 
 # --- targets --------------------------------------------------------------------------------
@@ -357,15 +362,12 @@ def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
     from cxc_analysis.core.yamlfile import read_yaml
 
     path = Path(path)
-    data = read_yaml(path)
+    data = check_keys(read_yaml(path), FILE_KEYS["run file"][""], file=path)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         raise InputError("expected a list 'runs' with one entry per partnership", file=path)
     base = path.resolve().parent
     top = layer({k: v for k, v in data.items() if k == "out"}, base=base, origin=str(path))
-    unknown = sorted(str(k)[:60] for k in data if k not in ("out", "runs"))
-    if unknown:
-        raise InputError(f"unknown key '{unknown[0]}' (known: out, runs)", file=path)
     names, resolved = set(), []
     for number, run in enumerate(runs, start=1):
         if not isinstance(run, dict):
@@ -383,7 +385,6 @@ def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
         names.add(name)
         resolved.append(Settings.from_layers(settings.values, {"name": name}))
     return resolved, Path(top["out"]) if top.get("out") else None
-
 
 
 def _folder_name(text: str) -> str:

@@ -141,15 +141,19 @@ def read_rule_set(path: str | Path | None = None) -> RuleSet:
 @lru_cache(maxsize=8)
 def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
     from cxc_analysis.core.yamlfile import read_yaml
+    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
 
-    data = read_yaml(path)
+    data = check_keys(read_yaml(path), FILE_KEYS["rule set"][""], file=path)
     sources = data.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise _bad(path, "sources", "expected a mapping of keys to where each fact comes from")
     rules = data.get("rules")
     if not isinstance(rules, dict):
         raise _bad(path, "rules", f"expected a mapping of {', '.join(RULES)} to their limits")
+    check_keys(rules, LIMITS, file=path, where="rules", what="rule")
     for rule, limits in LIMITS.items():
+        if isinstance(rules.get(rule), dict):
+            check_keys(rules[rule], limits, file=path, where=f"rules.{rule}", what="limit")
         for limit, (kind, valid) in limits.items():
             key = f"rules.{rule}.{limit}"
             entry = (rules.get(rule) or {}).get(limit) if isinstance(rules.get(rule) or {}, dict) else None
@@ -157,8 +161,11 @@ def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
                 raise _bad(path, key, "missing (expected a mapping with value and source)")
             if not valid(entry["value"]):
                 raise _bad(path, key, f"{entry['value']!r} is not {kind}")
+            check_keys(entry, FILE_KEYS["rule set"]["limit"], file=path, where=key)
             _check_sources(entry, sources, path, key)
             for position, other in enumerate(entry.get("other") or []):
+                if isinstance(other, dict):
+                    check_keys(other, FILE_KEYS["rule set"]["limit"], file=path, where=f"{key}.other[{position + 1}]")
                 _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
     countries, country_sources = _countries(data.get("countries"), sources, path)
     return RuleSet(name=str(data.get("name") or path.stem), path=path, rules=rules, sources=sources,
@@ -177,6 +184,7 @@ def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
 
 def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
     from cxc_analysis.read.countries import country_code
+    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
 
     if not isinstance(entries, list) or not entries:
         raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
@@ -186,6 +194,7 @@ def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
         code = country_code(entry.get("code")) if isinstance(entry, dict) and entry.get("code") else None
         if code is None:
             raise _bad(path, key, f"unknown country code {entry!r}")
+        check_keys(entry, FILE_KEYS["rule set"]["country"], file=path, where=key)
         _check_sources(entry, sources, path, key)
         joined = entry.get("joined")
         if joined is not None and not isinstance(joined, dt.date):

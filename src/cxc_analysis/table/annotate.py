@@ -16,9 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.read.tracker import DISPLAY, FIELDS, decode_csv, sniff_delimiter
+from cxc_analysis.core.schema import DISPLAY
+from cxc_analysis.read.tracker import decode_csv, sniff_delimiter
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.text import excel_text
+from cxc_analysis.core.schema import TRACKER_FIELDS
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
 FONTS = {"error": "9C0006", "warning": "9C5700"}
@@ -160,7 +162,7 @@ def _cells(table: pd.DataFrame, findings: pd.DataFrame) -> list[list[tuple[int, 
     headers: dict[str, str] = table.attrs.get("headers", {})
     positions: dict[str, int] = table.attrs.get("positions", {})
     by_header = {text: positions[field] for field, text in headers.items() if field in positions}
-    by_header.update({DISPLAY[f]: positions[f] for f in FIELDS if f in positions and DISPLAY[f] not in by_header})
+    by_header.update({DISPLAY[f]: positions[f] for f in TRACKER_FIELDS if f in positions and DISPLAY[f] not in by_header})
     out = []
     for row, column, code in zip(findings["row"], findings["column"], findings["code"]):
         if code == "duplicate_exchange":
