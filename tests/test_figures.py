@@ -1,0 +1,286 @@
+"""Every figure the report shows, against a value worked out without the package: by hand from a
+small tracker written here, from the D5.1 midterm report's tables and text, or from a public fact.
+
+The small tracker (``TRACKER``) goes through the real reading and cleaning, so its figures are the
+report's own: what each row is and what it must count for is written next to it.
+"""
+
+import datetime as dt
+import math
+
+import pandas as pd
+import pytest
+
+from cxc_analysis import compare, costs, flows, progress
+from cxc_analysis.config import DEFAULT_REGISTER, DEFAULT_TARGETS
+from cxc_analysis.kpis import kpi_display, kpi_json, kpi_table
+from cxc_analysis.load import read_targets
+from cxc_analysis.processed import read_and_clean
+from cxc_analysis.register import read_register
+from cxc_analysis.rules import check_rules
+
+HEADER = ("Exchange no.,HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Start date,End date,"
+          "HO country,VO country,HO city,VO city,Amount,Status,Remarks")
+# Excel row: what it is                                              counts for
+TRACKER = [
+    # 2: SME, inside, 5 working days Mon-Fri, Paris-Eindhoven (far)  completed; full lump sum; EUR 1,100
+    "EG100AA1,Host A,Visitor 1,SME,Inside,Event X,06/03/2023,10/03/2023,France,Netherlands,Paris,Eindhoven,1100,"
+    "Completed,",
+    # 3: cluster, outside, 3 working days, Paris-Regensburg (far)    completed; halved (short stay); EUR 550
+    "EG100AA2,Host A,Visitor 2,Cluster organisation,Outside,Event X,06/03/2023,08/03/2023,France,Germany,Paris,"
+    "Regensburg,550,Completed,",
+    # 4: a copy of row 2 (other case): an error, counted nowhere     nothing (its EUR 1,100 neither)
+    "EG100AA1,host a,VISITOR 1,SME,Inside,event x,06/03/2023,10/03/2023,France,Netherlands,Paris,Eindhoven,1100,"
+    "Completed,copied",
+    # 5: large company, outside, no amount                           pending
+    ",Host B,Visitor 3,Large company,Outside,Event Y,03/04/2023,07/04/2023,Spain,France,Madrid,Lyon,,Pending,",
+    # 6: public authority, inside, 4 working days (Tue-Fri)          completed; halved (short stay); EUR 800
+    ",Host B,Visitor 4,Public authority,Inside,Event Y,02/05/2023,05/05/2023,Spain,Italy,Madrid,Milan,800,"
+    "Completed,",
+    # 7: an unknown type: an error, counted nowhere                  nothing (its EUR 1,000 neither)
+    ",Host B,Visitor 5,Alien,Inside,Event Y,02/05/2023,05/05/2023,Spain,Italy,Madrid,Milan,1000,Completed,",
+    # 8: SME, outside, 5 working days, Brussels-Antwerp (about 41 km) completed; halved (too close); EUR 300
+    ",Host C,Visitor 6,SME,Outside,Event Z,05/06/2023,09/06/2023,Belgium,Belgium,Brussels,Antwerp,300,Completed,",
+]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    path = tmp_path_factory.mktemp("figures") / "tracker.csv"
+    path.write_text(HEADER + "\n" + "\n".join(TRACKER) + "\n", encoding="utf-8")
+    return read_and_clean(path)
+
+
+def test_small_tracker_excludes_the_copy_and_the_unknown_label(small):
+    excluded = small.table.loc[small.table["excluded"].fillna(False).astype(bool), "source_row"].tolist()
+    assert excluded == [4, 7]
+
+
+# --- KPIs ---------------------------------------------------------------------------------
+
+def test_kpis_of_the_small_tracker_by_hand(small):
+    result = kpi_json(kpi_table(small.table, {"exchanges": 8, "sme": 3}))
+    # completed and usable: rows 2 (SME, inside), 3 (cluster, outside), 6 (public, inside), 8 (SME, outside)
+    assert result["actual"] == {"exchanges": 4, "outside_partnership": 2, "cluster_organisation": 1, "sme": 2,
+                                "scaling_up_support_organisation": 0, "large_company": 0, "public_authority": 1}
+    # pending: row 5 (large company, outside)
+    assert result["pending"] == {"exchanges": 1, "outside_partnership": 1, "cluster_organisation": 0, "sme": 0,
+                                 "scaling_up_support_organisation": 0, "large_company": 1, "public_authority": 0}
+    frame = kpi_table(small.table, {"exchanges": 8, "sme": 3})
+    assert frame.loc["exchanges", "pct_of_target"] == 50.0  # 4 of 8
+    assert frame.loc["sme", "pct_of_target"] == 66.7  # 2 of 3, one decimal
+
+
+def test_kpi_display_names_as_a_reviewer_reads_them(bundled):
+    shown = kpi_display(kpi_table(bundled.table, read_targets(DEFAULT_TARGETS)))
+    # D5.1 "Significant results": the grant agreement's words, the figures after M12
+    assert list(shown.columns) == ["Completed", "Pending", "Target", "% of target"]
+    assert shown.index.name == "Indicator"
+    assert shown["Completed"].tolist() == [42, 19, 13, 18, 2, 5, 4]
+    assert shown["Target"].tolist() == [80, 20, 5, 40, 10, 15, 10]
+    assert shown["% of target"].tolist() == [52.5, 95.0, 260.0, 45.0, 20.0, 33.3, 40.0]
+
+
+# --- costs: support paid and the lump sums ------------------------------------------------
+
+def test_support_paid_counts_usable_rows_only(small):
+    paid = costs.spending(small.table)
+    # rows 2, 3, 6, 8: 1100 + 550 + 800 + 300; not the copy (row 4) nor the unknown type (row 7)
+    assert paid["total"].to_dict("records") == [{"exchanges": 4, "eur": 2750.0}]
+    assert paid["by_type"]["eur"].tolist() == [1400.0, 800.0, 550.0]  # SMEs 1100 + 300, public 800, cluster 550
+    assert paid["by_type"]["exchanges"].tolist() == [2, 1, 1]
+    assert paid["by_event"]["eur"].to_dict() == {"Event X": 1650.0, "Event Y": 800.0, "Event Z": 300.0}
+
+
+def test_lump_sums_halve_for_a_short_stay_or_close_hosts(small):
+    results = check_rules(small.table)
+    kinds = costs.lump_sum_kinds(results)
+    # 2: 5 days, far: full; 3: 3 days; 6: 4 days; 8: 5 days but about 41 km apart
+    assert {row: kinds[row] for row in (2, 3, 6, 8)} == {2: "full", 3: "halved", 6: "halved", 8: "halved"}
+    by = costs.spending(small.table, results)["by_lump_sum"]
+    assert by.to_dict("index") == {"halved": {"exchanges": 3, "eur": 1650.0}, "full": {"exchanges": 1, "eur": 1100.0}}
+
+
+@pytest.mark.parametrize("duration, distance, kind", [
+    (("pass", None), ("pass", None), "full"),
+    (("pass", "warning"), ("pass", None), "halved"),
+    (("pass", None), ("pass", "warning"), "halved"),
+    (("pass", "warning"), ("pass", "warning"), "halved"),
+    (("pass", None), ("cannot_check", None), "cannot tell"),
+    (("cannot_check", None), ("pass", None), "cannot tell"),
+    (("fail", None), ("pass", None), "cannot tell"),
+])
+def test_lump_sum_kind_of_each_combination(duration, distance, kind):
+    results = pd.DataFrame({"row": [5, 5, 5], "rule": ["cross_border", "duration", "distance"],
+                            "outcome": ["fail", duration[0], distance[0]],
+                            "severity": [None, duration[1], distance[1]]})
+    assert costs.lump_sum_kinds(results).to_dict() == {5: kind}
+
+
+# --- flows --------------------------------------------------------------------------------
+
+def test_flows_of_the_small_tracker(small):
+    table = flows.flow_table(flows.exchange_countries(small.table))
+    # usable rows: FR->NL, FR->DE (2, 3), ES->FR, ES->IT (5, 6), BE->BE (8)
+    cells = {(h, v): int(table.loc[h, v]) for h in table.index for v in table.columns if table.loc[h, v]}
+    assert cells == {("FR", "NL"): 1, ("FR", "DE"): 1, ("ES", "FR"): 1, ("ES", "IT"): 1, ("BE", "BE"): 1}
+
+
+def test_flows_of_the_bundled_tracker_take_countries_from_the_register(bundled):
+    """D5.1: NextMove is French, ARIA Hauts-de-France is in France; the Mission to the Basque Country
+    is hosted by the Basque cluster (Spain) and visited by NextMove; "one HO from Spain and five VOs"
+    in Barcelona. So 41 exchanges hosted in France, 6 in Spain, and NextMove visits Spain once."""
+    countries = flows.exchange_countries(bundled.table, read_register(DEFAULT_REGISTER))
+    per = flows.per_country(countries)
+    assert per["host"][per["host"] > 0].to_dict() == {"FR": 41, "ES": 6}
+    table = flows.flow_table(countries)
+    assert table.loc["ES", "FR"] >= 1 and "Unknown" not in table.index
+    # visitors named after their country in D5.1's table
+    visitor = dict(zip(bundled.table["visiting_org"], countries["visitor"]))
+    assert visitor["Ukrainian Automotive and Mobility Cluster"] == "UA"
+    assert visitor["Automobiliski klaster Srbije"] == "RS"
+    assert visitor["SAMS Norway"] == "NO"
+    assert visitor["NextMove"] == "FR"
+
+
+def test_flows_without_a_register_leave_the_bundled_countries_unknown(bundled):
+    """The bundled tracker has no country columns: only the register can give them."""
+    countries = flows.exchange_countries(bundled.table)
+    assert set(countries["host"]) == {"Unknown"}
+
+
+# --- progress: pace, projection and the month a target is reached -------------------------
+
+def _first_month_reaching(actual: float, elapsed: int, target: float, total: int) -> float:
+    """By counting: the first month m at which actual + pace * (m - elapsed) >= target."""
+    pace = actual / elapsed
+    for month in range(elapsed, total + 1):
+        if actual + pace * (month - elapsed) >= target - 1e-9:
+            return float(month) if month > elapsed or actual < target else 0.0
+    return math.nan
+
+
+@pytest.mark.parametrize("actual, elapsed, target, total", [
+    (42, 12, 80, 24),  # D5.1: 42 of 80 after M12, project of 24 months: M23
+    (7, 10, 10, 24),  # 0.7 a month: 9.8 at M14, 10.5 at M15 (rounding would say M14)
+    (7, 10, 9, 24),  # 8.4 at M12, 9.1 at M13
+    (3, 5, 12, 10), (10, 5, 20, 10), (5, 10, 5, 24), (1, 12, 50, 24),
+])
+def test_reached_month_is_the_first_month_at_or_over_the_target(actual, elapsed, target, total):
+    kpis = pd.DataFrame({"actual": [actual], "target": pd.array([target], dtype="Int64")}, index=["exchanges"])
+    out = progress.project_kpis(kpis, elapsed, total).loc["exchanges"]
+    expected = _first_month_reaching(actual, elapsed, target, total)
+    assert (math.isnan(out["reached_month"]) and math.isnan(expected)) or out["reached_month"] == expected
+    assert out["pace"] == pytest.approx(actual / elapsed)
+    assert out["projected"] == pytest.approx(actual + actual / elapsed * (total - elapsed))
+
+
+def test_remobilise_projection_from_d51():
+    """D5.1: 42 completed after M12 of 24: 3.5 a month, 84 by M24; SMEs 18 of 40: 36 by M24,
+    22 more needed in 12 months."""
+    k = pd.DataFrame({"actual": [42, 18], "target": pd.array([80, 40], dtype="Int64")}, index=["exchanges", "sme"])
+    out = progress.project_kpis(k, 12, 24)
+    assert out.loc["exchanges", ["pace", "projected", "reached_month"]].tolist() == [3.5, 84.0, 23.0]
+    assert out.loc["sme", "projected"] == 36.0 and out.loc["sme", "needed_per_month"] == pytest.approx(22 / 12)
+
+
+@pytest.mark.parametrize("label, month", [
+    ("January 2023", 12),  # D5.1: "the status after M12 (January 2023)"
+    ("February 2022", 1), ("March 2022", 2), ("December 2022", 11), ("2023-01", 12), ("Jan 2024", 24),
+])
+def test_months_elapsed_from_a_calendar_month(label, month):
+    project = progress.read_project(DEFAULT_TARGETS)
+    assert progress.months_elapsed(progress.read_period(label), project) == month
+
+
+def test_a_period_before_the_project_says_nothing():
+    project = progress.read_project(DEFAULT_TARGETS)
+    assert progress.months_elapsed(progress.read_period("January 2022"), project) is None
+
+
+def test_a_completed_exchange_counts_in_the_month_it_ended():
+    # project from February 2022 (M1): 30 March - 2 April 2022 ended in April, M3; one without an end
+    # date counts in its start month (May 2022, M4); a pending one and an excluded one count nowhere
+    table = pd.DataFrame({"status": ["completed", "completed", "pending", "completed"],
+                          "excluded": [False, False, False, True],
+                          "start_date": pd.to_datetime(["2022-03-30", "2022-05-31", "2022-03-01", "2022-03-01"]),
+                          "end_date": pd.to_datetime(["2022-04-02", None, "2022-03-04", "2022-03-04"])})
+    assert progress.completed_by_month(table, dt.date(2022, 2, 1)).to_dict() == {3: 1, 4: 1}
+
+
+def test_months_elapsed_from_dated_exchanges_is_the_last_dated_month():
+    table = pd.DataFrame({"status": ["completed"] * 2, "excluded": [False] * 2,
+                          "start_date": pd.to_datetime(["2022-02-07", "2022-12-05"]),
+                          "end_date": pd.to_datetime(["2022-02-11", "2023-01-03"])})  # ends in January 2023: M12
+    dated = progress.completed_by_month(table, dt.date(2022, 2, 1))
+    assert progress.months_elapsed(progress.read_period("Year one"), None, dated) == 12
+
+
+# --- since the last report (--previous) ---------------------------------------------------
+
+def _exchanges(rows, statuses=None, ids=None):
+    n = len(rows)
+    return pd.DataFrame({"source_row": list(range(2, 2 + n)), "exchange_id": ids or [None] * n,
+                         "host_org": [r[0] for r in rows], "visiting_org": [r[1] for r in rows],
+                         "event": [r[2] for r in rows], "status": statuses or ["completed"] * n,
+                         "status_text": statuses or ["Completed"] * n})
+
+
+def test_two_current_rows_for_one_earlier_row_are_uncertain():
+    previous = _exchanges([("H", "V", "E")])
+    current = _exchanges([("H", "V", "E"), ("h", "v", "e")])
+    matches = compare.match_exchanges(previous, current)
+    assert matches[["previous_row", "row", "match"]].values.tolist() == [[2, 2, "uncertain"]]
+    assert compare.added(current, matches)["source_row"].tolist() == [3]
+
+
+def test_one_id_on_two_current_rows_is_uncertain():
+    previous = _exchanges([("H", "V", "E")], ids=["EG123AB4"])
+    current = _exchanges([("H", "V", "E"), ("H", "V", "F")], ids=["EG123AB4", "EG123AB4"])
+    matches = compare.match_exchanges(previous, current)
+    assert matches.loc[matches["previous_row"] == 2, "match"].tolist() == ["uncertain"]
+
+
+def test_a_unique_pair_is_certain():
+    previous = _exchanges([("H", "V", "E"), ("H", "W", "E")])
+    current = _exchanges([("H", "W", "E"), ("H", "V", "E")])
+    matches = compare.match_exchanges(previous, current)
+    assert matches[["previous_row", "row", "match"]].values.tolist() == [[2, 3, "HO + VO + event"],
+                                                                         [3, 2, "HO + VO + event"]]
+
+
+def test_only_real_status_changes_are_counted():
+    # rows: pending -> completed (a change), unknown -> unknown (none), completed -> completed (none),
+    # completed -> unknown (a change: a reviewer must see it)
+    previous = _exchanges([("H", "A", "E"), ("H", "B", "E"), ("H", "C", "E"), ("H", "D", "E")],
+                          statuses=["pending", None, "completed", "completed"])
+    current = _exchanges([("H", "A", "E"), ("H", "B", "E"), ("H", "C", "E"), ("H", "D", "E")],
+                         statuses=["completed", None, "completed", None])
+    changes = compare.status_changes(previous, current, compare.match_exchanges(previous, current))
+    assert changes["visiting_org"].tolist() == ["A", "D"]
+    assert changes.loc[0, ["was", "now"]].tolist() == ["pending", "completed"]
+
+
+def test_kpi_changes_are_now_minus_earlier():
+    earlier = pd.DataFrame({"actual": [40, 18]}, index=["exchanges", "sme"])
+    now = pd.DataFrame({"actual": [42, 17]}, index=["exchanges", "sme"])
+    assert compare.kpi_changes(earlier, now).to_dict("index") == {
+        "exchanges": {"earlier": 40, "now": 42, "change": 2}, "sme": {"earlier": 18, "now": 17, "change": -1}}
+
+
+def test_gone_rows_are_those_without_a_match():
+    previous = _exchanges([("H", "A", "E"), ("H", "B", "E")])
+    current = _exchanges([("H", "A", "E")])
+    assert compare.gone(previous, compare.match_exchanges(previous, current))["visiting_org"].tolist() == ["B"]
+
+
+# --- the bundled D5.1 tracker: every figure of "Significant results" ----------------------
+
+def test_bundled_figures_from_d51(bundled):
+    """D5.1: 42 completed and 5 pending, the Barcelona group exchange ("one HO from Spain and five
+    VOs ... we are actually at 47 exchanges")."""
+    table = bundled.table
+    assert len(table) == 47 and int(table["excluded"].fillna(False).sum()) == 0
+    pending = table[table["status"] == "pending"]
+    assert pending["event"].unique().tolist() == ["Smart City Expo Barcelona"]
+    assert pending["host_org"].unique().tolist() == ["Instituto Aragones del Fomento"]
