@@ -284,3 +284,90 @@ def test_bundled_figures_from_d51(bundled):
     pending = table[table["status"] == "pending"]
     assert pending["event"].unique().tolist() == ["Smart City Expo Barcelona"]
     assert pending["host_org"].unique().tolist() == ["Instituto Aragones del Fomento"]
+
+
+# --- the words that decide completed or pending, read by a person who knows the languages --
+
+# Every status word of the vocabulary, written out here as a partner would type it, with what it
+# means; a word moved from one meaning to the other changes the KPIs, and one of these fails.
+COMPLETED = [
+    "Completed", "complete", "Done", "finished", "closed", "concluded", "carried out",
+    "Terminé", "terminée", "réalisé", "Réalisée", "achevé", "achevée", "clôturé", "clôturée", "effectué",
+    "effectuée", "complété",
+    "Abgeschlossen", "erledigt", "beendet", "durchgeführt", "durchgefuehrt", "fertig",
+    "Completado", "completada", "finalizado", "finalizada", "terminado", "terminada", "realizado", "realizada",
+    "concluido", "concluida",
+    "Completato", "completata", "concluso", "conclusa", "terminato", "terminata", "realizzato", "realizzata",
+    "chiuso", "chiusa",
+    "Afgerond", "voltooid", "voltooide", "uitgevoerd", "klaar", "afgesloten",
+    "Concluído", "concluída", "finalizado", "terminada",
+]
+PENDING = [
+    "Pending", "waiting for final activity report", "Waiting for final report", "waiting for the final activity report",
+    "ongoing", "in progress", "planned", "scheduled", "approved", "established", "draft", "submitted", "waiting",
+    "open", "final report pending", "final activity report pending", "awaiting final activity report",
+    "awaiting final report", "awaiting",
+    "En attente", "en attente du rapport final", "en attente du rapport final d'activité", "en cours", "prévu",
+    "planifié", "approuvé", "soumis", "rapport final en attente", "en attente du rapport d'activité final",
+    "Ausstehend", "offen", "in Bearbeitung", "laufend", "geplant", "genehmigt", "eingereicht",
+    "warten auf Abschlussbericht", "wartet auf den Abschlussbericht", "Abschlussbericht ausstehend",
+    "warten auf den Abschlussbericht", "warten auf den abschließenden Tätigkeitsbericht",
+    "warten auf Tätigkeitsabschlussbericht",
+    "Pendiente", "en curso", "en espera", "en espera del informe final", "previsto", "planificado", "aprobado",
+    "pendiente del informe final", "a la espera del informe final", "a la espera del informe final de actividad",
+    "esperando el informe final de actividad", "en espera del informe final de actividad",
+    "In attesa", "in attesa del rapporto finale", "in corso", "pianificato", "previsto", "approvato", "in sospeso",
+    "in attesa della relazione finale", "in attesa della relazione finale di attività",
+    "in attesa della relazione finale sulle attività",
+    "In behandeling", "lopend", "gepland", "wachtend op eindrapport", "in afwachting van het eindverslag",
+    "goedgekeurd", "openstaand", "wacht op eindrapport", "wachten op eindverslag",
+    "in afwachting van het eindrapport", "wachten op het eindrapport", "wacht op eindactiviteitenverslag",
+    "wacht op eindverslag",
+    "Pendente", "em curso", "em andamento", "a aguardar o relatório final", "aguardando relatório final",
+    "planeado", "planejado", "aprovado", "aguarda relatório final", "a aguardar relatório final de atividade",
+    "aguardando o relatório final de atividades",
+]
+
+
+def test_every_status_word_means_what_it_says():
+    from cxc_analysis.vocabulary import load_vocabulary
+
+    status = load_vocabulary().status
+    wrong = {word: status(word) for word in COMPLETED if status(word) != "completed"}
+    wrong.update({word: status(word) for word in PENDING if status(word) != "pending"})
+    assert wrong == {}
+    for word in ("cancelled", "annulé", "storniert", "cancelado", "annullato", "geannuleerd", "rejected"):
+        assert status(word) is None, word  # not a status that counts: an unknown label, an error
+
+
+def test_every_status_word_of_the_vocabulary_is_in_the_lists_above():
+    """A word added to the vocabulary gets its meaning written here too."""
+    from cxc_analysis.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary()
+    listed = {vocabulary.label_key(w) for w in COMPLETED + PENDING}
+    assert set(vocabulary.labels["status"]) <= listed
+
+
+@pytest.mark.parametrize("text, code", [
+    ("Cluster organisation", "cluster_organisation"), ("Pôle de compétitivité", "cluster_organisation"),
+    ("Clusterorganisation", "cluster_organisation"), ("Agrupación empresarial innovadora", "cluster_organisation"),
+    ("Distretto tecnologico", "cluster_organisation"), ("Clusterorganisatie", "cluster_organisation"),
+    ("SME", "sme"), ("PME", "sme"), ("KMU", "sme"), ("PYME", "sme"), ("PMI", "sme"), ("MKB", "sme"),
+    ("Kleine und mittlere Unternehmen", "sme"), ("microempresa", "sme"),
+    ("Scale-up support organisation", "scaling_up_support_organisation"),
+    ("Organisation de soutien à la croissance", "scaling_up_support_organisation"),
+    ("Aceleradora", "scaling_up_support_organisation"),
+    ("Large company", "large_company"), ("Grande entreprise", "large_company"), ("Großunternehmen", "large_company"),
+    ("Gran empresa", "large_company"), ("Grande impresa", "large_company"), ("Groot bedrijf", "large_company"),
+    ("Public authority", "public_authority"), ("Autorité publique", "public_authority"),
+    ("Behörde", "public_authority"), ("Administración pública", "public_authority"),
+    ("Pubblica amministrazione", "public_authority"), ("Overheid", "public_authority"),
+    ("Inside", "inside"), ("innerhalb", "inside"), ("Hors partenariat", "outside"), ("außerhalb", "outside"),
+    ("fuera", "outside"), ("binnen", "inside"), ("buiten", "outside"), ("esterno", "outside"),
+])
+def test_entity_and_partnership_words_mean_what_they_say(text, code):
+    from cxc_analysis.vocabulary import load_vocabulary
+
+    field = "partnership" if code in ("inside", "outside") else "vo_entity_type"
+    assert load_vocabulary().label(field, text) == code
