@@ -371,3 +371,143 @@ def test_entity_and_partnership_words_mean_what_they_say(text, code):
 
     field = "partnership" if code in ("inside", "outside") else "vo_entity_type"
     assert load_vocabulary().label(field, text) == code
+
+
+# --- progress: the sentences and the edges of the arithmetic ------------------------------
+
+@pytest.mark.parametrize("actual, elapsed, target, total, reached, needed", [
+    (9, 10, 10, 24, 12.0, None),  # short by 1: 0.9 a month, 9.9 at M11, 10.8 at M12
+    (10, 10, 10, 24, 0.0, None),  # reached already
+    (12, 10, 10, 24, 0.0, None),  # over it
+    (2, 10, 10, 24, None, 8 / 14),  # 2.8 by M24: 8 more in 14 months
+    (2, 24, 10, 24, None, None),  # no months left: nothing "needed a month"
+    (2, 30, 10, 24, None, None),  # a period past the end: no months left, projected = actual
+])
+def test_reached_month_and_needed_per_month_at_the_edges(actual, elapsed, target, total, reached, needed):
+    k = pd.DataFrame({"actual": [actual], "target": pd.array([target], dtype="Int64")}, index=["exchanges"])
+    out = progress.project_kpis(k, elapsed, total).loc["exchanges"]
+    assert (math.isnan(out["reached_month"]) if reached is None else out["reached_month"] == reached)
+    assert (math.isnan(out["needed_per_month"]) if needed is None else out["needed_per_month"] == pytest.approx(needed))
+    if elapsed >= total:
+        assert out["projected"] == actual
+
+
+def test_no_target_has_no_month_and_nothing_needed():
+    k = pd.DataFrame({"actual": [6], "target": pd.array([None], dtype="Int64")}, index=["sme"])
+    out = progress.project_kpis(k, 12, 24).loc["sme"]
+    assert math.isnan(out["target"]) and math.isnan(out["reached_month"]) and math.isnan(out["needed_per_month"])
+    assert out["projected"] == 12.0
+
+
+@pytest.mark.parametrize("actual, elapsed, target, text", [
+    (42, 12, 80, "on course: target reached about M23 (December 2023), about 84 by M24"),
+    (90, 12, 80, "target already reached"),
+    (18, 12, 40, "not at this pace: about 36 of 40 by M24; 1.8 a month needed from now"),
+    (18, 24, 40, "not reached: 18 of 40 and no months left"),
+    (6, 12, None, "no target; about 12 by M24 at this pace"),
+])
+def test_verdict_sentences(actual, elapsed, target, text):
+    k = pd.DataFrame({"actual": [actual], "target": pd.array([target], dtype="Int64")}, index=["exchanges"])
+    row = progress.project_kpis(k, elapsed, 24).loc["exchanges"]
+    assert progress.verdict(row, 24, dt.date(2022, 2, 1)) == text
+
+
+def test_month_numbers_and_dates_of_remobilise():
+    start = dt.date(2022, 2, 1)  # D5.1: M1 February 2022, M12 January 2023, M24 January 2024
+    assert [progress.month_date(m, start) for m in (1, 11, 12, 24)] == [
+        dt.date(2022, 2, 1), dt.date(2022, 12, 1), dt.date(2023, 1, 1), dt.date(2024, 1, 1)]
+    assert [progress.month_number(d, start) for d in (dt.date(2022, 2, 28), dt.date(2023, 1, 1),
+                                                      dt.date(2024, 1, 31))] == [1, 12, 24]
+
+
+@pytest.mark.parametrize("label, month, date", [
+    ("M 12", 12, None), ("m12", 12, None), ("M0", None, None), ("Sep. 2023", None, dt.date(2023, 9, 1)),
+    ("december 2022", None, dt.date(2022, 12, 1)), ("2023-13", None, None), ("2023-9", None, dt.date(2023, 9, 1)),
+    ("Report M18, July 2023", 18, dt.date(2023, 7, 1)), (None, None, None),
+])
+def test_more_period_labels(label, month, date):
+    period = progress.read_period(label)
+    assert (period.month, period.date) == (month, date)
+
+
+def test_months_elapsed_without_project_dates():
+    dated = pd.Series({3: 1, 7: 2})
+    assert progress.months_elapsed(progress.read_period("June 2022"), None) is None
+    assert progress.months_elapsed(progress.read_period("June 2022"), None, dated) == 7
+    assert progress.months_elapsed(progress.read_period("M5"), None, dated) == 5
+
+
+def test_completed_by_month_needs_both_date_columns():
+    table = pd.DataFrame({"status": ["completed"], "excluded": [False], "start_date": pd.to_datetime(["2022-03-01"])})
+    assert progress.completed_by_month(table, dt.date(2022, 2, 1)).empty
+
+
+@pytest.mark.parametrize("block, months", [
+    ("{start: 2022-02, end: 2024-01}", 24), ("{start: '2022-2', end: '2022-02'}", 1),
+    ("{start: 2022-02-15, end: 2023-01-31}", 12),
+])
+def test_read_project(tmp_path, block, months):
+    path = tmp_path / "targets.yaml"
+    path.write_text(f"targets: {{exchanges: 10}}\nproject: {block}\n", encoding="utf-8")
+    assert progress.read_project(path).months == months
+
+
+@pytest.mark.parametrize("block, words", [
+    ("{start: 2022-02}", "'start' and 'end'"), ("{start: 2022-13, end: 2024-01}", "month like"),
+    ("{start: 2024-02, end: 2024-01}", "before its 'start'"), ("2022-02", "'start' and 'end'"),
+])
+def test_read_project_refuses_what_is_no_project(tmp_path, block, words):
+    from cxc_analysis.errors import InputError
+
+    path = tmp_path / "targets.yaml"
+    path.write_text(f"project: {block}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=words):
+        progress.read_project(path)
+
+
+def test_read_project_without_a_block_is_none(tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text("targets: {exchanges: 10}\n", encoding="utf-8")
+    assert progress.read_project(path) is None
+
+
+@pytest.mark.parametrize("text, budget", [("budget_eur: 88000", 88000.0), ("budget_eur: 0", 0.0),
+                                          ("budget_eur: 1234.5", 1234.5), ("targets: {}", None)])
+def test_read_budget(tmp_path, text, budget):
+    path = tmp_path / "targets.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    assert costs.read_budget(path) == budget
+    assert costs.read_budget(None) is None
+
+
+@pytest.mark.parametrize("text", ["budget_eur: -1", "budget_eur: true", "budget_eur: lots"])
+def test_read_budget_refuses_what_is_no_amount(tmp_path, text):
+    from cxc_analysis.errors import InputError
+
+    path = tmp_path / "targets.yaml"
+    path.write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="budget_eur"):
+        costs.read_budget(path)
+
+
+# --- breakdowns and support paid at their edges -------------------------------------------
+
+def test_breakdowns_keep_empty_categories_and_missing_values():
+    from cxc_analysis.kpis import breakdown
+
+    types = pd.Categorical(["sme", "sme", None, "sme"], categories=["cluster_organisation", "sme"])
+    t = pd.DataFrame({"vo_entity_type": types, "event": ["A", None, "A", "B"], "status": ["completed"] * 4,
+                      "excluded": [False, False, False, True]})
+    by_type = breakdown(t, "vo_entity_type")
+    assert list(by_type.columns) == ["count"]
+    assert by_type["count"].tolist() == [0, 2, 1]  # no cluster organisation, 2 SMEs, 1 without a type
+    assert by_type.index[:2].tolist() == ["cluster_organisation", "sme"] and pd.isna(by_type.index[2])
+    cross = breakdown(t, "event", "vo_entity_type")
+    assert list(cross.columns) == ["cluster_organisation", "sme"] and int(cross.to_numpy().sum()) == 2
+    assert cross.loc["A", "cluster_organisation"] == 0 and cross.loc["A", "sme"] == 1
+
+
+def test_support_paid_without_an_amount_column_is_nothing():
+    t = pd.DataFrame({"source_row": [2, 3], "vo_entity_type": ["sme", "sme"], "event": ["E", "E"],
+                      "excluded": [False, False]})
+    assert costs.spending(t)["total"].to_dict("records") == [{"exchanges": 0, "eur": 0.0}]
