@@ -511,3 +511,87 @@ def test_support_paid_without_an_amount_column_is_nothing():
     t = pd.DataFrame({"source_row": [2, 3], "vo_entity_type": ["sme", "sme"], "event": ["E", "E"],
                       "excluded": [False, False]})
     assert costs.spending(t)["total"].to_dict("records") == [{"exchanges": 0, "eur": 0.0}]
+
+
+# --- which targets file, project and budget apply; labels of what has no type or event -----
+
+def test_project_and_budget_come_from_the_partnerships_own_targets_file(tmp_path):
+    # the bundled file is REMOBILISE's (D5.1: 24 months from February 2022); no budget is stated in it
+    assert progress.project_for("REMOBILISE").months == 24 and progress.project_for("remobilise").months == 24
+    assert progress.project_for("OTHERNET") is None and costs.budget_for("OTHERNET") is None
+    assert costs.budget_for("REMOBILISE") is None
+    own = tmp_path / "own.yaml"
+    own.write_text("budget_eur: 60000\nproject: {start: 2023-09, end: 2025-08}\n", encoding="utf-8")
+    assert progress.project_for("OTHERNET", own).months == 24 and costs.budget_for("OTHERNET", own) == 60000.0
+    assert progress.project_for("REMOBILISE", own).start == dt.date(2023, 9, 1)  # the given file wins
+
+
+def test_errors_in_the_targets_file_name_it(tmp_path):
+    from cxc_analysis.errors import InputError
+
+    for text in ("budget_eur: -5\n", "project: {start: 2022-02}\n", "project: {start: 2022-02, end: 2021-01}\n",
+                 "project: {start: 2022-00, end: 2024-01}\n"):
+        path = tmp_path / "targets.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as raised:
+            (costs.read_budget if "budget" in text else progress.read_project)(path)
+        assert raised.value.file is not None and str(path) in str(raised.value)
+    path.write_text("project: {start: 2022-02, end: 2022-13}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="project 'end' must be a month"):
+        progress.read_project(path)
+
+
+def test_a_project_ending_in_december_and_its_source(tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text("project: {start: 2022-01, end: 2022-12, source: GA annex 1}\n", encoding="utf-8")
+    project = progress.read_project(path)
+    assert (project.months, project.source) == (12, "GA annex 1")
+    path.write_text("project: {start: 2022-01, end: 2022-12}\n", encoding="utf-8")
+    assert progress.read_project(path).source == ""
+
+
+@pytest.mark.parametrize("label, month, date", [("M1", 1, None), ("2023-12", None, dt.date(2023, 12, 1)),
+                                                ("December 2023", None, dt.date(2023, 12, 1))])
+def test_first_month_and_december_labels(label, month, date):
+    period = progress.read_period(label)
+    assert (period.month, period.date, period.label) == (month, date, label)
+    assert progress.read_period(None).label == "" and progress.read_period(None).name == ""
+
+
+def test_verdict_without_a_start_date_names_the_month_only():
+    k = pd.DataFrame({"actual": [42], "target": pd.array([80], dtype="Int64")}, index=["exchanges"])
+    row = progress.project_kpis(k, 12, 24).loc["exchanges"]
+    assert progress.verdict(row, 24) == "on course: target reached about M23, about 84 by M24"
+
+
+def test_needed_per_month_when_one_short_and_when_none_is_short():
+    k = pd.DataFrame({"actual": [0, 5], "target": pd.array([1, 5], dtype="Int64")}, index=["sme", "exchanges"])
+    out = progress.project_kpis(k, 12, 24)  # none yet, one needed: 1 in 12 months; 5 of 5: reached
+    assert out.loc["sme", "needed_per_month"] == pytest.approx(1 / 12)
+    assert math.isnan(out.loc["exchanges", "needed_per_month"]) and out.loc["exchanges", "reached_month"] == 0
+
+
+def test_too_little_reasons_are_plain_words():
+    assert progress.too_little_reason(None, None) == (
+        "the project start and end are not known (the targets file can give them: project: start, end)")
+    assert progress.too_little_reason(progress.Project(dt.date(2022, 2, 1), dt.date(2024, 1, 1)), None) == (
+        "the period label gives no month (such as M12 or January 2023) and the tracker has no exchange dates")
+
+
+def test_a_missing_exclusion_flag_counts_and_a_target_of_one_has_a_percentage():
+    t = pd.DataFrame({"status": ["completed", "completed"], "partnership": ["outside", "inside"],
+                      "vo_entity_type": ["sme", "sme"], "excluded": pd.array([pd.NA, True], dtype="boolean")})
+    frame = kpi_table(t, {"exchanges": 1})
+    assert kpi_json(frame)["actual"]["exchanges"] == 1 and kpi_json(frame)["actual"]["outside_partnership"] == 1
+    assert frame.loc["exchanges", "pct_of_target"] == 100.0 and frame.index.name == "kpi"
+    assert list(frame.index) == ["exchanges", "outside_partnership", "cluster_organisation", "sme",
+                                 "scaling_up_support_organisation", "large_company", "public_authority"]
+
+
+def test_support_paid_names_what_has_no_type_or_event_and_ties_keep_their_order():
+    t = pd.DataFrame({"source_row": [2, 3, 4], "vo_entity_type": [None, "sme", "large_company"],
+                      "event": [None, "B", "A"], "amount_eur": [500.0, 500.0, 500.0], "excluded": [False] * 3})
+    paid = costs.spending(t)
+    assert paid["by_type"].index.tolist() == ["Large company", "SME", "Type unknown"]  # equal sums: by name
+    assert paid["by_event"].index.tolist() == ["(no event)", "A", "B"]
+    assert paid["by_lump_sum"].to_dict("index") == {"cannot tell": {"exchanges": 3, "eur": 1500.0}}
