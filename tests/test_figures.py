@@ -595,3 +595,36 @@ def test_support_paid_names_what_has_no_type_or_event_and_ties_keep_their_order(
     assert paid["by_type"].index.tolist() == ["Large company", "SME", "Type unknown"]  # equal sums: by name
     assert paid["by_event"].index.tolist() == ["(no event)", "A", "B"]
     assert paid["by_lump_sum"].to_dict("index") == {"cannot tell": {"exchanges": 3, "eur": 1500.0}}
+
+
+def test_project_months_read_from_yaml_dates_start_on_the_first(tmp_path):
+    path = tmp_path / "targets.yaml"
+    path.write_text("project: {start: 2022-02-15, end: 2024-01-31}\n", encoding="utf-8")
+    assert (progress.read_project(path).start, progress.read_project(path).end) == (dt.date(2022, 2, 1),
+                                                                                  dt.date(2024, 1, 1))
+
+
+@pytest.mark.parametrize("block, words", [
+    ("{end: 2024-01}", "'project' must give 'start' and 'end' months"),
+    ("{start: 2022-13, end: 2024-01}", "project 'start' must be a month like 2022-02"),
+    ("{start: 2022-02, end: 24}", "project 'end' must be a month like 2022-02"),
+    ("{start: 2024-02, end: 2024-01}", "project 'end' is before its 'start'"),
+])
+def test_read_project_messages_name_the_key_and_the_file(tmp_path, block, words):
+    from cxc_analysis.errors import InputError
+
+    path = tmp_path / "targets.yaml"
+    path.write_text(f"project: {block}\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        progress.read_project(path)
+    assert raised.value.message.startswith(words) and raised.value.file == path
+
+
+def test_a_missing_exclusion_flag_counts_in_breakdowns_and_support_paid():
+    from cxc_analysis.kpis import breakdown
+
+    t = pd.DataFrame({"source_row": [2, 3], "vo_entity_type": ["sme", "sme"], "event": ["E", "E"],
+                      "status": ["completed"] * 2, "amount_eur": [100.0, 200.0],
+                      "excluded": pd.array([pd.NA, True], dtype="boolean")})
+    assert breakdown(t, "event")["count"].tolist() == [1]
+    assert costs.spending(t)["total"].to_dict("records") == [{"exchanges": 1, "eur": 100.0}]
