@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: setup report test bench lab clean-outputs
+.PHONY: setup report test mutants bench lab clean-outputs
 
 setup: $(VENV)/.installed
 
@@ -22,7 +22,13 @@ report: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q --doctest-modules src tests $(ARGS)
+	$(BIN)/python -m pytest -q $(ARGS)  # testpaths src and tests, with --doctest-modules (pyproject.toml)
+
+# Mutation testing of kpis.py, progress.py and costs.py ([tool.mutmut] in pyproject.toml; docs/mutation.md).
+mutants: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 1 $(ARGS)
+	$(BIN)/mutmut results
 
 bench: setup
 	$(BIN)/python benchmarks/run.py $(ARGS)

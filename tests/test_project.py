@@ -88,8 +88,10 @@ def test_every_end_to_end_test_is_marked():
 def test_make_test_runs_lint_doctests_and_every_test():
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "ruff check" in recipe and "--doctest-modules src tests" in recipe and "not e2e" not in recipe
+    assert "ruff check" in recipe and "pytest" in recipe and "not e2e" not in recipe
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    pytest_options = project["tool"]["pytest"]["ini_options"]  # a plain pytest: tests and the doctests of src/
+    assert pytest_options["testpaths"] == ["src", "tests"] and "--doctest-modules" in pytest_options["addopts"]
     assert any(spec.startswith("ruff") for spec in project["project"]["optional-dependencies"]["test"])
     assert "e2e" in " ".join(project["tool"]["pytest"]["ini_options"]["markers"])
 

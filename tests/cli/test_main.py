@@ -1,4 +1,5 @@
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -20,7 +21,11 @@ def test_kpis_json_golden():
 def test_kpis_readable_table(capsys):
     assert main(["kpis"]) == 0
     out = capsys.readouterr().out
-    assert "Outside partnership" in out and " 42 " in out and "52.5" in out
+    rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in out.splitlines())}
+    # D5.1 "Significant results": completed, pending, target and % of target per indicator
+    assert rows["Exchanges"] == ["42", "5", "80", "52.5"]
+    assert rows["Outside partnership"] == ["19", "0", "20", "95.0"]
+    assert rows["SMEs"] == ["18", "4", "40", "45.0"] and rows["Large companies"] == ["5", "1", "15", "33.3"]
 
 
 def test_clean_writes_outputs(tmp_path, capsys):

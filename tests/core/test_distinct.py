@@ -21,6 +21,7 @@ def test_per_distinct_flags_recode_match_row_by_row(values):
     folded = recode(series, lambda u: u.str.casefold())
     expected, _ = pd.factorize(series.str.casefold())
     assert (pd.Series(folded).groupby(expected).nunique() <= 1).all()
+    assert (pd.Series(expected).groupby(folded).nunique() <= 1).all()  # and different texts stay apart
     assert ((folded == -1) == series.isna().to_numpy()).all()
     codes, uniques = factorize(strip)  # the codes remembered for the derived column are right
     assert [None if c < 0 else uniques[c] for c in codes] == [None if pd.isna(v) else v for v in strip]

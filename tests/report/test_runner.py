@@ -93,6 +93,17 @@ def test_excel_workbook(bundled_run):
 
 
 @pytest.mark.e2e
+def test_flows_section_counts_the_register_countries(bundled_run):
+    """D5.1: NextMove and ARIA Hauts-de-France (France) host 41 exchanges; the Basque cluster and
+    the Barcelona group exchange ("one HO from Spain") 6. No host is Unknown."""
+    html = (bundled_run[0] / "report.html").read_text(encoding="utf-8")
+    table = html[html.index('class="data counts flows"'):]
+    table = table[:table.index("</table>")]
+    cells = [re.findall(r"<td[^>]*>([^<]*)</td>", row) for row in table.split("<tr>")]
+    assert {row[0]: row[-1] for row in cells if row} == {"France": "41", "Spain": "6"}
+
+
+@pytest.mark.e2e
 def test_provenance(bundled_run):
     provenance = json.loads((bundled_run[0] / "provenance.json").read_text())
     assert provenance["input_file"] == DEFAULT_INPUT.name

@@ -138,7 +138,7 @@ def _fake_locate(points: dict[str, tuple[float, float]]):
 
 
 def test_distance_exactly_200_km_passes(monkeypatch):
-    degrees_for = lambda km: km / (places.EARTH_RADIUS_KM * math.pi / 180)  # along a meridian  # noqa: E731
+    degrees_for = lambda km: km / (6371.0088 * math.pi / 180)  # along a meridian, IUGG mean radius  # noqa: E731
     monkeypatch.setattr(places, "locate", _fake_locate({
         "A": (45.0, 10.0), "B200": (45.0 + degrees_for(200), 10.0), "B199": (45.0 + degrees_for(199.9), 10.0),
         "B201": (45.0 + degrees_for(200.1), 10.0)}))
@@ -501,6 +501,7 @@ def test_bundled_distances_only_where_both_cities_are_known(bundled):
     assert (distance["outcome"] != "cannot_check").tolist() == both.tolist()
     # All measured pairs are Saint-Étienne-du-Rouvray (near Rouen) to Finland, the Netherlands or Bavaria: far.
     assert set(distance.loc[both.to_numpy(), "outcome"]) == {"pass"}
+    assert distance.loc[both.to_numpy(), "severity"].isna().all()  # a full lump sum: none is halved
 
 
 @pytest.mark.e2e

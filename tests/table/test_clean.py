@@ -61,6 +61,16 @@ def test_key_is_idempotent(text):
     assert key(key(text)) == key(text)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("SME's", "sme"), ("Scaling-Up Support Organizations", "scaling up support organisation"),
+    ("  Clúster   B.V. ", "cluster b v"), ("Large Companies", "large company"), ("Public Authorities", "public authority"),
+    ("Behörde", "behorde"), ("ÉTAT", "etat"), ("Business", "business"), ("analysis", "analysis"), ("", ""),
+])
+def test_key_by_hand(text, expected):
+    """Case, accents, punctuation, British spelling and plurals ignored; words that end in s kept."""
+    assert key(text) == expected
+
+
 def test_statuses():
     status = load_vocabulary().status
     assert status("Completed, but without the IT tool") == "completed"
