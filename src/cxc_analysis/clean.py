@@ -8,6 +8,7 @@ little more than a thousand. Knows nothing of files or KPIs.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from .distinct import casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
 from .findings import combine_findings, empty_findings, error_rows, make_findings
-from .load import DISPLAY, REQUIRED
+from .load import DISPLAY, REQUIRED, where
 from .schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
 from .text import Parsed, parse_amounts as read_amounts, parse_dates as read_dates, starts_like_formula
 from .vocabulary import Vocabulary, load_vocabulary
@@ -47,6 +48,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     42
     """
     vocabulary = vocabulary or load_vocabulary()
+    raw, not_exchanges = split_not_exchanges(raw, vocabulary)
     parsed = {**{c: read_dates(raw[c]) for c in DATE_COLUMNS}, "amount_eur": read_amounts(raw["amount_eur"])}
     table = (raw.pipe(normalise_names)
                 .pipe(map_entity_types, vocabulary)
@@ -62,7 +64,8 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
               partial(find_unparsed_values, raw, parsed)]
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
-    findings = combine_findings(run(lambda check: check(), checks))
+    findings = name_sheets(combine_findings([*run(lambda check: check(), checks), not_exchanges]), raw)
+    table.attrs["not_exchanges"] = len(not_exchanges)
     return CleanResult(require_valid(mark_excluded(table, findings), findings), findings)
 
 
@@ -155,6 +158,88 @@ def mark_excluded(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     return table.assign(excluded=excluded.astype("boolean"))[list(COLUMNS)]
 
 
+# --- rows that are not exchanges -----------------------------------------------------------
+
+# A totals row's first word, in the vocabulary's languages (en, de, fr, it, es, nl, pl, pt).
+TOTAL_WORDS = frozenset({"total", "totals", "subtotal", "sum", "grand", "summe", "gesamt", "insgesamt",
+                         "gesamtsumme", "zwischensumme", "totaux", "somme", "totale", "totali", "somma",
+                         "suma", "totaal", "razem", "soma"})
+LABEL_FIELDS = ("vo_entity_type", "partnership", "status")
+
+
+def split_not_exchanges(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that are exchanges, and a warning (``not_an_exchange``) for each row that is not:
+    an Excel Table's totals row (``raw.attrs["totals_rows"]``), a totals row ("Total", "Summe" ...),
+    the header written again, or a note under the table. Such rows are never counted and never
+    dropped unsaid. Only rows whose labels (entity type, partnership, status) are at least two
+    empty or unknown are looked at, so an organisation named "Total" with its labels stays an exchange.
+    """
+    vocabulary = vocabulary or load_vocabulary()
+    totals = set(raw.attrs.get("totals_rows") or [])
+    lookups = {"vo_entity_type": partial(vocabulary.label, "vo_entity_type"),
+               "partnership": partial(vocabulary.label, "partnership"), "status": vocabulary.status}
+    unlabelled = sum(flags(raw[f], lambda u, f=f: pd.Series([lookups[f](t) is None for t in u], dtype=bool))
+                     | raw[f].isna().to_numpy() for f in LABEL_FIELDS)
+    candidate = (unlabelled >= 2) | raw["source_row"].isin(totals).to_numpy()
+    if not candidate.any():
+        return raw, empty_findings()
+    last_exchange = raw["source_row"].to_numpy()[~candidate].max(initial=-1)
+    fields = [c for c in raw.columns if c not in ("source_row", "sheet")]
+    found = []
+    for position in np.flatnonzero(candidate):
+        row = raw.iloc[position]
+        why = _not_an_exchange(row, fields, raw, vocabulary, totals, after_table=row["source_row"] > last_exchange)
+        if why:
+            found.append((position, *why))
+    if not found:
+        return raw, empty_findings()
+    positions = [p for p, _, _ in found]
+    rows = raw["source_row"].iloc[positions].reset_index(drop=True)
+    findings = make_findings(rows, "", "warning", "not_an_exchange",
+                             pd.Series([f"not an exchange: {why}; not counted" for _, why, _ in found], dtype="str"))
+    findings["column"] = [column for _, _, column in found]
+    keep = np.ones(len(raw), dtype=bool)
+    keep[positions] = False
+    kept = raw.loc[keep].reset_index(drop=True)
+    kept.attrs = dict(raw.attrs)
+    return kept, findings
+
+
+def _not_an_exchange(row: pd.Series, fields: list[str], raw: pd.DataFrame, vocabulary: Vocabulary,
+                     totals: set[int], after_table: bool) -> tuple[str, str] | None:
+    """Why a row is not an exchange (and the column that shows it), or None if it may be one."""
+    filled = [(f, _text(row[f])) for f in fields if _text(row[f])]
+    first = (column_name(raw, filled[0][0]), filled[0][1]) if filled else ("", "")
+    if row["source_row"] in totals:
+        return "the Excel table's totals row", first[0]
+    for field, text in filled:
+        words = re.findall(r"[^\W\d_]+", text.casefold())
+        if words and words[0] in TOTAL_WORDS and field not in ("remarks",):
+            return f"a totals row ('{_short(text)}')", column_name(raw, field)
+    named = [f for f, text in filled if vocabulary.field_for(text) == f]
+    if len(named) >= 3:
+        return f"the header again ({', '.join(repr(_short(t)) for f, t in filled if f in named)})", first[0]
+    if after_table and len(filled) <= 2:
+        return f"a note under the table ('{_short(first[1])}')", first[0]
+    return None
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else " ".join(str(value).split())
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def name_sheets(findings: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Findings whose messages start with their sheet and row when several sheets were read
+    (``raw.attrs["sheets"]``), e.g. "sheet 'Partner B', row 7: VO is empty"."""
+    if len(raw.attrs.get("sheets") or []) < 2 or not len(findings):
+        return findings
+    return findings.assign(message=(where(raw, findings["row"]) + ": " + findings["message"]).to_numpy())
+
+
 # --- checks -------------------------------------------------------------------------------
 
 def find_missing_values(raw: pd.DataFrame) -> pd.DataFrame:
@@ -203,7 +288,7 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]], index=ids[repeated].index)
     return make_findings(table.loc[repeated, "source_row"], column_name(table, "exchange_id"), "warning", "duplicate_id",
-                         "exchange number '" + ids[repeated] + "' is also used on row " + earlier.astype(str))
+                         "exchange number '" + ids[repeated] + "' is also used on " + where(table, earlier))
 
 
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
@@ -216,7 +301,7 @@ def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])
     names = ", ".join(column_name(table, c) for c in NAME_COLUMNS)
     return make_findings(table.loc[repeated, "source_row"], names, "error",
-                         "duplicate_exchange", "same HO, VO and event as row " + earlier.astype(str))
+                         "duplicate_exchange", "same HO, VO and event as " + where(table, earlier))
 
 
 def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:

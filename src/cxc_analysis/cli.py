@@ -137,7 +137,25 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
     column map and vocabulary file; only ``fields``' values if given."""
     from .processed import read_and_clean
 
-    return read_and_clean(path, sheet, columns, vocabulary, fields)
+    result = read_and_clean(path, sheet, columns, vocabulary, fields)
+    for line in sheets_read(result.table):
+        log.warning(line)
+    return result
+
+
+def sheets_read(table) -> list[str]:
+    """Lines saying which sheets of a workbook were read and which skipped (and why), and how
+    many rows are not exchanges; none for a one-sheet read without such rows."""
+    read, skipped = table.attrs.get("sheets") or [], table.attrs.get("skipped_sheets") or []
+    lines = []
+    if len(read) > 1 or (read and skipped):
+        lines.append("sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read))
+        lines += [f"sheet skipped: '{name}' ({why})" for name, why in skipped]
+    if table.attrs.get("not_exchanges"):
+        count = table.attrs["not_exchanges"]
+        lines.append(f"{count} row{'s' * (count != 1)} not exchanges (totals, notes, repeated header): "
+                     "not counted, listed in the findings")
+    return lines
 
 
 def _reading_args(args: argparse.Namespace, settings) -> tuple:
