@@ -138,7 +138,7 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
     from .processed import read_and_clean
 
     result = read_and_clean(path, sheet, columns, vocabulary, fields)
-    for line in sheets_read(result.table):
+    for line in sheets_read(result.table) if fields is None else ():  # `kpis --json`: the JSON alone
         log.warning(line)
     return result
 
