@@ -177,3 +177,13 @@ def test_two_row_header_in_a_csv(tmp_path):
     assert raw["visiting_org"].tolist() == ["Axxor"]
     assert raw["source_row"].tolist() == [3]
     assert (raw.attrs["headers"]["start_date"], raw.attrs["headers"]["end_date"]) == ("Dates Start", "End")
+
+
+def test_the_table_keeps_each_rows_sheet(partners):
+    table = clean(read_tracker(partners)).table
+    assert list(table.columns[:2]) == ["source_row", "sheet"]
+    assert table.groupby("sheet").size().to_dict() == {"Partner A": 3, "Partner B": 5}
+
+
+def test_one_sheet_read_has_no_sheet_column(partners):
+    assert "sheet" not in clean(read_tracker(partners, sheet="Partner A")).table.columns

@@ -155,7 +155,8 @@ def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:
 def mark_excluded(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     """``excluded`` is true on the rows that have an error finding; columns in canonical order."""
     excluded = table["source_row"].isin(sorted(error_rows(findings)))
-    return table.assign(excluded=excluded.astype("boolean"))[list(COLUMNS)]
+    sheet = ["sheet"] if "sheet" in table.columns else []  # several sheets read: each row's sheet
+    return table.assign(excluded=excluded.astype("boolean"))[[COLUMNS[0], *sheet, *COLUMNS[1:]]]
 
 
 # --- rows that are not exchanges -----------------------------------------------------------

@@ -321,8 +321,8 @@ class SheetSize(NamedTuple):
 
 
 def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
-    """Every sheet that holds an exchange table (only ``sheet`` when given), as one frame with a
-    ``sheet`` column; the k-th sheet read (from 0) numbers its rows ``k * SHEET_ROWS`` + the Excel
+    """Every sheet that holds an exchange table (only ``sheet`` when given), as one frame (with a
+    ``sheet`` column when several are read); the k-th sheet read (from 0) numbers its rows ``k * SHEET_ROWS`` + the Excel
     row (:func:`sheet_row`). The sheets read and those skipped (and why) are kept on the reading."""
     from python_calamine import CalamineWorkbook
 
@@ -356,6 +356,9 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     first = reading.sheets[0]
     reading.headers, reading.positions = first["headers"], first["positions"]
     reading.header_row, reading.ignored = first["header_row"], first["ignored"]
+    if len(frames) > 1:  # several sheets: one table, each row with its sheet
+        for frame, read in zip(frames, reading.sheets):
+            frame.insert(1, "sheet", pd.Series(read["name"], index=frame.index, dtype="str"))
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     frame.attrs["sheet"] = first["name"]
     return frame
@@ -394,7 +397,6 @@ def _read_sheet(path: Path, workbook, name: str, sizes: dict, *, offset: int) ->
                              sheet=name)
     if offset:
         frame["source_row"] += offset
-    frame.insert(1, "sheet", pd.Series(name, index=frame.index, dtype="str"))
     totals = {offset + row for row in table_totals_rows(path, name) if row > index + 1}
     reading.totals_rows.extend(sorted(totals.intersection(frame["source_row"].tolist())) if totals else [])
     reading.sheets.append({"name": name, "rows": len(frame), "first_row": offset, "header_row": reading.header_row,
