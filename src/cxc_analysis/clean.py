@@ -177,10 +177,10 @@ def split_not_exchanges(raw: pd.DataFrame, vocabulary: Vocabulary | None = None)
     """
     vocabulary = vocabulary or load_vocabulary()
     totals = set(raw.attrs.get("totals_rows") or [])
-    lookups = {"vo_entity_type": partial(vocabulary.label, "vo_entity_type"),
-               "partnership": partial(vocabulary.label, "partnership"), "status": vocabulary.status}
-    unlabelled = sum(flags(raw[f], lambda u, f=f: pd.Series([lookups[f](t) is None for t in u], dtype=bool))
-                     | raw[f].isna().to_numpy() for f in LABEL_FIELDS)
+    labels = {"vo_entity_type": (partial(vocabulary.label, "vo_entity_type"), ENTITY_TYPES),
+              "partnership": (partial(vocabulary.label, "partnership"), PARTNERSHIP_VALUES),
+              "status": (vocabulary.status, STATUS_VALUES)}
+    unlabelled = sum(np.asarray(pd.isna(map_labels(raw[f], *labels[f], vocabulary))) for f in LABEL_FIELDS)
     candidate = (unlabelled >= 2) | raw["source_row"].isin(totals).to_numpy()
     if not candidate.any():
         return raw, empty_findings()
