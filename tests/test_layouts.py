@@ -187,3 +187,25 @@ def test_the_table_keeps_each_rows_sheet(partners):
 
 def test_one_sheet_read_has_no_sheet_column(partners):
     assert "sheet" not in clean(read_tracker(partners, sheet="Partner A")).table.columns
+
+
+def test_a_sheet_missing_a_required_column_is_skipped_with_why(tmp_path):
+    wb = Workbook()
+    sheet(wb, "Partner A", [HEADERS, exchange("A1"), exchange("A2")], first=True)
+    sheet(wb, "Partner B", [HEADERS[:6], exchange("B1")[:6]])  # no Status column
+    raw = read_tracker(save(wb, tmp_path / "b.xlsx"))
+    assert raw["visiting_org"].tolist() == ["A1", "A2"]
+    (name, why), = raw.attrs["skipped_sheets"]
+    assert name == "Partner B" and "Status" in why
+
+
+def test_rows_below_the_table_that_may_be_exchanges_stay_exchanges(tmp_path):
+    """A German totals row is not counted; a last row with HO and VO but no labels is an
+    incomplete exchange (errors), and an organisation called "Total SA" with its labels is one."""
+    wb = Workbook()
+    sheet(wb, "Exchanges", [HEADERS, exchange("A"), exchange("B"), ["Gesamt: 2", None, None, None, None, None, 2],
+                            exchange("C", ho="Total SA"), [None, "LastHO", "LastVO"]], first=True)
+    result = clean(read_tracker(save(wb, tmp_path / "de.xlsx")))
+    assert result.table["visiting_org"].tolist() == ["A", "B", "C", "LastVO"]
+    assert result.findings.loc[result.findings["code"] == "not_an_exchange", "row"].tolist() == [4]
+    assert result.findings.loc[result.findings["code"] == "missing_value", "row"].tolist() == [6, 6, 6]

@@ -220,7 +220,7 @@ def _not_an_exchange(row: pd.Series, fields: list[str], raw: pd.DataFrame, vocab
     named = [f for f, text in filled if vocabulary.field_for(text) == f]
     if len(named) >= 3:
         return f"the header again ({', '.join(repr(_short(t)) for f, t in filled if f in named)})", first[0]
-    if after_table and len(filled) <= 2:
+    if after_table and len(filled) == 1:  # one cell of text below the last exchange
         return f"a note under the table ('{_short(first[1])}')", first[0]
     return None
 
