@@ -209,3 +209,18 @@ def test_rows_below_the_table_that_may_be_exchanges_stay_exchanges(tmp_path):
     assert result.table["visiting_org"].tolist() == ["A", "B", "C", "LastVO"]
     assert result.findings.loc[result.findings["code"] == "not_an_exchange", "row"].tolist() == [4]
     assert result.findings.loc[result.findings["code"] == "missing_value", "row"].tolist() == [6, 6, 6]
+
+
+def test_annotated_copy_marks_each_finding_on_its_own_sheet(partners, tmp_path):
+    from openpyxl import load_workbook
+
+    done = run_cli("clean", str(partners), "--out", str(tmp_path / "out"), "--annotate")
+    assert done.returncode == 0, done.stderr
+    book = load_workbook(tmp_path / "out" / "tracker_annotated.xlsx")
+    status = book["Partner B"]["A7"]  # B4's empty Status: column A of Partner B, row 7
+    assert status.comment is not None and "Status" in status.comment.text
+    assert book["Partner A"].max_row == 4  # nothing written far below Partner A's own rows
+    links = [row for row in book["Findings"].iter_rows(min_row=2, values_only=True)]
+    assert [r[0] for r in links] == [7, 8]  # B4's status; the copy of A1 (one finding)
+    targets = [book["Findings"].cell(row=r, column=6).hyperlink.target for r in (2, 3)]
+    assert targets == ["#'Partner B'!A7", "#'Partner B'!B8"]  # Status is column A there, HO column B

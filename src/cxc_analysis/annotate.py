@@ -52,8 +52,10 @@ def annotate_tracker(table: pd.DataFrame, findings: pd.DataFrame, out: str | Pat
                 if cell.data_type == "f":
                     cell.data_type = "s"
     cells = _cells(table, findings)
-    _mark(sheet, findings, cells)
-    _findings_sheet(workbook, sheet.title, findings, cells)
+    for name in dict.fromkeys(n for n, _, _ in cells):  # several sheets read: each finding on its own sheet
+        mine = [n == name for n, _, _ in cells]
+        _mark(workbook[name] if name else sheet, findings[mine], [c for (_, _, c), m in zip(cells, mine) if m])
+    _findings_sheet(workbook, [(n or sheet.title, row) for n, row, _ in cells], findings, [c for _, _, c in cells])
     workbook.active = 0
     return write_atomic(out, lambda tmp: workbook.save(tmp))
 
@@ -73,21 +75,25 @@ def _safe(cell: str):
     return excel_text(cell) if cell else None
 
 
-def _cells(table: pd.DataFrame, findings: pd.DataFrame) -> list[list[tuple[int, int]]]:
-    """For each finding, the (row, column) cells it is about, 1-based as Excel counts."""
-    headers: dict[str, str] = table.attrs.get("headers", {})
-    positions: dict[str, int] = table.attrs.get("positions", {})
-    by_header = {text: positions[field] for field, text in headers.items() if field in positions}
-    from .load import DISPLAY
+def _cells(table: pd.DataFrame, findings: pd.DataFrame) -> list[tuple[str | None, int, list[tuple[int, int]]]]:
+    """For each finding, its sheet (None: the one sheet read), its Excel row and the (row, column)
+    cells it is about, 1-based as Excel counts."""
+    from .load import DISPLAY, sheet_row
 
-    by_header.update({DISPLAY[f]: positions[f] for f in FIELDS if f in positions and DISPLAY[f] not in by_header})
+    sheets = table.attrs.get("sheets") if len(table.attrs.get("sheets") or []) > 1 else None
+    layouts = {s["name"]: s for s in sheets or []}
     out = []
     for row, column, code in zip(findings["row"], findings["column"], findings["code"]):
+        name, row = sheet_row(row, sheets)
+        headers: dict[str, str] = layouts[name]["headers"] if name else table.attrs.get("headers", {})
+        positions: dict[str, int] = layouts[name]["positions"] if name else table.attrs.get("positions", {})
+        by_header = {text: positions[field] for field, text in headers.items() if field in positions}
+        by_header.update({DISPLAY[f]: positions[f] for f in FIELDS if f in positions and DISPLAY[f] not in by_header})
         if code == "duplicate_exchange":
             columns = [positions[f] for f in NAME_FIELDS if f in positions]
         else:
             columns = [by_header[column]] if column in by_header else []
-        out.append([(int(row), c + 1) for c in columns])
+        out.append((name, int(row), [(int(row), c + 1) for c in columns]))
     return out
 
 
@@ -108,19 +114,20 @@ def _mark(sheet, findings: pd.DataFrame, cells: list[list[tuple[int, int]]]) -> 
         cell.comment = Comment(excel_text(text)[:30000], "cxc-analysis", width=320, height=120)
 
 
-def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells) -> None:
+def _findings_sheet(workbook, places: list[tuple[str, int]], findings: pd.DataFrame, cells) -> None:
+    """The findings as the first sheet, each linked to its cell (``places``: its sheet and Excel row)."""
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter, quote_sheetname
 
     name = FINDINGS_SHEET if FINDINGS_SHEET not in workbook.sheetnames else "cxc findings"
     sheet = workbook.create_sheet(name, 0)
     sheet.append(["Row", "Column", "Severity", "Code", "Message", "Go to cell"])
-    for targets, (row, column, severity, code, message) in zip(
-            cells, findings[["row", "column", "severity", "code", "message"]].itertuples(index=False)):
-        sheet.append([int(row), excel_text(str(column)), severity, code, excel_text(str(message)),
+    for (tracker_sheet, excel_row), targets, (row, column, severity, code, message) in zip(
+            places, cells, findings[["row", "column", "severity", "code", "message"]].itertuples(index=False)):
+        sheet.append([excel_row, excel_text(str(column)), severity, code, excel_text(str(message)),
                       None])
         link = sheet.cell(row=sheet.max_row, column=6)
-        cell = targets[0] if targets else (int(row), 1)
+        cell = targets[0] if targets else (excel_row, 1)
         address = f"{get_column_letter(cell[1])}{cell[0]}"
         link.value = address
         link.hyperlink = f"#{quote_sheetname(tracker_sheet)}!{address}"
