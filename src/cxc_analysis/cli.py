@@ -144,13 +144,11 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
 
 
 def sheets_read(table) -> list[str]:
-    """Lines saying which sheets of a workbook were read and which skipped (and why), and how
-    many rows are not exchanges; none for a one-sheet read without such rows."""
-    read, skipped = table.attrs.get("sheets") or [], table.attrs.get("skipped_sheets") or []
-    lines = []
-    if len(read) > 1 or (read and skipped):
-        lines.append("sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read))
-        lines += [f"sheet skipped: '{name}' ({why})" for name, why in skipped]
+    """Lines saying which sheets of a workbook were read and which skipped (and why)
+    (``load.sheets_read``), and how many rows are not exchanges."""
+    from .load import sheets_read as sheet_lines
+
+    lines = sheet_lines(table)
     if table.attrs.get("not_exchanges"):
         count = table.attrs["not_exchanges"]
         lines.append(f"{count} row{'s' * (count != 1)} not exchanges (totals, notes, repeated header): "

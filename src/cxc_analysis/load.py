@@ -421,6 +421,22 @@ def sheet_row(row: int, sheets: list[dict] | None) -> tuple[str | None, int]:
     return sheets[k]["name"], int(row) - sheets[k]["first_row"]
 
 
+def sheets_read(frame: pd.DataFrame) -> list[str]:
+    """Lines saying which sheets of a workbook were read and which skipped (and why), from
+    ``frame.attrs``; none for a workbook of one sheet (or a CSV).
+
+    >>> frame = pd.DataFrame()
+    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}], skipped_sheets=[("Lists", "no header")])
+    >>> sheets_read(frame)
+    ["sheets read: 'A' (3 rows)", "sheet skipped: 'Lists' (no header)"]
+    """
+    read, skipped = frame.attrs.get("sheets") or [], frame.attrs.get("skipped_sheets") or []
+    if len(read) < 2 and not (read and skipped):
+        return []
+    return ["sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read),
+            *(f"sheet skipped: '{name}' ({_short(why, 120)})" for name, why in skipped)]
+
+
 def where(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
     """How a message names rows of ``frame``'s tracker: "row 7", or "sheet 'Partner B', row 7"
     when several sheets were read (``frame.attrs["sheets"]``)."""
