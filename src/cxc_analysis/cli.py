@@ -151,8 +151,8 @@ def sheets_read(table) -> list[str]:
     lines = sheet_lines(table)
     if table.attrs.get("not_exchanges"):
         count = table.attrs["not_exchanges"]
-        lines.append(f"{count} row{'s' * (count != 1)} not exchanges (totals, notes, repeated header): "
-                     "not counted, listed in the findings")
+        lines.append(f"{count} row{' is not an exchange' if count == 1 else 's are not exchanges'} (totals, notes, "
+                     "repeated header): not counted, listed in the findings")
     return lines
 
 
