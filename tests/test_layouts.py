@@ -224,3 +224,14 @@ def test_annotated_copy_marks_each_finding_on_its_own_sheet(partners, tmp_path):
     assert [r[0] for r in links] == [7, 8]  # B4's status; the copy of A1 (one finding)
     targets = [book["Findings"].cell(row=r, column=6).hyperlink.target for r in (2, 3)]
     assert targets == ["#'Partner B'!A7", "#'Partner B'!B8"]  # Status is column A there, HO column B
+
+
+def test_an_exchange_whose_host_starts_with_total_is_no_totals_row(tmp_path):
+    """Labels the vocabulary does not know make a row a candidate; with a host and a visitor
+    named it stays an exchange with its unknown-label errors."""
+    wb = Workbook()
+    sheet(wb, "Exchanges", [HEADERS, exchange("A"), exchange("B", ho="Total Energies", kind="??", side="??", status="??")],
+          first=True)
+    result = clean(read_tracker(save(wb, tmp_path / "t.xlsx")))
+    assert result.table["visiting_org"].tolist() == ["A", "B"]
+    assert result.findings["code"].tolist() == ["unknown_label"] * 3

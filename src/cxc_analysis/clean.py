@@ -213,7 +213,8 @@ def _not_an_exchange(row: pd.Series, fields: list[str], raw: pd.DataFrame, vocab
     first = (column_name(raw, filled[0][0]), filled[0][1]) if filled else ("", "")
     if row["source_row"] in totals:
         return "the Excel table's totals row", first[0]
-    for field, text in filled:
+    names = [text for field, text in filled if field in ("host_org", "visiting_org") and not _number(text)]
+    for field, text in filled if len(names) < 2 else ():  # a host and a visitor named: an exchange ("Total SA")
         words = re.findall(r"[^\W\d_]+", text.casefold())
         if words and words[0] in TOTAL_WORDS and field not in ("remarks",):
             return f"a totals row ('{_short(text)}')", column_name(raw, field)
@@ -223,6 +224,10 @@ def _not_an_exchange(row: pd.Series, fields: list[str], raw: pd.DataFrame, vocab
     if after_table and len(filled) == 1:  # one cell of text below the last exchange
         return f"a note under the table ('{_short(first[1])}')", first[0]
     return None
+
+
+def _number(text: str) -> bool:
+    return re.fullmatch(r"[\d\s.,:%€+-]+", text) is not None
 
 
 def _text(value: object) -> str:
