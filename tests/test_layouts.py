@@ -53,7 +53,7 @@ def test_every_sheet_with_an_exchange_table_is_read(partners):
     assert len(raw) == 8  # 3 + 5; the list sheet holds no exchange header
     assert [s["name"] for s in raw.attrs["sheets"]] == ["Partner A", "Partner B"]
     assert [s["rows"] for s in raw.attrs["sheets"]] == [3, 5]
-    assert [name for name, _ in raw.attrs["skipped_sheets"]] == ["Lists"]
+    assert [(name, partial) for name, _, partial in raw.attrs["skipped_sheets"]] == [("Lists", False)]
     assert raw["sheet"].tolist() == ["Partner A"] * 3 + ["Partner B"] * 5
     b = raw[raw["sheet"] == "Partner B"]
     assert b["visiting_org"].tolist() == ["B1", "B2", "B3", "B4", "A1"]
@@ -80,6 +80,7 @@ def test_named_sheet_is_the_only_one_read(partners):
     assert raw["source_row"].tolist() == [4, 5, 6, 7, 8]  # rows as Excel shows them
 
 
+@pytest.mark.e2e
 def test_cli_says_which_sheets_were_read_and_skipped(partners, tmp_path):
     done = run_cli("clean", str(partners), "--out", str(tmp_path / "out"))
     assert done.returncode == 0, done.stderr
@@ -195,8 +196,8 @@ def test_a_sheet_missing_a_required_column_is_skipped_with_why(tmp_path):
     sheet(wb, "Partner B", [HEADERS[:6], exchange("B1")[:6]])  # no Status column
     raw = read_tracker(save(wb, tmp_path / "b.xlsx"))
     assert raw["visiting_org"].tolist() == ["A1", "A2"]
-    (name, why), = raw.attrs["skipped_sheets"]
-    assert name == "Partner B" and "Status" in why
+    (name, why, partial), = raw.attrs["skipped_sheets"]
+    assert name == "Partner B" and "Status" in why and partial  # a header without Status: said as a warning
 
 
 def test_rows_below_the_table_that_may_be_exchanges_stay_exchanges(tmp_path):
@@ -211,6 +212,7 @@ def test_rows_below_the_table_that_may_be_exchanges_stay_exchanges(tmp_path):
     assert result.findings.loc[result.findings["code"] == "missing_value", "row"].tolist() == [6, 6, 6]
 
 
+@pytest.mark.e2e
 def test_annotated_copy_marks_each_finding_on_its_own_sheet(partners, tmp_path):
     from openpyxl import load_workbook
 

@@ -52,7 +52,7 @@ class _Reading:
         self.ignored: list[str] = []
         self.fields: tuple[str, ...] | None = None  # only these fields' values are wanted (None: all)
         self.sheets: list[dict] = []  # the sheets read: name, rows, first source_row, header row, headers
-        self.skipped_sheets: list[tuple[str, str]] = []  # sheets not read, and why
+        self.skipped_sheets: list[tuple[str, str, bool]] = []  # sheets not read, why, and if a header was half there
         self.totals_rows: list[int] = []  # source_rows of an Excel Table's totals row
 
 
@@ -345,7 +345,7 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
             exc = no_table.error
             if sheet is not None or (first_error is None and exc.column is not None):
                 first_error = exc
-            reading.skipped_sheets.append((name, exc.message))
+            reading.skipped_sheets.append((name, exc.message, exc.column is not None))
             continue
         frames.append(frame)
     if not frames:
@@ -421,20 +421,22 @@ def sheet_row(row: int, sheets: list[dict] | None) -> tuple[str | None, int]:
     return sheets[k]["name"], int(row) - sheets[k]["first_row"]
 
 
-def sheets_read(frame: pd.DataFrame) -> list[str]:
-    """Lines saying which sheets of a workbook were read and which skipped (and why), from
-    ``frame.attrs``; none for a workbook of one sheet (or a CSV).
+def sheets_read(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(level, line) saying which sheets of a workbook were read and which skipped (and why),
+    from ``frame.attrs``; "warning" for a sheet skipped whose header lacks a required column (it
+    may hold exchanges), "info" otherwise; none for a workbook of one sheet (or a CSV).
 
     >>> frame = pd.DataFrame()
-    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}], skipped_sheets=[("Lists", "no header")])
+    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}], skipped_sheets=[("Lists", "no header", False)])
     >>> sheets_read(frame)
-    ["sheets read: 'A' (3 rows)", "sheet skipped: 'Lists' (no header)"]
+    [('info', "sheets read: 'A' (3 rows)"), ('info', "sheet skipped: 'Lists' (no header)")]
     """
     read, skipped = frame.attrs.get("sheets") or [], frame.attrs.get("skipped_sheets") or []
     if len(read) < 2 and not (read and skipped):
         return []
-    return ["sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read),
-            *(f"sheet skipped: '{name}' ({_short(why, 120)})" for name, why in skipped)]
+    return [("info", "sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read)),
+            *(("warning" if partial else "info", f"sheet skipped: '{name}' ({_short(why, 120)})")
+              for name, why, partial in skipped)]
 
 
 def where(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:

@@ -123,8 +123,8 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     words = load_vocabulary(str(files["vocabulary"]) if "vocabulary" in files else None)
     columns = read_column_map(files["columns"]) if "columns" in files else None
     raw = read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words)
-    for line in sheets_read(raw):
-        log.warning(line)
+    for level, line in sheets_read(raw):
+        log.log(logging.WARNING if level == "warning" else logging.INFO, line)
     if raw.empty:
         raise InputError("no exchanges to report: the tracker has a header row but no exchange below it",
                          file=files["input"])
