@@ -253,7 +253,10 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     ``vocabulary.Vocabulary``, default the bundled one); ``columns`` maps fields to headers the
     vocabulary cannot know. Text cells are stripped (empty cells are missing); dates and amounts
     keep their cell values. ``df.attrs`` holds ``file``, ``sheet``, ``headers`` (field -> the
-    tracker's own header) and ``ignored_columns`` (headers nothing maps). ``fields``: only these
+    tracker's own header) and ``ignored_columns`` (headers nothing maps); for a workbook also
+    ``sheets`` (each sheet read), ``skipped_sheets`` (name, why, header half there) and
+    ``totals_rows`` (an Excel Table's totals row). A workbook's every sheet with an exchange table
+    is read (``sheet``: that one only), merged cells filled. ``fields``: only these
     fields' values are read, the others come back empty (the same rows all the same: a row is
     blank only if all its columns are), for a step that needs only some fields (``kpis --json``).
 
