@@ -149,7 +149,23 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
     column map and vocabulary file; only ``fields``' values if given."""
     from cxc_analysis.report.processed import read_and_clean
 
-    return read_and_clean(path, sheet, columns, vocabulary, fields)
+    result = read_and_clean(path, sheet, columns, vocabulary, fields)
+    for level, line in sheets_read(result.table) if fields is None else ():  # `kpis --json`: the JSON alone
+        log.log(logging.WARNING if level == "warning" else logging.INFO, line)
+    return result
+
+
+def sheets_read(table) -> list[tuple[str, str]]:
+    """(level, line) saying which sheets of a workbook were read and which skipped (and why)
+    (``load.sheets_read``), and how many rows are not exchanges."""
+    from cxc_analysis.read.tracker import sheets_read as sheet_lines
+
+    lines = sheet_lines(table)
+    if table.attrs.get("not_exchanges"):
+        count = table.attrs["not_exchanges"]
+        lines.append(("warning", f"{count} row{' is not an exchange' if count == 1 else 's are not exchanges'} (totals, notes, "
+                     "repeated header): not counted, listed in the findings"))
+    return lines
 
 
 def _reading_args(args: argparse.Namespace, settings) -> tuple:

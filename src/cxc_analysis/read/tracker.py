@@ -47,6 +47,9 @@ class _Reading:
         self.header_row: int | None = None
         self.ignored: list[str] = []
         self.fields: tuple[str, ...] | None = None  # only these fields' values are wanted (None: all)
+        self.sheets: list[dict] = []  # the sheets read: name, rows, first source_row, header row, headers
+        self.skipped_sheets: list[tuple[str, str, bool]] = []  # sheets not read, why, and if a header was half there
+        self.totals_rows: list[int] = []  # source_rows of an Excel Table's totals row
 
 
 _READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar("cxc_reading", default=None)
@@ -118,10 +121,25 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
     """
     reading = _current()
     best: tuple[int, dict[int, str]] | None = None
-    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+    scanned = rows[:HEADER_SCAN_ROWS]
+    for index, row in enumerate(scanned):
         mapping = match_header(row, reading)
-        if all(field in mapping.values() for field in REQUIRED):
-            return _accept_header(row, index, mapping, reading, file, sheet, below=rows[index + 1:HEADER_SCAN_ROWS])
+        if _complete(mapping):
+            lower = scanned[index + 1] if index + 1 < len(scanned) else None
+            if lower is not None and _continues_header(row, lower, mapping):
+                combined = combine_header_rows(row, lower)
+                both = match_header(combined, reading)
+                if set(mapping.values()) < set(both.values()):  # words under the header's own ("Start", "End")
+                    return _accept_header(combined, index + 1, both, reading, file, sheet,
+                                          below=scanned[index + 2:HEADER_SCAN_ROWS])
+            return _accept_header(row, index, mapping, reading, file, sheet,
+                                  below=scanned[index + 1:HEADER_SCAN_ROWS])
+        if index + 1 < len(scanned) and not _complete(match_header(scanned[index + 1], reading)):
+            combined = combine_header_rows(row, scanned[index + 1])
+            both = match_header(combined, reading)
+            if _complete(both):  # a two-row header ("Dates" over "Start" / "End"): the data starts below both
+                return _accept_header(combined, index + 1, both, reading, file, sheet,
+                                      below=scanned[index + 2:HEADER_SCAN_ROWS])
         if len(mapping) >= 2 and (best is None or len(mapping) > len(best[1])):
             best = (index, mapping)
     if best is None:
@@ -141,6 +159,36 @@ def find_header(rows: list[list], *, file: Path, sheet: str | None = None) -> tu
     raise InputError(f"required column missing: {', '.join(f'{DISPLAY[f]} ({f})' for f in missing)} "
                      f"(header row {index + 1}; {hint} Map it with --columns FILE.yaml, e.g. '{example}')",
                      file=file, sheet=sheet, column=DISPLAY[missing[0]])
+
+
+def _complete(mapping: dict[int, str]) -> bool:
+    return all(field in mapping.values() for field in REQUIRED)
+
+
+def _continues_header(upper: list, lower: list, mapping: dict[int, str]) -> bool:
+    """Whether ``lower`` may be a header's second row: text only, and empty (or the same, merged
+    down) under every column the header row names, so never a row of data."""
+    if any(cell is not None and not isinstance(cell, str) for cell in lower):
+        return False
+    texts = [_cell_header(cell) for cell in lower]
+    return any(texts) and all(position >= len(texts) or not texts[position]
+                              or texts[position] == _cell_header(upper[position]) for position in mapping)
+
+
+def combine_header_rows(upper: list, lower: list) -> list[str]:
+    """One header row from a two-row header: each column's words from both rows (one of them
+    where the other is empty or says the same, as a cell merged down both rows does).
+
+    >>> combine_header_rows(["HO", "Dates", "Dates"], ["HO", "Start", "End"])
+    ['HO', 'Dates Start', 'Dates End']
+    """
+    width = max(len(upper), len(lower))
+    out = []
+    for position in range(width):
+        top = _cell_header(upper[position]) if position < len(upper) else ""
+        bottom = _cell_header(lower[position]) if position < len(lower) else ""
+        out.append(top if not bottom or top == bottom else bottom if not top else f"{top} {bottom}")
+    return out
 
 
 def _accept_header(row, index, mapping, reading, file, sheet, below=()) -> tuple[int, dict[int, str]]:
@@ -233,7 +281,10 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     ``vocabulary.Vocabulary``, default the bundled one); ``columns`` maps fields to headers the
     vocabulary cannot know. Text cells are stripped (empty cells are missing); dates and amounts
     keep their cell values. ``df.attrs`` holds ``file``, ``sheet``, ``headers`` (field -> the
-    tracker's own header) and ``ignored_columns`` (headers nothing maps). ``fields``: only these
+    tracker's own header) and ``ignored_columns`` (headers nothing maps); for a workbook also
+    ``sheets`` (each sheet read), ``skipped_sheets`` (name, why, header half there) and
+    ``totals_rows`` (an Excel Table's totals row). A workbook's every sheet with an exchange table
+    is read (``sheet``: that one only), merged cells filled. ``fields``: only these
     fields' values are read, the others come back empty (the same rows all the same: a row is
     blank only if all its columns are), for a step that needs only some fields (``kpis --json``).
 
@@ -264,7 +315,8 @@ def read_tracker(path: str | Path, sheet: str | None = None, *, columns: dict[st
     if fields is not None:  # the other fields' values (a reader that read them all), as if the tracker lacked them
         frame = _finish(frame.drop(columns=[f for f in TRACKER_FIELDS if f not in fields]), blank_rows=False)
     frame.attrs.update(file=str(path), headers=reading.headers, positions=reading.positions,
-                       header_row=reading.header_row, ignored_columns=reading.ignored)
+                       header_row=reading.header_row, ignored_columns=reading.ignored, sheets=reading.sheets,
+                       skipped_sheets=reading.skipped_sheets, totals_rows=reading.totals_rows)
     return frame
 
 
@@ -300,6 +352,9 @@ class SheetSize(NamedTuple):
 
 
 def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
+    """Every sheet that holds an exchange table (only ``sheet`` when given), as one frame (with a
+    ``sheet`` column when several are read); the k-th sheet read (from 0) numbers its rows ``k * SHEET_ROWS`` + the Excel
+    row (:func:`sheet_row`). The sheets read and those skipped (and why) are kept on the reading."""
     from python_calamine import CalamineWorkbook
 
     _refuse_ole_container(path)
@@ -311,31 +366,119 @@ def _read_workbook(path: Path, sheet: str | None) -> pd.DataFrame:
     names = workbook.sheet_names
     if sheet is not None and sheet not in names:
         raise InputError(f"no sheet named '{sheet}' (sheets: {', '.join(names)})", file=path)
-    candidates = [sheet] if sheet is not None else names
+    reading = _current()
+    frames: list[pd.DataFrame] = []
     first_error: InputError | None = None
-    for name in candidates:
-        _check_sheet_size(sizes.get(name, sizes.get(None)), file=path, sheet=name)
-        loaded = _calamine(lambda: workbook.get_sheet_by_name(name), "cannot read sheet", file=path, sheet=name)
-        head = _calamine(lambda: loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS),
-                         "cannot read sheet", file=path, sheet=name)  # the header is found in the first rows
+    for name in [sheet] if sheet is not None else names:
         try:
-            index, mapping = find_header(head, file=path, sheet=name)
-        except InputError as exc:
+            frame = _read_sheet(path, workbook, name, sizes, offset=len(frames) * SHEET_ROWS)
+        except _NoTable as no_table:
+            exc = no_table.error
             if sheet is not None or (first_error is None and exc.column is not None):
                 first_error = exc
+            reading.skipped_sheets.append((name, exc.message, exc.column is not None))
             continue
-        _check_cell_sizes(head[:index + 1], first_row=1, file=path, sheet=name)  # rows below: in _frame_from_rows
-        rows = _calamine(lambda: loaded.to_python(skip_empty_area=False), "cannot read sheet", file=path, sheet=name)
-        rows = with_uncached_formulas(path, name, rows)
-        frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2, header=head[index], file=path,
-                                 sheet=name)
-        frame.attrs["sheet"] = name
-        return frame
-    if first_error is not None:
-        raise first_error
-    raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
-                     "HO, VO, VO Type of entity, Inside/outside partnership, Status, in any of the vocabulary's "
-                     "languages; map other headers with --columns FILE.yaml)", file=path)
+        frames.append(frame)
+    if not frames:
+        if first_error is not None:
+            raise first_error
+        raise InputError(f"no sheet holds an exchange table (sheets: {', '.join(names)}; expected headers "
+                         "HO, VO, VO Type of entity, Inside/outside partnership, Status, in any of the vocabulary's "
+                         "languages; map other headers with --columns FILE.yaml)", file=path)
+    first = reading.sheets[0]
+    reading.headers, reading.positions = first["headers"], first["positions"]
+    reading.header_row, reading.ignored = first["header_row"], first["ignored"]
+    if len(frames) > 1:  # several sheets: one table, each row with its sheet
+        for frame, read in zip(frames, reading.sheets):
+            frame.insert(1, "sheet", pd.Series(read["name"], index=frame.index, dtype="str"))
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    frame.attrs["sheet"] = first["name"]
+    return frame
+
+
+class _NoTable(Exception):
+    """A sheet without an exchange header (``error`` says why)."""
+
+    def __init__(self, error: InputError):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _read_sheet(path: Path, workbook, name: str, sizes: dict, *, offset: int) -> pd.DataFrame:
+    """One sheet's exchange table (``source_row`` from ``offset``), its merged cells filled; its
+    header, headers and Excel Table totals row recorded on the reading. _NoTable if it has none."""
+    reading = _current()
+    _check_sheet_size(sizes.get(name, sizes.get(None)), file=path, sheet=name)
+    loaded = _calamine(lambda: workbook.get_sheet_by_name(name), "cannot read sheet", file=path, sheet=name)
+    xml = _sheet_xml(path, name)
+    merged = merged_ranges(xml)
+    head = _calamine(lambda: loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS),
+                     "cannot read sheet", file=path, sheet=name)  # the header is found in the first rows
+    head = with_merged_cells(head, merged)
+    try:
+        index, mapping = find_header(head, file=path, sheet=name)
+    except InputError as exc:
+        raise _NoTable(exc) from None
+    _check_cell_sizes(head[:index + 1], first_row=1, file=path, sheet=name)  # rows below: in _frame_from_rows
+    rows = _calamine(lambda: loaded.to_python(skip_empty_area=False), "cannot read sheet", file=path, sheet=name)
+    rows = with_merged_cells(with_uncached_formulas(path, name, rows, xml), merged)
+    if offset and len(rows) >= SHEET_ROWS:
+        raise InputError(f"sheet too long to read with other sheets ({len(rows):,} rows; at most "
+                         f"{SHEET_ROWS - 1:,}); name it with --sheet", file=path, sheet=name)
+    frame = _frame_from_rows(rows[index + 1:], mapping, first_row=index + 2, header=head[index], file=path,
+                             sheet=name)
+    if offset:
+        frame["source_row"] += offset
+    totals = {offset + row for row in table_totals_rows(path, name) if row > index + 1}
+    reading.totals_rows.extend(sorted(totals.intersection(frame["source_row"].tolist())) if totals else [])
+    reading.sheets.append({"name": name, "rows": len(frame), "first_row": offset, "header_row": reading.header_row,
+                           "headers": reading.headers, "positions": reading.positions, "ignored": reading.ignored})
+    return frame
+
+
+SHEET_ROWS = 1_000_000  # a workbook read sheet by sheet: the k-th sheet read (from 0) numbers its rows from k * SHEET_ROWS
+
+
+def sheet_row(row: int, sheets: list[dict] | None) -> tuple[str | None, int]:
+    """The sheet and Excel row a ``source_row`` stands for (sheets: ``df.attrs["sheets"]``).
+
+    >>> sheet_row(1_000_007, [{"name": "Partner A", "first_row": 0}, {"name": "Partner B", "first_row": 1_000_000}])
+    ('Partner B', 7)
+    >>> sheet_row(7, None)
+    (None, 7)
+    """
+    if not sheets:
+        return None, int(row)
+    k = min(int(row) // SHEET_ROWS, len(sheets) - 1)
+    return sheets[k]["name"], int(row) - sheets[k]["first_row"]
+
+
+def sheets_read(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """(level, line) saying which sheets of a workbook were read and which skipped (and why),
+    from ``frame.attrs``; "warning" for a sheet skipped whose header lacks a required column (it
+    may hold exchanges), "info" otherwise; none for a workbook of one sheet (or a CSV).
+
+    >>> frame = pd.DataFrame()
+    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}], skipped_sheets=[("Lists", "no header", False)])
+    >>> sheets_read(frame)
+    [('info', "sheets read: 'A' (3 rows)"), ('info', "sheet skipped: 'Lists' (no header)")]
+    """
+    read, skipped = frame.attrs.get("sheets") or [], frame.attrs.get("skipped_sheets") or []
+    if len(read) < 2 and not (read and skipped):
+        return []
+    return [("info", "sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read)),
+            *(("warning" if partial else "info", f"sheet skipped: '{name}' ({_short(why, 120)})")
+              for name, why, partial in skipped)]
+
+
+def where(frame: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    """How a message names rows of ``frame``'s tracker: "row 7", or "sheet 'Partner B', row 7"
+    when several sheets were read (``frame.attrs["sheets"]``)."""
+    sheets = frame.attrs.get("sheets") or []
+    if len(sheets) < 2:
+        return "row " + rows.astype("int64").astype(str)
+    named = [sheet_row(row, sheets) for row in rows.to_numpy()]
+    return pd.Series([f"sheet '{name}', row {row}" for name, row in named], index=rows.index, dtype="str")
 
 
 def _calamine(call, failure: str, *, file: Path, sheet: str | None = None):
@@ -525,24 +668,18 @@ _FORMULA = re.compile(rb"<f\b[^>]*>(.*?)</f>", re.S)
 _VALUE = re.compile(rb"<v\b[^>]*>[^<]", re.S)
 
 
-def with_uncached_formulas(path: Path, sheet: str, rows: list[list]) -> list[list]:
+def with_uncached_formulas(path: Path, sheet: str, rows: list[list], data: bytes | None = None) -> list[list]:
     """``rows`` (from A1) with the text of formula cells that have no cached value put back as
     "=FORMULA" (a workbook written by a script, e.g. pandas' to_excel of a name starting with
     "="), where the reader saw an empty cell: such text is kept and flagged, never lost.
+    ``data``: the sheet's XML when the caller has read it (:func:`_sheet_xml`).
 
     Only .xlsx/.xlsm; other workbooks are returned as they are.
     """
     import html
-    import zipfile
 
-    if path.suffix.lower() not in (".xlsx", ".xlsm"):
-        return rows
-    try:
-        with zipfile.ZipFile(path) as archive:
-            part = _sheet_parts(archive).get(sheet)
-            data = archive.read(part) if part else b""
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return rows
+    if data is None:
+        data = _sheet_xml(path, sheet)
     if b"<f" not in data:
         return rows
     for match in _CELL.finditer(data):
@@ -554,6 +691,88 @@ def with_uncached_formulas(path: Path, sheet: str, rows: list[list]) -> list[lis
         row, column = int(ref.group(2)) - 1, _column_index(ref.group(1).decode())
         if row < len(rows) and column < len(rows[row]) and rows[row][column] in (None, ""):
             rows[row][column] = "=" + html.unescape(formula.group(1).decode("utf-8", "replace"))
+    return rows
+
+
+def _sheet_xml(path: Path, sheet: str) -> bytes:
+    """A worksheet's XML (.xlsx/.xlsm; empty for other workbooks or a part that cannot be read)."""
+    import zipfile
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return b""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_parts(archive).get(sheet)
+            return archive.read(part) if part else b""
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return b""
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})"')
+
+
+def merged_ranges(xml: bytes) -> list[tuple[int, int, int, int]]:
+    """A worksheet's merged cells as 0-based (first row, first column, last row, last column),
+    from the ``mergeCells`` list after its data (the reader does not report merges).
+
+    >>> merged_ranges(b'<sheetData/><mergeCells count="1"><mergeCell ref="B5:B7"/></mergeCells>')
+    [(4, 1, 6, 1)]
+    """
+    tail = xml.rfind(b"sheetData")
+    if tail < 0 or b"mergeCell" not in xml[tail:]:
+        return []
+    return [(int(r0) - 1, _column_index(c0.decode()), int(r1) - 1, _column_index(c1.decode()))
+            for c0, r0, c1, r1 in _MERGE.findall(xml, tail)]
+
+
+def with_merged_cells(rows: list[list], merged: list[tuple[int, int, int, int]]) -> list[list]:
+    """``rows`` (from A1) with each merged cell's value in every cell it covers (Excel keeps it
+    in the first cell only), within the rows and columns read.
+
+    >>> with_merged_cells([["SME", 1], [None, 2], [None, 3]], [(0, 0, 2, 0)])
+    [['SME', 1], ['SME', 2], ['SME', 3]]
+    """
+    for first_row, first_column, last_row, last_column in merged:
+        if first_row >= len(rows) or first_column >= len(rows[first_row]):
+            continue
+        value = rows[first_row][first_column]
+        if value is None or value == "":
+            continue
+        for row in rows[first_row:last_row + 1]:
+            for column in range(first_column, min(last_column + 1, len(row))):
+                row[column] = value
+    return rows
+
+
+def table_totals_rows(path: Path, sheet: str) -> list[int]:
+    """Excel rows that are an Excel Table's totals row on ``sheet`` (.xlsx/.xlsm: the table parts
+    the sheet links to, ``totalsRowCount``); empty when none or unreadable."""
+    import posixpath
+    import zipfile
+
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return []
+    rows = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_parts(archive).get(sheet)
+            if not part:
+                return []
+            folder, file = posixpath.split(part)
+            relations = posixpath.join(folder, "_rels", file + ".rels")
+            if relations not in archive.namelist():
+                return []
+            for target in re.findall(rb'Target="([^"]*tables/[^"]+)"', archive.read(relations)):
+                target = target.decode()
+                table = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(folder, target))
+                head = archive.read(table)[:4096]
+                count = re.search(rb'\btotalsRowCount="([0-9]+)"', head)
+                ref = re.search(rb'\bref="[A-Z]{1,3}[0-9]+:[A-Z]{1,3}([0-9]+)"', head)
+                if count and ref and int(count.group(1)) > 0:
+                    last = int(ref.group(1))
+                    rows.extend(range(last - int(count.group(1)) + 1, last + 1))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []
     return rows
 
 
@@ -1026,7 +1245,7 @@ def _finish(frame: pd.DataFrame, blank_rows: bool = True) -> pd.DataFrame:
                 empty[kind] = (pd.Series(np.full(len(frame), None, dtype=object), index=frame.index, dtype=object)
                                if kind == "raw" else _empty_text(frame.index))
             frame[field] = empty[kind]
-    return frame[["source_row", *TRACKER_FIELDS]]
+    return frame[["source_row", *(["sheet"] if "sheet" in frame.columns else []), *TRACKER_FIELDS]]
 
 
 def _empty_text(index: pd.Index) -> pd.Series:

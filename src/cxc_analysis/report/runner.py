@@ -120,7 +120,7 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     from cxc_analysis.reference.register import read_register
 
     files = {"input": _check_input(settings.input)}
-    from cxc_analysis.read.tracker import read_column_map, read_tracker
+    from cxc_analysis.read.tracker import read_column_map, read_tracker, sheets_read
     from cxc_analysis.read.vocabulary import load_vocabulary
 
     for role in ("columns", "vocabulary"):
@@ -129,7 +129,10 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     # the tracker itself: one that cannot be used is exit 2 here, not a failed notebook cell
     words = load_vocabulary(str(files["vocabulary"]) if "vocabulary" in files else None)
     columns = read_column_map(files["columns"]) if "columns" in files else None
-    if read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words).empty:
+    raw = read_tracker(files["input"], sheet=settings.sheet or None, columns=columns, vocabulary=words)
+    for level, line in sheets_read(raw):
+        log.log(logging.WARNING if level == "warning" else logging.INFO, line)
+    if raw.empty:
         raise InputError("no exchanges to report: the tracker has a header row but no exchange below it",
                          file=files["input"])
     note = settings.targets_note()

@@ -21,6 +21,7 @@ from cxc_analysis.read.tracker import decode_csv, sniff_delimiter
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.text import excel_text
 from cxc_analysis.core.schema import TRACKER_FIELDS
+from cxc_analysis.read.tracker import sheet_row
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
 FONTS = {"error": "9C0006", "warning": "9C5700"}
@@ -42,11 +43,26 @@ def annotate_tracker(table: pd.DataFrame, findings: pd.DataFrame, out: str | Pat
     if out.resolve() == source.resolve():
         raise InputError("refusing to write over the tracker itself; choose another folder", file=out)
     workbook, sheet, width = _copy(source, table.attrs.get("sheet"))
+    findings, elsewhere = _on_this_sheet(table, findings)
     cells = _cells(table, findings)
     _mark(sheet, findings, cells)
-    _findings_sheet(workbook, sheet.title, findings, cells, cut=width if width > MAX_COLUMNS else None)
+    _findings_sheet(workbook, sheet.title, findings, cells, cut=width if width > MAX_COLUMNS else None,
+                    elsewhere=elsewhere)
     workbook.active = 0
     return write_atomic(out, lambda tmp: workbook.save(tmp))
+
+
+def _on_this_sheet(table: pd.DataFrame, findings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The findings of the sheet the copy holds (the first read, rows as Excel counts them), and
+    those of the other sheets of a workbook read sheet by sheet (listed, with their sheet and row,
+    below the others: the copy holds one sheet)."""
+    sheets = table.attrs.get("sheets") or []
+    if len(sheets) < 2:
+        return findings, findings.iloc[:0]
+    placed = [sheet_row(row, sheets) for row in findings["row"]]
+    here = pd.Series([name == sheets[0]["name"] for name, _ in placed], index=findings.index)
+    rows = pd.Series([row for _, row in placed], index=findings.index)
+    return findings.loc[here].assign(row=rows[here]), findings.loc[~here]
 
 
 def _copy(source: Path, sheet_name: str | None):
@@ -219,7 +235,8 @@ def _merged_anchors(sheet):
     return anchor
 
 
-def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells, cut: int | None = None) -> None:
+def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells, cut: int | None = None,
+                    elsewhere: pd.DataFrame | None = None) -> None:
     """The first sheet: one row per finding, with a link to its cell; ``cut``: the tracker's width
     when it is wider than a sheet (its further columns are not in the copy, said in a last row)."""
     from openpyxl.styles import Font, PatternFill
@@ -255,6 +272,8 @@ def _findings_sheet(workbook, tracker_sheet: str, findings: pd.DataFrame, cells,
         sheet.column_dimensions[letter].width = width
     if not len(findings):
         sheet.append([None, None, None, None, "No findings: nothing to correct.", None])
+    for message in ([] if elsewhere is None else elsewhere["message"]):
+        sheet.append([None, None, None, None, excel_text(str(message)), None])  # names its sheet and row
     if cut:
         sheet.append([None, None, None, None, f"The tracker has {cut:,} columns; this copy holds the first "
                       f"{MAX_COLUMNS:,} (A to XFD, all a sheet can hold).", None])

@@ -8,6 +8,7 @@ little more than a thousand. Knows nothing of files or KPIs.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import NamedTuple
 
@@ -17,9 +18,11 @@ import pandas as pd
 from cxc_analysis.core.distinct import casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
 from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
 from cxc_analysis.core.schema import DISPLAY, REQUIRED
+from cxc_analysis.read.tracker import where
 from cxc_analysis.core.schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
-from cxc_analysis.core.text import Parsed, parse_amounts as read_amounts, parse_date_columns, starts_like_formula
+from cxc_analysis.core.text import Parsed, parse_amounts as read_amounts, starts_like_formula
 from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
+from cxc_analysis.core.text import parse_date_columns
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 DATE_COLUMNS = ("start_date", "end_date")
@@ -47,6 +50,7 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
     42
     """
     vocabulary = vocabulary or load_vocabulary()
+    raw, not_exchanges = split_not_exchanges(raw, vocabulary)
     parsed = {**parse_date_columns({c: raw[c] for c in DATE_COLUMNS}), "amount_eur": read_amounts(raw["amount_eur"])}
     table = (raw.pipe(normalise_names)
                 .pipe(map_entity_types, vocabulary)
@@ -63,7 +67,8 @@ def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResul
               partial(find_unparsed_values, raw, parsed), partial(find_unknown_countries, raw, vocabulary)]
     # The checks are independent and only read; a big tracker runs them on threads (one per core).
     run = parallel_map if len(raw) >= PARALLEL_ROWS else map
-    findings = combine_findings(run(lambda check: check(), checks))
+    findings = name_sheets(combine_findings([*run(lambda check: check(), checks), not_exchanges]), raw)
+    table.attrs["not_exchanges"] = len(not_exchanges)
     return CleanResult(require_valid(mark_excluded(table, findings), findings), findings)
 
 
@@ -173,7 +178,95 @@ def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:
 def mark_excluded(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     """``excluded`` is true on the rows that have an error finding; columns in canonical order."""
     excluded = table["source_row"].isin(sorted(error_rows(findings)))
-    return table.assign(excluded=excluded.astype("boolean"))[list(COLUMNS)]
+    sheet = ["sheet"] if "sheet" in table.columns else []  # several sheets read: each row's sheet
+    return table.assign(excluded=excluded.astype("boolean"))[[COLUMNS[0], *sheet, *COLUMNS[1:]]]
+
+
+# --- rows that are not exchanges -----------------------------------------------------------
+
+# A totals row's first word, in the vocabulary's languages (en, de, fr, it, es, nl, pl, pt).
+TOTAL_WORDS = frozenset({"total", "totals", "subtotal", "sum", "grand", "summe", "gesamt", "insgesamt",
+                         "gesamtsumme", "zwischensumme", "totaux", "somme", "totale", "totali", "somma",
+                         "suma", "totaal", "razem", "soma"})
+LABEL_FIELDS = ("vo_entity_type", "partnership", "status")
+
+
+def split_not_exchanges(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that are exchanges, and a warning (``not_an_exchange``) for each row that is not:
+    an Excel Table's totals row (``raw.attrs["totals_rows"]``), a totals row ("Total", "Summe" ...),
+    the header written again, or a note under the table. Such rows are never counted and never
+    dropped unsaid. Only rows whose labels (entity type, partnership, status) are at least two
+    empty or unknown are looked at, so an organisation named "Total" with its labels stays an exchange.
+    """
+    vocabulary = vocabulary or load_vocabulary()
+    totals = set(raw.attrs.get("totals_rows") or [])
+    labels = {"vo_entity_type": (partial(vocabulary.label, "vo_entity_type"), ENTITY_TYPES),
+              "partnership": (partial(vocabulary.label, "partnership"), PARTNERSHIP_VALUES),
+              "status": (vocabulary.status, STATUS_VALUES)}
+    unlabelled = sum(np.asarray(pd.isna(map_labels(raw[f], *labels[f], vocabulary))) for f in LABEL_FIELDS)
+    candidate = (unlabelled >= 2) | raw["source_row"].isin(totals).to_numpy()
+    if not candidate.any():
+        return raw, empty_findings()
+    last_exchange = raw["source_row"].to_numpy()[~candidate].max(initial=-1)
+    fields = [c for c in raw.columns if c not in ("source_row", "sheet")]
+    found = []
+    for position in np.flatnonzero(candidate):
+        row = raw.iloc[position]
+        why = _not_an_exchange(row, fields, raw, vocabulary, totals, after_table=row["source_row"] > last_exchange)
+        if why:
+            found.append((position, *why))
+    if not found:
+        return raw, empty_findings()
+    positions = [p for p, _, _ in found]
+    rows = raw["source_row"].iloc[positions].reset_index(drop=True)
+    findings = make_findings(rows, "", "warning", "not_an_exchange",
+                             pd.Series([f"not an exchange: {why}; not counted" for _, why, _ in found], dtype="str"))
+    findings["column"] = [column for _, _, column in found]
+    keep = np.ones(len(raw), dtype=bool)
+    keep[positions] = False
+    kept = raw.loc[keep].reset_index(drop=True)
+    kept.attrs = dict(raw.attrs)
+    return kept, findings
+
+
+def _not_an_exchange(row: pd.Series, fields: list[str], raw: pd.DataFrame, vocabulary: Vocabulary,
+                     totals: set[int], after_table: bool) -> tuple[str, str] | None:
+    """Why a row is not an exchange (and the column that shows it), or None if it may be one."""
+    filled = [(f, _text(row[f])) for f in fields if _text(row[f])]
+    first = (column_name(raw, filled[0][0]), filled[0][1]) if filled else ("", "")
+    if row["source_row"] in totals:
+        return "the Excel table's totals row", first[0]
+    names = [text for field, text in filled if field in ("host_org", "visiting_org") and not _number(text)]
+    for field, text in filled if len(names) < 2 else ():  # a host and a visitor named: an exchange ("Total SA")
+        words = re.findall(r"[^\W\d_]+", text.casefold())
+        if words and words[0] in TOTAL_WORDS and field not in ("remarks",):
+            return f"a totals row ('{_short(text)}')", column_name(raw, field)
+    named = [f for f, text in filled if vocabulary.field_for(text) == f]
+    if len(named) >= 3:
+        return f"the header again ({', '.join(repr(_short(t)) for f, t in filled if f in named)})", first[0]
+    if after_table and len(filled) == 1:  # one cell of text below the last exchange
+        return f"a note under the table ('{_short(first[1])}')", first[0]
+    return None
+
+
+def _number(text: str) -> bool:
+    return re.fullmatch(r"[\d\s.,:%€+-]+", text) is not None
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else " ".join(str(value).split())
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def name_sheets(findings: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Findings whose messages start with their sheet and row when several sheets were read
+    (``raw.attrs["sheets"]``), e.g. "sheet 'Partner B', row 7: VO is empty"."""
+    if len(raw.attrs.get("sheets") or []) < 2 or not len(findings):
+        return findings
+    return findings.assign(message=(where(raw, findings["row"]) + ": " + findings["message"]).to_numpy())
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -248,7 +341,7 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]], index=ids[repeated].index)
     return make_findings(table.loc[repeated, "source_row"], column_name(table, "exchange_id"), "warning", "duplicate_id",
-                         "exchange number '" + ids[repeated] + "' is also used on row " + earlier.astype(str))
+                         "exchange number '" + ids[repeated] + "' is also used on " + where(table, earlier))
 
 
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +354,7 @@ def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])
     names = ", ".join(column_name(table, c) for c in NAME_COLUMNS)
     return make_findings(table.loc[repeated, "source_row"], names, "error",
-                         "duplicate_exchange", "same HO, VO and event as row " + earlier.astype(str))
+                         "duplicate_exchange", "same HO, VO and event as " + where(table, earlier))
 
 
 def find_formula_text(table: pd.DataFrame) -> pd.DataFrame:
