@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .clean import EXCLUDING_FIELDS
+from .errors import InputError
 from .schema import ENTITY_TYPES, KPI_NAMES, LABELS
 
 # What the KPI counts depend on: status, partnership and entity type, and whether a row is excluded.
@@ -18,6 +19,22 @@ KPI_FIELDS = tuple(dict.fromkeys(("status", "partnership", "vo_entity_type", *EX
 def usable(table: pd.DataFrame) -> pd.DataFrame:
     """The rows that count: those without an error finding."""
     return table.loc[~table["excluded"].fillna(False).to_numpy(dtype=bool)]
+
+
+def require_usable(table: pd.DataFrame, file=None) -> pd.DataFrame:
+    """The table, or InputError when it has exchanges but every one has an error finding: its
+    figures would all be zero, which reads as "nothing happened" rather than "nothing readable".
+
+    >>> require_usable(pd.DataFrame({"excluded": [True, True]}), file="t.csv")
+    Traceback (most recent call last):
+    ...
+    cxc_analysis.errors.InputError: t.csv: no usable exchange: all 2 rows have errors, so every figure would be 0; see each row's findings with `cxc-analysis clean --annotate`
+    """
+    if len(table) and usable(table).empty:
+        rows = f"all {len(table)} rows have" if len(table) > 1 else "its one row has"
+        raise InputError(f"no usable exchange: {rows} errors, so every figure would be 0; see each row's "
+                         "findings with `cxc-analysis clean --annotate`", file=file)
+    return table
 
 
 def count_kpis(table: pd.DataFrame, status: str) -> dict[str, int]:
