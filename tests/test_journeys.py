@@ -298,6 +298,33 @@ def test_explore_reader_error_names_the_parameter(trackers):
     assert "columns_path" in str(caught.value) and "--columns" not in str(caught.value)
 
 
+def test_earlier_tracker_read_with_the_current_options(trackers, tmp_path):
+    """read_previous: the column map applies; --sheet applies to an earlier workbook, not to an
+    earlier CSV (which has no sheets); an earlier workbook without that sheet is refused by name,
+    and report's previous_sheet names another."""
+    from cxc_analysis import compare, report
+    from cxc_analysis.errors import InputError
+    from cxc_analysis.settings import Settings
+
+    path, options, _ = trackers["columns_codes.csv"]
+    table, _, read = compare.read_previous(path, "Exchanges", options[1])
+    assert len(table) == 47 and read == path and not table["excluded"].astype(bool).any()
+    book = openpyxl.load_workbook(trackers["two_sheets.xlsx"][0])
+    book["Exchanges"].title = "M12"
+    earlier = tmp_path / "earlier.xlsx"
+    book.save(earlier)
+    with pytest.raises(InputError, match="no sheet named 'Exchanges'") as caught:
+        compare.read_previous(earlier, "Exchanges")
+    assert caught.value.file == earlier
+    assert len(compare.read_previous(earlier, "M12")[0]) == 47
+    settings = Settings({"input": str(trackers["two_sheets.xlsx"][0]), "sheet": "Exchanges", "previous": str(earlier),
+                         "partnership": "X", "period": "M24"})
+    with pytest.raises(InputError, match="no sheet named 'Exchanges'"):
+        report.check_inputs(settings)
+    files = report.check_inputs(Settings({**settings.values, "previous_sheet": "M12"}))
+    assert files["previous"] == earlier
+
+
 def test_flows_of_a_table_with_no_usable_exchange():
     """flows on a table whose every row is excluded: empty tables and a drawable chart, no error."""
     import pandas as pd

@@ -30,13 +30,16 @@ def read_previous(path: str | Path, sheet: str | None = None, columns_path: str 
 
     ``path`` is an earlier tracker (.xlsx, .csv, ...), an earlier run folder (its ``data/``
     table and ``provenance.json``) or a processed folder (``exchanges.parquet``). An earlier
-    tracker is read with the same reading options as the current one: ``sheet``, column map
-    (``columns_path``) and vocabulary file (``vocabulary_path``); a folder is already clean.
+    tracker is read with the reading options of the current one: ``sheet`` (for a workbook; a
+    CSV has none), column map (``columns_path``) and vocabulary file (``vocabulary_path``); a
+    folder is already clean.
     """
     path = Path(path)
     if path.is_file():
+        from .load import EXCEL_SUFFIXES
         from .processed import read_and_clean
 
+        sheet = sheet if path.suffix.lower() in EXCEL_SUFFIXES else None
         return read_and_clean(path, sheet, columns_path, vocabulary_path).table, None, path
     if not path.is_dir():
         raise InputError("earlier tracker or run folder not found (--previous)", file=path)
