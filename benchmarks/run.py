@@ -347,6 +347,10 @@ def report_scaling(sizes: list[int], args, workdir: Path, python: str, table: "T
             wall, peak, _, code = run([python, "-m", "cxc_analysis", "report", "--input", str(csv_path),
                                        "--partnership", "SCALE", "--period", "benchmark", "--out", str(out)],
                                       cwd=PROJECT_ROOT)
+            if code == 0 and index == 0:  # where the time went: the steps the run recorded
+                steps = json.loads((out / "provenance.json").read_text())["timings_s"]
+                print(f"report on {rows:,} rows, steps (s): " + ", ".join(f"{k} {v}" for k, v in steps.items()),
+                      flush=True)
             shutil.rmtree(out, ignore_errors=True)
             if code != 0:
                 problems.append(f"cxc-analysis report on {csv_path.name} exited {code}")
