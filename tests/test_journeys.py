@@ -58,6 +58,7 @@ MADE = {
     "merged_cells.xlsx": "the event merged over the rows of a group exchange",
     "own_words.csv": "a status header and label only a vocabulary file knows (--vocabulary)",
     "two_sheets.xlsx": "a 'Cancelled' sheet of exchanges before the 'Exchanges' sheet (--sheet)",
+    "wide.xlsx": "40 more columns of the partner's own (ignored) beyond column Z",
     "all_bad.csv": "every row has an error (an entity type nobody knows)",
     "one_row.csv": "a single exchange",
 }
@@ -170,6 +171,14 @@ def build_made(folder: Path) -> dict:
         exchanges.append(row)
     wb.save(folder / "two_sheets.xlsx")
     made["two_sheets.xlsx"] = (["--sheet", "Exchanges"], PUBLISHED)
+    wb = openpyxl.Workbook()
+    wide = wb.active
+    wide.title = "Exchanges"
+    extra = [f"Spare {n}" for n in range(1, 41)]
+    for row in [HEADERS + extra, *[r + [f"x{n}" for n in range(1, 41)] for r in rows]]:
+        wide.append(row)
+    wb.save(folder / "wide.xlsx")
+    made["wide.xlsx"] = ([], PUBLISHED)
     entity = HEADERS.index("VO Type of entity")
     write_csv(folder / "all_bad.csv", [[("Wizard" if i == entity else v) for i, v in enumerate(r)] for r in rows])
     made["all_bad.csv"] = ([], None)
