@@ -1,5 +1,5 @@
 # cxc-analysis: `make report` sets up and runs the main job; `make test` sets up, lints (ruff) and runs the
-# tests and the docstring examples (doctests) of src/; `make lab` opens the notebooks in JupyterLab.
+# tests and the docstring examples (doctests) of src/; `make lab` opens copies of the notebooks (lab/) in JupyterLab.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -33,9 +33,11 @@ mutants: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py $(ARGS)
 
-# The .venv's jupyter and python3 kernel (JUPYTER_PREFER_ENV_PATH: before any user-level kernelspec).
+# The .venv's jupyter and python3 kernel (JUPYTER_PREFER_ENV_PATH: before any user-level kernelspec), on
+# copies of the notebooks in lab/ (git-ignored: autosaved outputs never reach the committed notebooks).
 lab: setup
-	JUPYTER_PREFER_ENV_PATH=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
+	$(BIN)/python tools/lab_copies.py lab
+	JUPYTER_PREFER_ENV_PATH=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir=lab \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 clean-outputs:

@@ -6,6 +6,7 @@ thousand names repeating), the report on a 100,000-row tracker, calamine against
     python benchmarks/run.py --rows 100000 --xlsx-rows 10000 --repeat 1 --report-rows 0   # a quick try
     python benchmarks/run.py --report        # also time `cxc-analysis report` on the bundled data
     python benchmarks/run.py --workdir /tmp/bench --keep   # keep the trackers; a later run reuses them
+    python benchmarks/run.py --report-scaling --repeat 1   # only the report at 1k, 5k, 20k, 50k, 100k rows
 
 Every case runs as its own process with this interpreter; wall time is measured around the
 process, peak memory is the process's maximum resident set, measured by GNU ``/usr/bin/time``
@@ -326,6 +327,52 @@ def report_at_scale(args, workdir: Path, python: str, table: "Table", ratios: li
     ratios.extend(report_steps([workdir / f"report_scale_{i}" for i in range(args.repeat)], python))
 
 
+SCALING_ROWS = (1_000, 5_000, 20_000, 50_000, 100_000)
+
+
+def report_scaling(sizes: list[int], args, workdir: Path, python: str, table: "Table", ratios: list,
+                   problems: list) -> None:
+    """`cxc-analysis report` on realistic trackers of each size: seconds and seconds per 1,000 rows
+    (the median of --repeat runs); a cost that grows linearly keeps the last column flat."""
+    from cxc_analysis.core.config import PROJECT_ROOT
+
+    per_thousand = {}
+    for rows in sizes:
+        csv_path = workdir / f"synth_realistic_{rows}.csv"
+        synth_file(csv_path, rows, args.seed, "realistic", python, table)
+        walls, peaks, cpus = [], [], []
+        for index in range(args.repeat):
+            out = workdir / f"report_scaling_{rows}_{index}"
+            shutil.rmtree(out, ignore_errors=True)
+            wall, peak, _, code = run([python, "-m", "cxc_analysis", "report", "--input", str(csv_path),
+                                       "--partnership", "SCALE", "--period", "benchmark", "--out", str(out)],
+                                      cwd=PROJECT_ROOT)
+            if code == 0 and index == 0:  # where the time went: the steps the run recorded
+                steps = json.loads((out / "provenance.json").read_text())["timings_s"]
+                print(f"report on {rows:,} rows, steps (s): " + ", ".join(f"{k} {v}" for k, v in steps.items()),
+                      flush=True)
+            shutil.rmtree(out, ignore_errors=True)
+            if code != 0:
+                problems.append(f"cxc-analysis report on {csv_path.name} exited {code}")
+                continue
+            walls.append(wall)
+            peaks.append(peak)
+            cpus.append(CPU[-1])
+        if not walls:
+            continue
+        table.add("cxc-analysis report, realistic", rows, walls, peaks, cpus)
+        per_thousand[rows] = statistics.median(walls) / rows * 1000
+        ratios.append((f"report on {rows:,} rows, seconds per 1,000 rows", f"{per_thousand[rows]:.3f}",
+                       f"({statistics.median(walls):.1f} s)"))
+        print(f"report on {rows:,} rows: {statistics.median(walls):.1f} s, "
+              f"{per_thousand[rows]:.3f} s per 1,000 rows", flush=True)
+    if len(per_thousand) >= 2:
+        small, large = min(per_thousand), max(per_thousand)
+        ratios.append((f"report: s per 1,000 rows at {large:,} / at {small:,}",
+                       f"{per_thousand[large] / per_thousand[small]:.2f}",
+                       "(below 1: the fixed cost (kernels, PDF) spread over more rows; above 1: worse than linear)"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the CSV (default 1,000,000)")
@@ -340,6 +387,9 @@ def main() -> int:
                         help="commands to time against the plain read (default all)")
     parser.add_argument("--report-rows", type=int, default=100_000,
                         help="rows of the realistic tracker `cxc-analysis report` runs on (default 100,000; 0 skips)")
+    parser.add_argument("--report-scaling", nargs="*", type=int, metavar="ROWS",
+                        help="time only `cxc-analysis report` on realistic trackers of these sizes and print seconds "
+                             "per 1,000 rows for each (no sizes: " + ", ".join(f"{n:,}" for n in SCALING_ROWS) + ")")
     parser.add_argument("--workdir", type=Path, help="where to write the synthetic files (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the synthetic files")
     args = parser.parse_args()
@@ -353,6 +403,11 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     table, ratios, problems = Table(), [], []
     try:
+        # --- 0. --report-scaling: the report at several sizes, and nothing else ---------------
+        if args.report_scaling is not None:
+            report_scaling(args.report_scaling or list(SCALING_ROWS), args, workdir, python, table, ratios,
+                           problems)
+            args.shapes, args.report_rows, args.xlsx_rows, args.report = [], 0, 0, False
         # --- 1. every command on big CSVs of each shape, against a plain pandas read ----------
         for shape in args.shapes:
             shape_cases(shape, args, workdir, python, table, ratios, problems)

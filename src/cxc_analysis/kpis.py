@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from cxc_analysis.table.clean import EXCLUDING_FIELDS
-from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS, STATUS_VALUES
+from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS
+from cxc_analysis.core.schema import STATUS_VALUES
 
 # What the KPI counts depend on: status, partnership and entity type, and whether a row is excluded.
 KPI_FIELDS = tuple(dict.fromkeys(("status", "partnership", "vo_entity_type", *EXCLUDING_FIELDS)))
@@ -44,6 +46,22 @@ def status_counts(table: pd.DataFrame) -> dict[str, int]:
     """
     status = without_errors(table)["status"].astype("object")
     return {value: int((status == value).sum()) for value in STATUS_VALUES}
+
+
+def require_usable(table: pd.DataFrame, file=None) -> pd.DataFrame:
+    """The table, or InputError when it has exchanges but every one has an error finding: its
+    figures would all be zero, which reads as "nothing happened" rather than "nothing readable".
+
+    >>> require_usable(pd.DataFrame({"excluded": [True, True]}), file="t.csv")
+    Traceback (most recent call last):
+    ...
+    cxc_analysis.core.errors.InputError: t.csv: no usable exchange: all 2 rows have errors, so every figure would be 0; see each row's findings with `cxc-analysis clean --annotate`
+    """
+    if len(table) and without_errors(table).empty:
+        rows = f"all {len(table)} rows have" if len(table) > 1 else "its one row has"
+        raise InputError(f"no usable exchange: {rows} errors, so every figure would be 0; see each row's "
+                         "findings with `cxc-analysis clean --annotate`", file=file)
+    return table
 
 
 def count_kpis(table: pd.DataFrame, status: str) -> dict[str, int]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.cli.logs import configure_logging
 from cxc_analysis.cli.logs import visible
+from cxc_analysis.kpis import count_kpis
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -194,17 +195,23 @@ def run_clean(args: argparse.Namespace) -> int:
                     + " (map one with --columns FILE.yaml if it holds a field)")
     log.info(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
              f"{int((~errors).sum())} warnings -> {out}")
+    from cxc_analysis.kpis import usable
+
+    if len(table) and usable(table).empty:
+        log.warning("note: no usable exchange: every row has an error, so kpis, check and report refuse this "
+                    "tracker; findings.csv (and --annotate) say what to fix")
     return EXIT_OK
 
 
 def run_kpis(args: argparse.Namespace) -> int:
-    from cxc_analysis.kpis import KPI_FIELDS, count_kpis, kpi_display, kpi_json, kpi_table
+    from cxc_analysis.kpis import KPI_FIELDS, kpi_display, kpi_json, kpi_table, require_usable
 
     settings = _settings(args, "kpis")
     targets = settings.targets  # read first: a bad targets file is refused before the tracker is read
     # The JSON holds the counts alone: only the columns they depend on are read. The table's
     # footer counts every finding, so it reads them all.
     table, findings = load_clean(*_reading_args(args, settings), fields=KPI_FIELDS if args.json else None)
+    require_usable(table, file=settings.input)
     note = settings.targets_note()
     if note:
         log.warning(f"note: {note}")
@@ -234,6 +241,9 @@ def run_check(args: argparse.Namespace) -> int:
     register = read_register(settings.register)
     rule_set = read_rule_set(settings.get("rules"))
     table, _ = load_clean(*_reading_args(args, settings))
+    from cxc_analysis.kpis import require_usable
+
+    require_usable(table, file=settings.input)
     results = evaluate_rules(table, register, rule_set=rule_set)
     del table
     if args.json or args.jsonl:  # written block by block: a million exchanges never held as one text

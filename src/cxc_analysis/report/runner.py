@@ -148,7 +148,8 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     if settings.get("previous"):  # an earlier tracker or run folder to compare with
         from cxc_analysis.report.sections.compare import read_previous
 
-        files["previous"] = read_previous(settings.get("previous"))[2]
+        files["previous"] = read_previous(settings.get("previous"), settings.get("previous_sheet") or settings.sheet,
+                                          settings.get("columns"), settings.get("vocabulary"))[2]
     files["deliverable"] = settings.deliverable or DEFAULT_DELIVERABLE
     return files
 

@@ -372,7 +372,7 @@ def flow_chart(flows: pd.DataFrame, labels=None) -> Figure:
     fig = Figure(figsize=(WIDTH, 1.9 + 0.3 * len(flows)), layout="constrained")
     ax = fig.subplots()
     values = flows.to_numpy()
-    ax.imshow(values, cmap="Blues", aspect="auto", vmin=0, vmax=max(values.max(), 1) * 1.2)
+    ax.imshow(values, cmap="Blues", aspect="auto", vmin=0, vmax=max(values.max(initial=0), 1) * 1.2)
     for (i, j), n in np.ndenumerate(values):
         if n:
             ax.text(j, i, str(n), ha="center", va="center", fontsize=8,

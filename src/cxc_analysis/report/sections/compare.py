@@ -23,19 +23,24 @@ MATCH_COLUMNS = ["previous_row", "row", "match", "note"]
 
 # --- reading the earlier data -------------------------------------------------------------
 
-def read_previous(path: str | Path) -> tuple[pd.DataFrame, str | None, Path]:
+def read_previous(path: str | Path, sheet: str | None = None, columns_path: str | Path | None = None,
+                  vocabulary_path: str | Path | None = None) -> tuple[pd.DataFrame, str | None, Path]:
     """The earlier exchanges as a canonical table, the earlier period label if the run recorded
     one, and the file the table came from (for provenance).
 
     ``path`` is an earlier tracker (.xlsx, .csv, ...), an earlier run folder (its ``data/``
-    table and ``provenance.json``) or a processed folder (``exchanges.parquet``).
+    table and ``provenance.json``) or a processed folder (``exchanges.parquet``). An earlier
+    tracker is read with the reading options of the current one: ``sheet`` (for a workbook; a
+    CSV has none), column map (``columns_path``) and vocabulary file (``vocabulary_path``); a
+    folder is already clean.
     """
     path = Path(path)
     if path.is_file():
-        from cxc_analysis.read.tracker import read_tracker
-        from cxc_analysis.table.clean import clean
+        from cxc_analysis.read.tracker import EXCEL_SUFFIXES
+        from cxc_analysis.report.processed import read_and_clean
 
-        return clean(read_tracker(path)).table, None, path
+        sheet = sheet if path.suffix.lower() in EXCEL_SUFFIXES else None
+        return read_and_clean(path, sheet, columns_path, vocabulary_path).table, None, path
     if not path.is_dir():
         raise InputError("earlier tracker or run folder not found (--previous)", file=path)
     data = path / "data" if (path / "data" / "exchanges.parquet").is_file() else path

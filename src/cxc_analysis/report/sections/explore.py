@@ -30,6 +30,38 @@ PENDING_COLOUR = "background-color: #fff4d6"
 EXCLUDED_COLOUR = "color: #8a8a8a; text-decoration: line-through"
 
 
+# --- reading the tracker ------------------------------------------------------------------
+
+# The command line's reading options and the notebook parameters that do the same.
+OPTION_PARAMETERS = (("--columns FILE.yaml", "the columns_path parameter (a YAML file)"),
+                     ("--columns", "columns_path"), ("--vocabulary", "vocabulary_path"), ("--sheet", "sheet"))
+
+
+def parameter_words(message: str) -> str:
+    """A reading error's message with each command-line option named as the notebook parameter
+    that does the same, for a notebook user.
+
+    >>> parameter_words("Map it with --columns FILE.yaml, e.g. 'host_org: ORG_H'")
+    "Map it with the columns_path parameter (a YAML file), e.g. 'host_org: ORG_H'"
+    """
+    for option, parameter in OPTION_PARAMETERS:
+        message = message.replace(option, parameter)
+    return message
+
+
+def read_exchanges(input_path: str = "", sheet: str = "", columns_path: str = "", vocabulary_path: str = ""):
+    """The cleaned table and findings of a tracker (empty ``input_path``: the bundled workbook),
+    read with an optional sheet, column map and vocabulary file, as ``clean`` reads it; an
+    unusable tracker is an InputError that names the notebook parameter to set."""
+    from cxc_analysis.report.processed import read_and_clean
+
+    try:
+        return read_and_clean(input_path or None, sheet or None, columns_path or None, vocabulary_path or None)
+    except InputError as exc:
+        raise InputError(parameter_words(exc.message), file=exc.file, sheet=exc.sheet, row=exc.row,
+                         column=exc.column) from None
+
+
 # --- organisations and events -------------------------------------------------------------
 
 def _org_keys(values: pd.Series) -> np.ndarray:
