@@ -43,10 +43,19 @@ SME_KEYS = ("headcount_under", "turnover_max_eur", "balance_sheet_max_eur")
 SHORTFALLS = ("halve", "fail")
 TYPE_WORDS = {"cluster_organisation": "a cluster organisation", "sme": "an SME",
               "scaling_up_support_organisation": "a scaling-up support organisation",
+              "training_provider": "a training provider",
               "large_company": "a large company", "public_authority": "a public authority"}
 PLURALS = {"cluster_organisation": "cluster organisations", "sme": "SMEs",
            "scaling_up_support_organisation": "scaling-up support organisations",
+           "training_provider": "training providers",
            "large_company": "large companies", "public_authority": "public authorities"}
+# Each rule in plain words, as a reviewer reads it.
+RULE_NAMES = {"cross_border": "Cross-border", "eligible_country": "Programme countries", "distance": "Distance",
+              "duration": "Duration", "single_visit": "One visit per organisation", "vo_type": "Visitor type",
+              "sme_category": "SME size", "max_support": "Maximum support"}
+# What the lump sum of an exchange is, as ``RuleResults.lump_sums`` and the cost section say it.
+FULL, HALVED, NOT_KNOWN = 0, 1, 2
+LUMP_SUMS = ("full", "halved", "cannot tell")
 
 
 # --- the rule set: the limits of one programme generation, each with its source -------------
@@ -103,6 +112,8 @@ class RuleSet:
     sources: dict
     countries: dict
     country_sources: dict
+    period: tuple[int, int] | None = None  # the first and last year of the generation's exchanges
+    period_sources: tuple[str, ...] = ()
 
     def value(self, rule: str, limit: str):
         """The applied value of one limit.
@@ -160,8 +171,23 @@ def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
             for position, other in enumerate(entry.get("other") or []):
                 _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
     countries, country_sources = _countries(data.get("countries"), sources, path)
+    period, period_sources = _period(data.get("period"), sources, path)
     return RuleSet(name=str(data.get("name") or path.stem), path=path, rules=rules, sources=sources,
-                   countries=countries, country_sources=country_sources)
+                   countries=countries, country_sources=country_sources, period=period,
+                   period_sources=period_sources)
+
+
+def _period(entry, sources: dict, path: Path) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """The optional ``period: {first_year, last_year, source}`` of a rule set: the years its
+    generation's exchanges take place in."""
+    if entry is None:
+        return None, ()
+    years = (entry.get("first_year"), entry.get("last_year")) if isinstance(entry, dict) else (None, None)
+    if not all(isinstance(y, int) and not isinstance(y, bool) and 1900 < y < 2200 for y in years) \
+            or years[0] > years[1]:
+        raise _bad(path, "period", f"{entry!r} is not {{first_year, last_year, source}} with two years, first <= last")
+    _check_sources(entry, sources, path, "period")
+    return (years[0], years[1]), tuple(_keys(entry))
 
 
 def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
@@ -319,15 +345,30 @@ class _Result:
     def __init__(self, n: int):
         self.outcome = np.full(n, CANNOT, dtype=np.int8)
         self.warning = np.zeros(n, dtype=bool)
+        self.why = np.full(n, -1, dtype=np.int16)  # the reason of a cannot_check: index into ``reasons``
+        self.reasons: list[str] = []
         self._sets: list[tuple[np.ndarray, tuple]] = []
 
-    def set(self, mask, outcome: int, *parts, warning: bool = False) -> None:
+    def set(self, mask, outcome: int, *parts, warning: bool = False, why: str | None = None) -> None:
+        """Write the rows of ``mask``; a cannot_check has a short reason, ``why`` (default: the
+        message when it is one text)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         self.outcome[mask] = outcome
         self.warning[mask] = warning
+        if outcome == CANNOT:
+            why = why or "".join(p for p in parts if isinstance(p, str)).strip()
+            if why not in self.reasons:
+                self.reasons.append(why)
+            self.why[mask] = self.reasons.index(why)
+        else:
+            self.why[mask] = -1
         self._sets.append((mask, parts))
+
+    def reason_texts(self) -> np.ndarray:
+        """Each row's reason for a cannot_check as an object array ("" elsewhere)."""
+        return np.array(self.reasons + [""], dtype=object)[self.why]
 
     def messages(self, positions: np.ndarray) -> np.ndarray:
         """The message of each row at ``positions`` (increasing), as an object array."""
@@ -467,6 +508,9 @@ class _Context:
         self.rule_set, self.eligible = rule_set, eligible
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
+        from .clean import copy_of
+
+        self.copy_of = copy_of(table)  # a later copy of the same exchange: the first row's position
         self.vo_name = _coded(_column(table, "visiting_org"))  # a million names: codes, texts in Arrow
         self.vo_key = key_codes(self.vo_name)  # each distinct name's key once, shared by all rules
         positions = None
@@ -531,7 +575,8 @@ def _country_unknown(r: _Result, c: _Context, side: str) -> None:
     word = "host" if side == "ho" else "visitor"
     given, code = getattr(c, f"{side}_country"), getattr(c, f"{side}_cc")
     r.set(_missing(given), CANNOT, f"{word} country unknown{c.nowhere}")
-    r.set(~_missing(given) & _missing(code), CANNOT, f"{word} country '", _blank(given), "' is not a known country")
+    r.set(~_missing(given) & _missing(code), CANNOT, f"{word} country '", _blank(given), "' is not a known country",
+          why=f"{word} country is not a known country")
 
 
 def _cross_border(c: _Context) -> _Result:
@@ -600,6 +645,7 @@ def _distance(c: _Context) -> _Result:
     min_km, shortfall = c.rule_set.value("distance", "min_km"), c.rule_set.value("distance", "shortfall")
     far = measured & (np.round(np.nan_to_num(km), 3) >= min_km)
     near = measured & ~far
+    c.km, c.near = np.where(measured, km, np.nan), near
     shown = np.where(near, np.floor(np.nan_to_num(km) * 10) / 10, np.round(np.nan_to_num(km), 1))
     between = (" km between ", _blank(c.ho_city), " and ", _blank(c.vo_city))
     km_text = _fmt("{:,.1f}", shown)
@@ -614,7 +660,8 @@ def _distance(c: _Context) -> _Result:
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = np.isnan(points[:, 0])
         where = _wrap(cc, " (", ")")
-        r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames")
+        r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames",
+              why=f"{side} city not found in GeoNames")
     r.set(_missing(c.vo_city), CANNOT, f"visitor city unknown{c.nowhere}")
     r.set(_missing(c.ho_city), CANNOT, f"host city unknown{c.nowhere}")
     return r
@@ -643,6 +690,7 @@ def _duration(c: _Context) -> _Result:
     r.set(too_long, FAIL, *span, f": longer than {months} month{'s' if months > 1 else ''} (it may end on ",
           _fmt("{}", last_allowed), " at the latest)")
     r.set(dated & ~ordered, FAIL, *span, ": the end date is before the start date")
+    c.working_days = np.where(ordered, working, -1)
     r.set(np.isnat(end), CANNOT, "no end date")
     r.set(np.isnat(start), CANNOT, "no start date")
     r.set(np.isnat(start) & np.isnat(end), CANNOT, "no start or end date")
@@ -660,16 +708,19 @@ def _single_visit(c: _Context) -> _Result:
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
     present = ~_missing(c.vo_name) & (registered | ~blank_key)
-    first, visits, rank = _visits(who, c.start, c.row, present)
+    copy = present & (c.copy_of != np.arange(c.n))  # one exchange written twice: one visit
+    first, visits, rank = _visits(who, c.start, c.row, present & ~copy)
     allowed = c.rule_set.value("single_visit", "visits_per_generation")
-    later = present & (rank >= allowed)
+    later = present & ~copy & (rank >= allowed)
     name = _blank(c.vo_name)
-    r.set(present & (visits == 1), PASS, name, " visits once")
-    r.set(present & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
+    r.set(present & ~copy & (visits == 1), PASS, name, " visits once")
+    r.set(present & ~copy & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
           " by ", name)
     limit = "only once" if allowed == 1 else f"at most {allowed} times"
     r.set(later, FAIL, name, " already visits on row ", _fmt("{}", c.row[first]),
           f" (an organisation visits {limit})", c.from_register("vo", "identity"))
+    r.set(copy, PASS, "copy of row ", _fmt("{}", c.row[c.copy_of]),
+          " (same HO, VO and event): the same visit, reported once as a duplicate exchange")
     r.set(~present, CANNOT, "VO is empty")
     return r
 
@@ -726,8 +777,9 @@ def _money(value: float) -> str:
 
 
 def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray, np.ndarray]:
-    """Outcome and message of the SME check for each register row (and a last one: not in it)."""
-    outcomes, messages = [], []
+    """Outcome, message and reason (of a cannot_check; else "") of the SME check for each
+    register row (and a last one: not in it)."""
+    outcomes, messages, reasons = [], [], []
     if register is not None and len(register):
         staff = pd.array(_column(register, "headcount", "Int64"), dtype="Int64")
         turnover = pd.array(_column(register, "turnover_eur", "Float64"), dtype="Float64")
@@ -739,12 +791,15 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
                                  f"turnover {_money(turnover[i])}" if known[1] else "turnover unknown",
                                  f"balance sheet {_money(balance[i])}" if known[2] else "balance sheet unknown"])
             medium = within["medium"][i]
+            reasons.append("")
             if not any(known):
                 outcomes.append(CANNOT)
                 messages.append("no headcount, turnover or balance sheet in the register")
+                reasons[-1] = "no headcount, turnover or balance sheet in the register"
             elif medium is pd.NA:
                 outcomes.append(CANNOT)
                 messages.append(f"register figures incomplete ({figures})")
+                reasons[-1] = "register figures incomplete"
             elif medium:
                 category = next(name for name, *_ in sme_limits
                                 if within[name][i] is not pd.NA and bool(within[name][i]))
@@ -758,7 +813,8 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
                                 f"at most {_money(balance_max)})")
     outcomes.append(CANNOT)
     messages.append("VO not in the register: no headcount, turnover or balance sheet")
-    return np.array(outcomes, dtype=np.int8), np.array(messages, dtype=object)
+    reasons.append("VO not in the register")
+    return np.array(outcomes, dtype=np.int8), np.array(messages, dtype=object), np.array(reasons, dtype=object)
 
 
 def _sme_category(c: _Context) -> _Result:
@@ -766,14 +822,61 @@ def _sme_category(c: _Context) -> _Result:
 
     r = _Result(c.n)
     is_sme = _is(c.vo_type, "sme")
-    outcomes, messages = _sme_verdicts(c.register, c.rule_set.sme_limits)
+    outcomes, messages, reasons = _sme_verdicts(c.register, c.rule_set.sme_limits)
     verdict = Coded(np.where(c.vo_pos < 0, len(messages) - 1, c.vo_pos), pa.array(list(messages), type=pa.string()))
-    for outcome in (PASS, FAIL, CANNOT):
+    for outcome in (PASS, FAIL):
         r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, verdict,
               c.from_register("vo", "figures") if outcome == FAIL else "")
+    for reason in dict.fromkeys(reasons[outcomes == CANNOT]):
+        r.set(is_sme & (outcomes[c.vo_pos] == CANNOT) & (reasons[c.vo_pos] == reason), CANNOT, verdict, "", why=reason)
     r.set(~_missing(c.vo_type) & ~is_sme, PASS, "not declared an SME (the rule applies to SMEs only)")
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
     return r
+
+
+def lump_sums(c: _Context, distance: _Result, duration: _Result) -> tuple[np.ndarray, Coded]:
+    """What each exchange's lump sum is, the one decision the max_support rule and the cost
+    section both use: ``HALVED`` where the stay is under the rule set's full number of working
+    days or (where a shortfall halves) host and visitor are closer than its minimum distance,
+    ``FULL`` where both are known and neither halves it, else ``NOT_KNOWN``; with why (what
+    halves it, or what is not known), "" for a full one. Reads the working days and km that
+    ``_duration`` and ``_distance`` left on ``c``."""
+    import pyarrow as pa
+
+    full_days = c.rule_set.value("duration", "full_lump_sum_working_days")
+    min_km = c.rule_set.value("distance", "min_km")
+    halve_near = c.rule_set.value("distance", "shortfall") == "halve"
+    days_known, km_known = c.working_days >= 0, ~np.isnan(c.km)
+    short = days_known & (c.working_days < full_days)
+    near = c.near & halve_near
+    kind = np.full(c.n, NOT_KNOWN, dtype=np.int8)
+    kind[days_known & km_known & ~short & ~near] = FULL
+    kind[short | near] = HALVED
+    unsure = kind == NOT_KNOWN
+    days_why = np.where(duration.outcome == CANNOT, duration.why, -2)  # -2: the end is before the start
+    km_tenths = np.where(near, np.floor(np.nan_to_num(c.km) * 10), -1).astype(np.int64)
+    key = pd.MultiIndex.from_arrays([kind, np.where(short, c.working_days, -1), km_tenths,
+                                     np.where(unsure & ~days_known, days_why, -1),
+                                     np.where(unsure & ~km_known, distance.why, -1)])
+    codes, uniques = key.factorize()
+    texts = []
+    for what, days, tenths, day_why, km_why in uniques:
+        if what == HALVED:
+            parts = ([f"{days} working days, under {full_days}"] if days >= 0 else []) + \
+                    ([f"{tenths / 10:,.1f} km apart, under {min_km:,} km"] if tenths >= 0 else [])
+            texts.append(" and ".join(parts))
+        elif what == NOT_KNOWN:
+            parts = ([duration.reasons[day_why] if day_why >= 0 else "the end date is before the start date"]
+                     if day_why != -1 else []) + ([distance.reasons[km_why]] if km_why != -1 else [])
+            texts.append("; ".join(parts))
+        else:
+            texts.append("")
+    return kind, Coded(codes.astype(np.int64), pa.array(texts, type=pa.string()))
+
+
+def _euros(value: float) -> str:
+    """An amount of a limit: whole euros without decimals."""
+    return f"€{value:,.0f}" if float(value).is_integer() else f"€{value:,.2f}"
 
 
 def _max_support(c: _Context) -> _Result:
@@ -782,7 +885,18 @@ def _max_support(c: _Context) -> _Result:
     values = np.nan_to_num(c.amount)
     paid = _fmt("€{:,.2f}", values)
     most = c.rule_set.value("max_support", "max_eur")
-    r.set(known & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    half, why = most / 2, _wrap(c.lump_why, " (", ")")
+    full, halved, unsure = c.lump == FULL, c.lump == HALVED, c.lump == NOT_KNOWN
+    r.set(known & full & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    r.set(known & halved & (values <= half), PASS, paid,
+          f" paid, within the {_euros(half)} maximum of a halved lump sum", why)
+    r.set(known & halved & (values > half), FAIL, paid,
+          f" paid, over the {_euros(half)} maximum of a halved lump sum", why)
+    r.set(known & unsure & (values <= half), PASS, paid,
+          f" paid, within {_euros(half)}, the maximum even of a halved lump sum")
+    r.set(known & unsure & (values > half) & (values <= most), CANNOT, paid,
+          f" paid: within the €{most:,} maximum of a full lump sum but over the {_euros(half)} of a halved one, "
+          "and whether it is halved cannot be told: ", c.lump_why, why="cannot tell whether the lump sum is halved")
     r.set(known & (values > most), FAIL, paid, f" paid, over the €{most:,} maximum per visitor")
     r.set(known & (values < 0), FAIL, paid, ": a negative amount")
     r.set(~known, CANNOT, "no amount")
@@ -825,10 +939,12 @@ class RuleResults:
     eight million texts in memory.
     """
 
-    def __init__(self, row: np.ndarray, results: list[_Result], rule_set: RuleSet | None = None):
+    def __init__(self, row: np.ndarray, results: list[_Result], rule_set: RuleSet | None = None,
+                 lump: tuple[np.ndarray, Coded] | None = None):
         self.row = row
         self.results = results
         self.rule_set = rule_set
+        self.lump = lump  # (kind, why) of each exchange's lump sum, from ``lump_sums``
         self.outcome = np.stack([r.outcome for r in results], axis=1)
         self.warning = np.stack([r.warning for r in results], axis=1)
         self._escape = None  # a _JsonEscape, kept between the blocks written
@@ -877,6 +993,25 @@ class RuleResults:
         counts["description"] = [descriptions[r] for r in RULES]
         return counts
 
+    def lump_sums(self) -> pd.DataFrame:
+        """Each exchange's lump sum as ``lump_sums`` decides it, by Excel row: ``lump_sum`` ("full",
+        "halved" or "cannot tell") and ``why`` (what halves it, or what is not known)."""
+        kind, why = self.lump
+        texts = why.dictionary.take(why.codes).to_numpy(zero_copy_only=False)
+        return pd.DataFrame({"lump_sum": np.array(LUMP_SUMS, dtype=object)[kind], "why": texts},
+                            index=pd.Index(self.row, name="row"))
+
+    def reasons(self) -> pd.DataFrame:
+        """Why exchanges cannot be checked: ``rule``, ``reason`` and ``exchanges`` (how many), per
+        rule in ``RULES`` order, most frequent reason first."""
+        rows = []
+        for rule, result in zip(RULES, self.results):
+            counts = np.bincount(result.why[result.why >= 0], minlength=len(result.reasons))
+            for index in np.argsort(-counts, kind="stable"):
+                if counts[index]:
+                    rows.append({"rule": rule, "reason": result.reasons[index], "exchanges": int(counts[index])})
+        return pd.DataFrame(rows, columns=["rule", "reason", "exchanges"])
+
     def attention(self) -> tuple[np.ndarray, np.ndarray]:
         """(exchange position, rule index) of every fail and warning, ordered by row, then rule."""
         need = (self.outcome == FAIL) | self.warning
@@ -906,9 +1041,11 @@ def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     rule_set = rule_set or read_rule_set()
     eligible = frozenset(programme_countries) if programme_countries is not None else frozenset(rule_set.countries)
     c = _Context(table, register, rule_set, eligible)
-    results = [_cross_border(c), _eligible_country(c), _distance(c), _duration(c), _single_visit(c),
+    distance, duration = _distance(c), _duration(c)
+    c.lump, c.lump_why = lump_sums(c, distance, duration)
+    results = [_cross_border(c), _eligible_country(c), distance, duration, _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
-    return RuleResults(c.row, results, rule_set)
+    return RuleResults(c.row, results, rule_set, lump=(c.lump, c.lump_why))
 
 
 def rule_summary(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.DataFrame:
