@@ -229,13 +229,13 @@ def test_an_organisation_visits_once_and_hosts_any_number_of_times():
 
 
 def test_the_later_visit_by_date_fails():
-    t = table({"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05"},
-              {"visiting_org": "Axxor", "start_date": "2023-02-01", "end_date": "2023-02-03"})
+    t = table({"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05", "event": "Fair"},
+              {"visiting_org": "Axxor", "start_date": "2023-02-01", "end_date": "2023-02-03", "event": "Visit"})
     assert outcomes(check_rules(t), "single_visit") == ["fail", "pass"]
 
 
 def test_visits_per_generation_from_the_rule_set(tmp_path):
-    t = table({"visiting_org": "Axxor"}, {"visiting_org": "Axxor"}, {"visiting_org": "Axxor"})
+    t = table(*({"visiting_org": "Axxor", "event": f"Event {i}"} for i in range(3)))
     twice = rule_set_with(tmp_path, single_visit__visits_per_generation=2)
     r = rule(check_rules(t, rule_set=twice), "single_visit")
     assert r["outcome"].tolist() == ["pass", "pass", "fail"] and "at most 2 times" in r.loc[2, "message"]
@@ -312,8 +312,54 @@ def test_sme_category_applies_to_smes_only():
 def test_max_support():
     t = table({"amount_eur": 1100.0}, {"amount_eur": 1100.01}, {"amount_eur": 550.0}, {})
     r = rule(check_rules(t), "max_support")
-    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "cannot_check"]
+    # no dates or cities: whether the lump sum is halved cannot be told, so €1,100 cannot be checked;
+    # over €1,100 fails and €550 (half of it) passes either way
+    assert r["outcome"].astype(str).tolist() == ["cannot_check", "fail", "pass", "cannot_check"]
     assert "€1,100.01" in r.loc[1, "message"]
+    assert "no start or end date" in r.loc[0, "message"] and "city unknown" in r.loc[0, "message"]
+    assert r.loc[3, "message"] == "no amount"
+
+
+FAR = {"ho_city": "Paris", "ho_country": "FR", "vo_city": "Amsterdam", "vo_country": "NL"}  # about 430 km
+NEAR = {"ho_city": "Aachen", "ho_country": "DE", "vo_city": "Maastricht", "vo_country": "NL"}  # about 30 km
+FIVE_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-10"}  # Monday to Friday
+FOUR_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-09"}
+TWO_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-07"}
+
+
+def halving_table() -> pd.DataFrame:
+    """Exchanges whose lump sum is full, halved or not known, by hand (the programme's page: under
+    five working days or under 200 km the lump sum is halved; €1,100 full, so €550 halved)."""
+    return table({**FAR, **FIVE_DAYS, "amount_eur": 1100.0},          # full: pass
+                 {**FAR, **FOUR_DAYS, "amount_eur": 1100.0},          # halved by the stay: over €550
+                 {**FAR, **FOUR_DAYS, "amount_eur": 550.0},           # halved, within €550
+                 {**NEAR, **FIVE_DAYS, "amount_eur": 1100.0},         # halved by the distance
+                 {**FAR, "amount_eur": 800.0},                        # no dates: cannot tell
+                 {**NEAR, "amount_eur": 800.0},                       # no dates, but near: halved anyway
+                 {**FAR, **TWO_DAYS, "amount_eur": 1100.0},           # too short (a fail), and halved
+                 {**FAR, "start_date": "2023-03-10", "end_date": "2023-03-06", "amount_eur": 1000.0})
+
+
+def test_max_support_checks_the_halved_maximum():
+    r = rule(check_rules(halving_table()), "max_support")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "fail", "cannot_check", "fail", "fail",
+                                                 "cannot_check"]
+    assert "over the €550 maximum of a halved lump sum (4 working days, under 5)" in r.loc[1, "message"]
+    assert "km apart, under 200 km" in r.loc[3, "message"]
+    assert r.loc[4, "message"].endswith("cannot be told: no start or end date")
+    assert r.loc[7, "message"].endswith("the end date is before the start date")
+
+
+def test_lump_sums_are_the_rules_decision_row_by_row():
+    results = rules.evaluate_rules(halving_table())
+    lump = results.lump_sums()
+    assert lump["lump_sum"].tolist() == ["full", "halved", "halved", "halved", "cannot tell", "halved", "halved",
+                                         "cannot tell"]
+    assert lump.loc[8, "why"] == "2 working days, under 5"
+    assert lump.loc[6, "why"] == "no start or end date"
+    reasons = results.reasons().set_index(["rule", "reason"])["exchanges"]
+    assert reasons[("max_support", "cannot tell whether the lump sum is halved")] == 2
+    assert reasons[("duration", "no start or end date")] == 2
 
 
 def test_limits_come_from_the_rule_set(tmp_path):
@@ -423,7 +469,8 @@ def test_large_table_is_checked_with_few_lookups(monkeypatch):
     pick = rng.integers(0, 3, n)
     t = table({}).loc[np.zeros(n, dtype=int)].reset_index(drop=True).assign(
         source_row=np.arange(2, n + 2), visiting_org=[f"Org {i % 5000}" for i in range(n)],
-        ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick])
+        ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick],
+        event=[f"Event {i}" for i in range(n)])
     calls = []
     real = places._resolve
     monkeypatch.setattr(places, "_resolve", lambda pairs: (calls.append(len(pairs)), real(pairs))[1])
@@ -534,3 +581,18 @@ def test_check_and_report_take_another_rule_set(tmp_path):
         assert "bad.yaml: rules.cross_border.countries: missing" in proc.stderr
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
+
+
+def test_a_copied_row_is_one_duplicate_not_also_a_repeat_visit():
+    from cxc_analysis.clean import find_duplicate_exchanges
+
+    t = table({"visiting_org": "Axxor", "event": "JEC Paris"}, {"visiting_org": "AXXOR", "event": "jec paris"},
+              {"visiting_org": "Axxor", "event": "Equip Auto"})
+    found = find_duplicate_exchanges(t)
+    assert found["row"].tolist() == [3] and found["code"].tolist() == ["duplicate_exchange"]
+    r = rule(check_rules(t), "single_visit")
+    # row 3 is row 2 written again: one visit, reported once (as a duplicate); row 4 is a second visit
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "fail"]
+    assert r.loc[1, "message"].startswith("copy of row 2") and "already visits on row 2" in r.loc[2, "message"]
+    attention = failures(check_rules(t))
+    assert attention[attention["row"] == 3].empty  # nothing about the copy in the rules: the finding says it
