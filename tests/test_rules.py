@@ -391,11 +391,22 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     assert set(zip(table_["rule"], table_["limit"])) >= {(r, lim) for r, lims in rules.LIMITS.items() for lim in lims}
     assert table_["source"].str.len().gt(10).all()
     assert not table_["source"].str.contains("programme_countries.csv").any()
-    # Distance: the seed's slide says requisite, the programme's page says halve; halve is applied.
+    # Distance: D5.1's slide says requisite, the programme's page says halve; halve is applied.
     distance = table_.set_index(["rule", "limit"]).loc[("distance", "shortfall")]
-    assert distance["value"] == "halve" and "says fail" in distance["note"] and "applied: halve" in distance["note"]
+    assert distance["value"] == "halve" and "d51_slides says fail" in distance["note"]
+    assert "applied: halve" in distance["note"]
+    # Visitors: the call names six kinds (training providers too); the programme's pages three.
     visitors = table_.set_index(["rule", "limit"]).loc[("vo_type", "visitor_types")]
-    assert "large_company" in visitors["value"] and "says cluster_organisation, sme, scaling_up" in visitors["note"]
+    assert visitors["value"] == ("cluster organisations, SMEs, scaling-up support organisations, training providers, "
+                                 "large companies, public authorities")
+    assert "says cluster organisations, SMEs, scaling-up support organisations" in visitors["note"]
+    assert "training providers" in rule_set.sources["call"] and "REMOBILISE" not in visitors["note"]
+    # The maximum: cited to a partnership's published page, and once per generation beside once.
+    support = table_.set_index(["rule", "limit"]).loc[("max_support", "max_eur")]
+    assert "https://clamtex.eu/clusterxchange" in support["source"] and "EUR 1 100" in support["source"]
+    single = table_.set_index(["rule", "limit"]).loc[("single_visit", "visits_per_generation")]
+    assert "per generation" in single["note"] and "in the scheme once" in single["note"]
+    assert rule_set.period == (2022, 2024)
     assert rule_set.countries["XK"] == dt.date(2017, 12, 19) and "NO" not in rule_set.countries
 
 

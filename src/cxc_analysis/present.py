@@ -43,8 +43,9 @@ def left_out_html(shown: int, total: int, what: str, where: str) -> str:
 
 
 def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...] = (), css: str = "",
-               caption: str | None = None) -> str:
-    """An HTML table with every cell escaped; ``numeric`` columns right-aligned.
+               caption: str | None = None, cell_chars: int | None = CELL_CHARS) -> str:
+    """An HTML table with every cell escaped, texts cut at ``cell_chars`` (``cut``; None: whole);
+    ``numeric`` columns right-aligned.
 
     >>> "&lt;b&gt;" in html_table(pd.DataFrame({"VO": ["<b>"]}))
     True
@@ -54,7 +55,7 @@ def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...
                    for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
-        cells = "".join(f'<td class="{"num" if c in numeric else ""}">{_cell(v)}</td>'
+        cells = "".join(f'<td class="{"num" if c in numeric else ""}">{_cell(v, cell_chars)}</td>'
                         for c, v in zip(frame.columns, row))
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -66,14 +67,14 @@ class Markup(str):
     """Text that is already safe HTML (built here from escaped parts): shown as it is."""
 
 
-def _cell(value) -> str:
+def _cell(value, cell_chars: int | None = CELL_CHARS) -> str:
     if isinstance(value, Markup):
         return str(value)
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return '<span class="na">–</span>'
     if isinstance(value, float):
         return f"{value:.1f}"
-    return html.escape(cut(str(value)))
+    return html.escape(cut(str(value), cell_chars) if cell_chars else str(value))
 
 
 def cut(text: str, limit: int = CELL_CHARS) -> str:
@@ -532,19 +533,18 @@ def period_html(rule_set, table: pd.DataFrame | None = None) -> str:
     >>> "1 exchange starts outside" in period_html(read_rule_set(), t)
     True
     """
-    if not rule_set.period:
+    if not rule_set.period or table is None or "start_date" not in table:
         return ""
     first, last = rule_set.period
-    text = f"The rule set is for exchanges of {first} to {last}."
-    if table is not None and "start_date" in table:
-        years = pd.to_datetime(table["start_date"], errors="coerce").dt.year
-        outside = years.notna() & ((years < first) | (years > last))
-        if outside.any():
-            count = int(outside.sum())
-            seen = ", ".join(str(y) for y in sorted(int(y) for y in years[outside].unique()))
-            text += (f" Note: {plural(count, 'exchange')} {'starts' if count == 1 else 'start'} outside it "
-                     f"(in {seen}) and {'was' if count == 1 else 'were'} checked against it all the same; "
-                     "the rule set of their generation can be given with --rules.")
+    years = pd.to_datetime(table["start_date"], errors="coerce").dt.year
+    outside = years.notna() & ((years < first) | (years > last))
+    if not outside.any():
+        return ""
+    count = int(outside.sum())
+    seen = ", ".join(str(y) for y in sorted(int(y) for y in years[outside].unique()))
+    text = (f"Note: the rule set is for exchanges of {first} to {last}; {plural(count, 'exchange')} "
+            f"{'starts' if count == 1 else 'start'} outside it (in {seen}) and {'was' if count == 1 else 'were'} "
+            "checked against it all the same. The rule set of their generation can be given with --rules.")
     return f'<p class="note">{html.escape(text)}</p>'
 
 
@@ -594,7 +594,8 @@ def rule_set_html(rule_set, table: pd.DataFrame | None = None) -> str:
         period = f'<p class="source">Period: exchanges of {rule_set.period[0]} to {rule_set.period[1]} {cited}</p>'
     return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
             + period + period_html(rule_set, table)
-            + html_table(frame, css="rules") + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
+            + html_table(frame, css="rules", cell_chars=None)
+            + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
 
 
 def _country_summary(rule_set) -> str:

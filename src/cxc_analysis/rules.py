@@ -264,8 +264,9 @@ def describe(rule_set: RuleSet) -> dict[str, str]:
 
 def limits_table(rule_set: RuleSet) -> pd.DataFrame:
     """Every limit of a rule set with where it comes from, one row each, in ``RULES`` order:
-    ``rule``, ``limit``, ``value`` (as text), ``source`` (the cited sources' texts), ``note``
-    (the file's note, what disagreeing sources say and which one is applied; else empty).
+    ``rule``, ``limit``, ``value`` (as text, types in words), ``source`` (the cited sources' texts),
+    ``note`` (the file's note, what disagreeing sources say, named by their keys in ``sources``, and
+    which one is applied; else empty) and ``source_keys``.
 
     >>> t = limits_table(read_rule_set()).set_index(["rule", "limit"])
     >>> t.loc[("distance", "shortfall"), "value"], "applied" in t.loc[("distance", "shortfall"), "note"]
@@ -277,7 +278,7 @@ def limits_table(rule_set: RuleSet) -> pd.DataFrame:
             entry = rule_set.rules[rule][limit]
             notes = [str(entry["note"]).strip()] if entry.get("note") else []
             for other in entry.get("other") or []:
-                notes.append(f"{_cited(rule_set, other)} says {_value_text(other.get('value'))}"
+                notes.append(f"{', '.join(_keys(other))} says {_value_text(other.get('value'))}"
                              + (f" ({str(other['note']).strip()})" if other.get("note") else ""))
             if entry.get("applied"):
                 notes.append(f"applied: {_value_text(entry['value'])}, {str(entry['applied']).strip()}")
@@ -317,7 +318,7 @@ def _value_text(value) -> str:
     'micro: headcount under 10, turnover at most €2.0M or balance sheet at most €2.0M'
     """
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(PLURALS.get(v, str(v)) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{name}: headcount under {v['headcount_under']}, turnover at most "
                          f"{_money(v['turnover_max_eur'])} or balance sheet at most "
