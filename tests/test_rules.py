@@ -400,7 +400,7 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     assert visitors["value"] == ("cluster organisations, SMEs, scaling-up support organisations, training providers, "
                                  "large companies, public authorities")
     assert "says cluster organisations, SMEs, scaling-up support organisations" in visitors["note"]
-    assert "training providers" in rule_set.sources["call"] and "REMOBILISE" not in visitors["note"]
+    assert "training providers" in rule_set.sources["cosme_call"] and "REMOBILISE" not in visitors["note"]
     # The maximum: cited to a partnership's published page, and once per generation beside once.
     support = table_.set_index(["rule", "limit"]).loc[("max_support", "max_eur")]
     assert "https://clamtex.eu/clusterxchange" in support["source"] and "EUR 1 100" in support["source"]
@@ -415,7 +415,7 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     (lambda d: d["rules"]["distance"]["shortfall"].update(value="quarter"), "'quarter' is not halve or fail"),
     (lambda d: d["rules"]["max_support"]["max_eur"].update(source=["nowhere"]), "source 'nowhere' is not in"),
     (lambda d: d["rules"]["vo_type"]["visitor_types"].update(value=["robot"]), "is not a list of"),
-    (lambda d: d["countries"].append({"code": "ZZ", "source": "call"}), "countries[39]: unknown country code"),
+    (lambda d: d["countries"].append({"code": "ZZ", "source": "cosme_call"}), "countries[39]: unknown country code"),
     (lambda d: d["countries"][0].update(joined="soon"), "not a date"),
     (lambda d: d["countries"][0].pop("source"), "no source"),
 ])

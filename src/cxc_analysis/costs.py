@@ -6,6 +6,7 @@ minimum distance, halve the lump sum). Counts usable exchanges with an amount; s
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .kpis import usable
@@ -43,7 +44,7 @@ def spending(table: pd.DataFrame, lump_sums: pd.DataFrame | None = None) -> dict
                           "type": rows["vo_entity_type"].astype("object").map(SINGULAR.get).fillna("Type unknown")
                           .to_numpy(), "event": rows["event"].astype("object").fillna("(no event)").to_numpy()})
     decided = lump_sums if lump_sums is not None else pd.DataFrame({"lump_sum": [], "why": []})
-    kind = decided["lump_sum"].reindex(frame["row"]).fillna(NOT_KNOWN).to_numpy(dtype=object)
+    kind = np.array(decided["lump_sum"].reindex(frame["row"]).fillna(NOT_KNOWN), dtype=object)
     why = decided["why"].reindex(frame["row"]).fillna("not checked against the rules").to_numpy(dtype=object)
     unsure = kind == NOT_KNOWN
     kind[unsure] = [f"{NOT_KNOWN}: {w}" if w else NOT_KNOWN for w in why[unsure]]

@@ -570,11 +570,13 @@ def rule_set_html(rule_set, table: pd.DataFrame | None = None) -> str:
             numbers.setdefault(key, len(numbers) + 1)
     for key in rule_set.period_sources:
         numbers.setdefault(key, len(numbers) + 1)
-    keyword = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(rule_set.sources, key=len, reverse=True))
-                         + r")\b")
+    keys = sorted((k for k in rule_set.sources if not k.isalpha()), key=len, reverse=True)  # d51_slides, not "call"
+    keyword = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
 
     def numbered(note: str) -> str:
         """A note with every source key in it shown as the source's number."""
+        if keyword is None:
+            return note
         return keyword.sub(lambda m: f"[{numbers.setdefault(m.group(1), len(numbers) + 1)}]", note)
 
     notes = limits["note"].map(numbered)
