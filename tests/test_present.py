@@ -47,10 +47,11 @@ def test_long_remarks_are_cut_in_the_html_and_say_where_they_are_whole():
 def test_rule_set_shows_its_period_sources_by_number_and_no_keys():
     rule_set = rules.read_rule_set()
     table = pd.DataFrame({"start_date": pd.to_datetime(["2023-05-01", "2025-02-03", "2025-03-03", None])})
-    page = present.rule_set_html(rule_set, table)
+    page = present.rule_set_html(rule_set)
     words = text_of(page)
     assert "Period: exchanges of 2022 to 2024" in words
-    assert "2 exchanges start outside it (in 2025) and were checked against it all the same" in words
+    note = text_of(present.period_html(rule_set, table))
+    assert "2 exchanges start outside it (in 2025) and were checked against it all the same" in note
     for key in rule_set.sources:
         if not key.isalpha():
             # a source named in a note is shown by its number (a key may be part of a URL: horizon2020news.it)

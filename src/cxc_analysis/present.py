@@ -548,9 +548,9 @@ def period_html(rule_set, table: pd.DataFrame | None = None) -> str:
     return f'<p class="note">{html.escape(text)}</p>'
 
 
-def rule_set_html(rule_set, table: pd.DataFrame | None = None) -> str:
-    """Which rule set the programme rules were checked against, its period (with a note when
-    exchanges of ``table`` start outside it), and every limit with its sources (numbered, listed
+def rule_set_html(rule_set) -> str:
+    """Which rule set the programme rules were checked against, its period (``period_html``
+    notes exchanges outside it), and every limit with its sources (numbered, listed
     in full below the table; a source named in a note by its key is shown by its number) and,
     where sources disagree, what the others say and which one was applied.
 
@@ -595,7 +595,7 @@ def rule_set_html(rule_set, table: pd.DataFrame | None = None) -> str:
         cited = ", ".join(f"[{numbers[k]}]" for k in rule_set.period_sources)
         period = f'<p class="source">Period: exchanges of {rule_set.period[0]} to {rule_set.period[1]} {cited}</p>'
     return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
-            + period + period_html(rule_set, table)
+            + period
             + html_table(frame, css="rules", cell_chars=None)
             + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
 
