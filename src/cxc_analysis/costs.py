@@ -43,7 +43,7 @@ def spending(table: pd.DataFrame, lump_sums: pd.DataFrame | None = None) -> dict
     frame = pd.DataFrame({"eur": amounts.to_numpy(), "row": rows["source_row"].to_numpy(),
                           "type": rows["vo_entity_type"].astype("object").map(SINGULAR.get).fillna("Type unknown")
                           .to_numpy(), "event": rows["event"].astype("object").fillna("(no event)").to_numpy()})
-    decided = lump_sums if lump_sums is not None else pd.DataFrame({"lump_sum": [], "why": []})
+    decided = lump_sums if lump_sums is not None else pd.DataFrame({"lump_sum": [], "why": []}, dtype=object)
     kind = np.array(decided["lump_sum"].reindex(frame["row"]).fillna(NOT_KNOWN), dtype=object)
     why = decided["why"].reindex(frame["row"]).fillna("not checked against the rules").to_numpy(dtype=object)
     unsure = kind == NOT_KNOWN
