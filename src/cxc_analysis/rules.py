@@ -258,7 +258,8 @@ def describe(rule_set: RuleSet) -> dict[str, str]:
         "vo_type": f"The visitor is {_words_or([TYPE_WORDS[t] for t in visitors])}",
         "sme_category": "An SME visitor is within the SME limits of the rule set "
                         "(Recommendation 2003/361/EC in the bundled one)",
-        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,}",
+        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,} "
+                       f"({_euros(v('max_support', 'max_eur') / 2)} where the lump sum is halved)",
     }
 
 
