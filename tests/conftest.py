@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 
@@ -55,3 +56,42 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def exchange(vo="Axxor", ho="NextMove", kind="SME", side="Inside", event="Equip Auto", status="Completed",
              eid=None, remarks=None):
     return [eid, ho, vo, kind, side, event, status, remarks]
+
+
+# --- small tables for the rules (tests/rules, tests/core/test_names.py) ---------------------------
+
+def table(*rows: dict) -> pd.DataFrame:
+    """A small canonical-like table: one dict per exchange, Excel rows from 2."""
+    base = {"host_org": "Host", "vo_entity_type": "sme", "ho_country": "FR", "vo_country": "NL",
+            "ho_city": None, "vo_city": None, "start_date": pd.NaT, "end_date": pd.NaT, "amount_eur": None,
+            "excluded": False}
+    frame = pd.DataFrame([{**base, "visiting_org": f"Visitor {i}", **row} for i, row in enumerate(rows)])
+    frame.insert(0, "source_row", range(2, 2 + len(frame)))
+    frame["start_date"] = pd.to_datetime(frame["start_date"])
+    frame["end_date"] = pd.to_datetime(frame["end_date"])
+    frame["amount_eur"] = pd.array(frame["amount_eur"], dtype="Float64")
+    return frame
+
+
+
+def rule(results: pd.DataFrame, code: str) -> pd.DataFrame:
+    return results[results["rule"] == code].reset_index(drop=True)
+
+
+
+def outcomes(results: pd.DataFrame, code: str) -> list[str]:
+    return rule(results, code)["outcome"].astype(str).tolist()
+
+
+
+REGISTER = pd.DataFrame({
+    "name": ["Inalfa", "Tiny Tools", "Big Maker", "Cato Composites"],
+    "aliases": ["Inalfa Roof Systems", None, None, None],
+    "country": ["NL", "DE", "BE", None],
+    "city": ["Venray", "Regensburg", "Gent", None],
+    "entity_type": ["large_company", "sme", "sme", "sme"],
+    "headcount": pd.array([None, 5, 300, None], dtype="Int64"),
+    "turnover_eur": pd.array([None, 1e6, None, None], dtype="Float64"),
+    "balance_sheet_eur": pd.array([None, None, None, None], dtype="Float64"),
+    "register_row": [2, 3, 4, 5],
+})

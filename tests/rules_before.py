@@ -373,6 +373,7 @@ def _distance(c: _Context) -> _Result:
     far = measured & (np.round(np.nan_to_num(km), 3) >= min_km)
     near = measured & ~far
     shown = np.where(near, np.floor(np.nan_to_num(km) * 10) / 10, np.round(np.nan_to_num(km), 1))
+    c.shown_km, c.near = np.where(measured, shown, np.nan), near & (shortfall == "halve")  # for max_support (issue 18)
     between = (" km between ", _blank(c.ho_city), " and ", _blank(c.vo_city))
     r.set(far, PASS, _fmt("{:,.1f}", shown), *between)
     registered = (c.from_register("ho", "city"), c.from_register("vo", "city"))
@@ -418,6 +419,7 @@ def _duration(c: _Context) -> _Result:
     r.set(too_long, FAIL, *span, f": longer than {months} month{'s' if months > 1 else ''} (it may end on ",
           _fmt("{}", last_allowed), " at the latest)")
     r.set(dated & ~ordered, FAIL, *span, ": the end date is before the start date")
+    c.working = np.where(ordered, working, -1)  # for max_support (issue 18)
     r.set(np.isnat(end), CANNOT, "no end date")
     r.set(np.isnat(start), CANNOT, "no start date")
     r.set(np.isnat(start) & np.isnat(end), CANNOT, "no start or end date")
@@ -433,16 +435,20 @@ def _single_visit(c: _Context) -> _Result:
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
     present = ~_missing(c.vo_name) & (registered | ~blank_key)
-    first, visits, rank = _visits(who, c.start, c.row, present)
+    # issue 18: a later copy of an exchange (same HO, VO and event, any case) is that one visit
+    copy = present & (c.copy_of != np.arange(c.n))
+    first, visits, rank = _visits(who, c.start, c.row, present & ~copy)
     allowed = c.rule_set.value("single_visit", "visits_per_generation")
-    later = present & (rank >= allowed)
+    later = present & ~copy & (rank >= allowed)
     name = _blank(c.vo_name)
-    r.set(present & (visits == 1), PASS, name, " visits once")
-    r.set(present & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
+    r.set(present & ~copy & (visits == 1), PASS, name, " visits once")
+    r.set(present & ~copy & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
           " by ", name)
     limit = "only once" if allowed == 1 else f"at most {allowed} times"
     r.set(later, FAIL, name, " already visits on row ", _fmt("{}", c.row[first]),
           f" (an organisation visits {limit})", c.from_register("vo", "identity"))
+    r.set(copy, PASS, "copy of row ", _fmt("{}", c.row[c.copy_of]),
+          " (same HO, VO and event): the same visit, reported once as a duplicate exchange")
     r.set(~present, CANNOT, "VO is empty")
     return r
 
@@ -552,7 +558,35 @@ def _max_support(c: _Context) -> _Result:
     values = np.nan_to_num(c.amount)
     paid = _fmt("€{:,.2f}", values)
     most = c.rule_set.value("max_support", "max_eur")
-    r.set(known & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    # issue 18: a halved lump sum (3-4 working days, or under 200 km) has half the maximum; where
+    # neither can be told, an amount between the two maximums cannot be checked. Row by row.
+    full_days = c.rule_set.value("duration", "full_lump_sum_working_days")
+    min_km = c.rule_set.value("distance", "min_km")
+    half = most / 2
+    half_text = f"€{half:,.0f}" if float(half).is_integer() else f"€{half:,.2f}"
+    texts = np.full(c.n, "", dtype=object)
+    kinds = np.full(c.n, "unknown", dtype=object)
+    for i in range(c.n):
+        short = 0 <= c.working[i] < full_days
+        if short or c.near[i]:
+            kinds[i] = "halved"
+            texts[i] = " and ".join(([f"{c.working[i]} working days, under {full_days}"] if short else [])
+                                    + ([f"{c.shown_km[i]:,.1f} km apart, under {min_km:,} km"] if c.near[i] else []))
+        elif c.working[i] >= 0 and not np.isnan(c.shown_km[i]):
+            kinds[i] = "full"
+        else:
+            texts[i] = "; ".join(([c.duration_why[i]] if c.working[i] < 0 else [])
+                                 + ([c.distance_why[i]] if np.isnan(c.shown_km[i]) else []))
+    r.set(known & (kinds == "full") & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    r.set(known & (kinds == "halved") & (values <= half), PASS, paid,
+          f" paid, within the {half_text} maximum of a halved lump sum (", texts, ")")
+    r.set(known & (kinds == "halved") & (values > half), FAIL, paid,
+          f" paid, over the {half_text} maximum of a halved lump sum (", texts, ")")
+    r.set(known & (kinds == "unknown") & (values <= half), PASS, paid,
+          f" paid, within {half_text}, the maximum even of a halved lump sum")
+    r.set(known & (kinds == "unknown") & (values > half) & (values <= most), CANNOT, paid,
+          f" paid: within the €{most:,} maximum of a full lump sum but over the {half_text} of a halved one, "
+          "and whether it is halved cannot be told: ", texts)
     r.set(known & (values > most), FAIL, paid, f" paid, over the €{most:,} maximum per visitor")
     r.set(known & (values < 0), FAIL, paid, ": a negative amount")
     r.set(~known, CANNOT, "no amount")
@@ -651,6 +685,28 @@ class RuleResults:
         return out
 
 
+def _copy_of(table: pd.DataFrame) -> np.ndarray:
+    """Issue 18: the first row with the same HO, VO and event (Python's casefold), row by row."""
+    first, out = {}, np.arange(len(table))
+    def get(column, i):
+        return table[column].iloc[i] if column in table else None
+    for i in range(len(table)):
+        ho, vo, event = get("host_org", i), get("visiting_org", i), get("event", i)
+        if not isinstance(ho, str) or not isinstance(vo, str):
+            continue
+        key = (ho.casefold(), vo.casefold(), event.casefold() if isinstance(event, str) else None)
+        out[i] = first.setdefault(key, i)
+    return out
+
+
+def _why(result: _Result, n: int) -> np.ndarray:
+    """Issue 18: each cannot_check message as its reason (the value it names taken out)."""
+    import re
+    texts = result.messages(np.arange(n))
+    return np.array([re.sub(r"^(host|visitor) city '.*' (\([A-Z]{2}\) )?not found", r"\1 city not found", t)
+                     for t in texts], dtype=object)
+
+
 def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *, rule_set: RuleSet | None = None,
                    programme_countries: frozenset[str] | set[str] | None = None) -> RuleResults:
     """``check_rules`` without writing the messages yet: a :class:`RuleResults`.
@@ -662,7 +718,11 @@ def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     rule_set = rule_set or read_rule_set()
     eligible = frozenset(programme_countries) if programme_countries is not None else frozenset(rule_set.countries)
     c = _Context(table, register, rule_set, eligible)
-    results = [_cross_border(c), _eligible_country(c), _distance(c), _duration(c), _single_visit(c),
+    c.copy_of = _copy_of(table)
+    distance, duration = _distance(c), _duration(c)
+    c.distance_why = _why(distance, c.n)
+    c.duration_why = np.where(duration.outcome == CANNOT, _why(duration, c.n), "the end date is before the start date")
+    results = [_cross_border(c), _eligible_country(c), distance, duration, _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
     return RuleResults(c.row, results, rule_set)
 

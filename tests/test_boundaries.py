@@ -184,16 +184,16 @@ def test_cross_border_needs_two_countries():
 # --- single_visit: the first visit by date is the one allowed ----------------------------
 
 def test_an_undated_visit_comes_after_a_dated_one():
-    t = table({"visiting_org": "Axxor"}, {"visiting_org": "Axxor", "start_date": "2023-05-02",
-                                          "end_date": "2023-05-05"})
+    t = table({"visiting_org": "Axxor", "event": "Expo A"},  # two events: two visits, not one written twice
+              {"visiting_org": "Axxor", "event": "Expo B", "start_date": "2023-05-02", "end_date": "2023-05-05"})
     assert verdicts(t, "single_visit") == ["fail", "pass"]
     assert "row 3" in rule(t, "single_visit").loc[0, "message"]
 
 
 def test_the_earlier_start_date_is_the_first_visit_whatever_the_row():
-    t = table({"visiting_org": "Axxor", "start_date": "2023-05-03", "end_date": "2023-05-05"},
-              {"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05"},
-              {"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05"})
+    t = table({"visiting_org": "Axxor", "event": "A", "start_date": "2023-05-03", "end_date": "2023-05-05"},
+              {"visiting_org": "Axxor", "event": "B", "start_date": "2023-05-02", "end_date": "2023-05-05"},
+              {"visiting_org": "Axxor", "event": "C", "start_date": "2023-05-02", "end_date": "2023-05-05"})
     assert verdicts(t, "single_visit") == ["fail", "pass", "fail"]  # same day: the lower row first
 
 

@@ -97,28 +97,14 @@ def test_support_paid_counts_usable_rows_only(small):
 
 
 def test_lump_sums_halve_for_a_short_stay_or_close_hosts(small):
-    results = check_rules(small.table)
-    kinds = costs.lump_sum_kinds(results)
+    from cxc_analysis.rules.checks import evaluate_rules
+
+    results = evaluate_rules(small.table)
+    kinds = results.lump_sums()["lump_sum"]
     # 2: 5 days, far: full; 3: 3 days; 6: 4 days; 8: 5 days but about 41 km apart
     assert {row: kinds[row] for row in (2, 3, 6, 8)} == {2: "full", 3: "halved", 6: "halved", 8: "halved"}
-    by = costs.spending(small.table, results)["by_lump_sum"]
+    by = costs.spending(small.table, results.lump_sums())["by_lump_sum"]
     assert by.to_dict("index") == {"halved": {"exchanges": 3, "eur": 1650.0}, "full": {"exchanges": 1, "eur": 1100.0}}
-
-
-@pytest.mark.parametrize("duration, distance, kind", [
-    (("pass", None), ("pass", None), "full"),
-    (("pass", "warning"), ("pass", None), "halved"),
-    (("pass", None), ("pass", "warning"), "halved"),
-    (("pass", "warning"), ("pass", "warning"), "halved"),
-    (("pass", None), ("cannot_check", None), "cannot tell"),
-    (("cannot_check", None), ("pass", None), "cannot tell"),
-    (("fail", None), ("pass", None), "cannot tell"),
-])
-def test_lump_sum_kind_of_each_combination(duration, distance, kind):
-    results = pd.DataFrame({"row": [5, 5, 5], "rule": ["cross_border", "duration", "distance"],
-                            "outcome": ["fail", duration[0], distance[0]],
-                            "severity": [None, duration[1], distance[1]]})
-    assert costs.lump_sum_kinds(results).to_dict() == {5: kind}
 
 
 # --- flows --------------------------------------------------------------------------------
@@ -608,7 +594,7 @@ def test_support_paid_names_what_has_no_type_or_event_and_ties_keep_their_order(
     paid = costs.spending(t)
     assert paid["by_type"].index.tolist() == ["Large company", "SME", "Type unknown"]  # equal sums: by name
     assert paid["by_event"].index.tolist() == ["(no event)", "A", "B"]
-    assert paid["by_lump_sum"].to_dict("index") == {"cannot tell": {"exchanges": 3, "eur": 1500.0}}
+    assert paid["by_lump_sum"].to_dict("index") == {"cannot tell: not checked against the rules": {"exchanges": 3, "eur": 1500.0}}
 
 
 def test_project_months_read_from_yaml_dates_start_on_the_first(tmp_path):

@@ -338,7 +338,8 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
     kept = ~is_copy
     truth = _kpi_truth(vo_type[order], outside[order], pending[order], kept)
     amount = np.where(over, OVER_AMOUNT[1], np.array(AMOUNT_VALUES)[amount_kind])[order]
-    rules = _rule_truth(places, organisation[order], ho_where, vo_where, amount, paid[order])
+    working = np.where(dated, np.busday_count(start, end + np.timedelta64(1, "D")), -1)[order]
+    rules = _rule_truth(places, organisation[order], ho_where, vo_where, amount, paid[order], working, is_copy)
     spelled = np.bincount(type_index[order], minlength=len(type_spellings))
     return table, SynthTruth(
         rows=len(order), actual=truth["completed"], pending=truth["pending"],
@@ -395,9 +396,12 @@ def _kpi_truth(entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, kep
 
 
 def _rule_truth(places: dict, organisation: np.ndarray, ho_where: np.ndarray, vo_where: np.ndarray,
-                amount: np.ndarray, paid: np.ndarray) -> dict[str, dict[str, int]]:
+                amount: np.ndarray, paid: np.ndarray, working: np.ndarray,
+                copy: np.ndarray) -> dict[str, dict[str, int]]:
     """Outcomes of the rules the generator decides (cross_border, distance, single_visit,
-    max_support, under the bundled rule set), and the short distances (passes with a warning)."""
+    max_support, under the bundled rule set), and the short distances (passes with a warning).
+    ``working``: working days (-1 undated); ``copy``: the copies of an earlier exchange (the same
+    visit, not another). Under 5 working days or 200 km the €1,100 maximum is halved."""
     def counts(fail: np.ndarray, cannot: np.ndarray) -> dict[str, int]:
         return {"pass": int((~fail & ~cannot).sum()), "fail": int((fail & ~cannot).sum()),
                 "cannot_check": int(cannot.sum())}
@@ -409,17 +413,19 @@ def _rule_truth(places: dict, organisation: np.ndarray, ho_where: np.ndarray, vo
                                                                      ("lon", vo)))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     km = 2 * 6371.0088 * np.arcsin(np.sqrt(a))
-    visits = np.bincount(organisation)[organisation]
-    order = np.argsort(organisation, kind="stable")
+    order = np.flatnonzero(~copy)[np.argsort(organisation[~copy], kind="stable")]
     later = np.zeros(len(organisation), dtype=bool)
     later[order[1:]] = organisation[order[1:]] == organisation[order[:-1]]  # all but one visit of each
+    near = ~unknown & (np.round(km, 3) < MIN_DISTANCE_KM)
+    halved = near | ((working >= 0) & (working < 5))
+    unsure = ~halved & (unknown | (working < 0))
     return {"cross_border": counts(same, unknown),
             # Under the bundled rule set a short distance passes with a warning (the lump sum is halved).
             "distance": counts(np.zeros(len(km), dtype=bool), unknown),
             "distance_warnings": {"under_min_km": int((~unknown & (np.round(km, 3) < MIN_DISTANCE_KM)).sum())},
-            "single_visit": {"pass": int((visits == 1).sum() + (visits > 1).sum() - later.sum()),
-                             "fail": int(later.sum()), "cannot_check": 0},
-            "max_support": counts(paid & (amount > 1100), ~paid)}
+            "single_visit": {"pass": int(len(later) - later.sum()), "fail": int(later.sum()), "cannot_check": 0},
+            "max_support": counts(paid & ((amount > 1100) | (halved & (amount > 550))),
+                                  ~paid | (unsure & (amount > 550) & (amount <= 1100)))}
 
 
 @lru_cache(maxsize=1)

@@ -210,8 +210,10 @@ def test_programme_rules_section_and_sheet(bundled_run):
         row = re.search(rf"<tr><td[^>]*>{rule}</td>.*?</tr>", section, re.S).group(0)
         return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
 
-    assert counts("cross_border") == [28, 0, 0, 19]  # pass, fail, of which warnings, cannot check
-    assert counts("vo_type") == [47, 0, 0, 0]  # the bundled rule set applies REMOBILISE's call: five types
+    assert counts("Cross-border") == [28, 0, 0, 19]  # pass, fail, of which warnings, cannot check
+    assert counts("Visitor type") == [47, 0, 0, 0]  # the bundled rule set applies the call: six types
+    assert "19 visitor country unknown (not in the tracker or the register)" in section  # beside its count
+    assert "cross_border" not in section and "cluster_organisation" not in section  # plain words only
     assert "SAMS Norway" in section and "register row 14 (source: https://www.sams-norway.no/" in section
     # The rule set used, and every limit with its source.
     assert "clusterxchange_cosme.yaml" in section and "https://clustercollaboration.eu/clusterxchange/about" in section

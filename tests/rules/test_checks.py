@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import REGISTER, outcomes, rule, run_cli, table
 
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
@@ -20,40 +20,6 @@ from cxc_analysis.reference.register import fill_locations
 EU27 = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
         "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 COSME_OTHERS = {"AL", "AM", "BA", "IS", "XK", "MD", "ME", "MK", "RS", "TR", "UA"}
-
-
-def table(*rows: dict) -> pd.DataFrame:
-    """A small canonical-like table: one dict per exchange, Excel rows from 2."""
-    base = {"host_org": "Host", "vo_entity_type": "sme", "ho_country": "FR", "vo_country": "NL",
-            "ho_city": None, "vo_city": None, "start_date": pd.NaT, "end_date": pd.NaT, "amount_eur": None,
-            "excluded": False}
-    frame = pd.DataFrame([{**base, "visiting_org": f"Visitor {i}", **row} for i, row in enumerate(rows)])
-    frame.insert(0, "source_row", range(2, 2 + len(frame)))
-    frame["start_date"] = pd.to_datetime(frame["start_date"])
-    frame["end_date"] = pd.to_datetime(frame["end_date"])
-    frame["amount_eur"] = pd.array(frame["amount_eur"], dtype="Float64")
-    return frame
-
-
-def rule(results: pd.DataFrame, code: str) -> pd.DataFrame:
-    return results[results["rule"] == code].reset_index(drop=True)
-
-
-def outcomes(results: pd.DataFrame, code: str) -> list[str]:
-    return rule(results, code)["outcome"].astype(str).tolist()
-
-
-REGISTER = pd.DataFrame({
-    "name": ["Inalfa", "Tiny Tools", "Big Maker", "Cato Composites"],
-    "aliases": ["Inalfa Roof Systems", None, None, None],
-    "country": ["NL", "DE", "BE", None],
-    "city": ["Venray", "Regensburg", "Gent", None],
-    "entity_type": ["large_company", "sme", "sme", "sme"],
-    "headcount": pd.array([None, 5, 300, None], dtype="Int64"),
-    "turnover_eur": pd.array([None, 1e6, None, None], dtype="Float64"),
-    "balance_sheet_eur": pd.array([None, None, None, None], dtype="Float64"),
-    "register_row": [2, 3, 4, 5],
-})
 
 
 def rule_set_with(tmp_path, **values) -> rules.RuleSet:
@@ -231,13 +197,13 @@ def test_an_organisation_visits_once_and_hosts_any_number_of_times():
 
 
 def test_the_later_visit_by_date_fails():
-    t = table({"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05"},
-              {"visiting_org": "Axxor", "start_date": "2023-02-01", "end_date": "2023-02-03"})
+    t = table({"visiting_org": "Axxor", "start_date": "2023-05-02", "end_date": "2023-05-05", "event": "Fair"},
+              {"visiting_org": "Axxor", "start_date": "2023-02-01", "end_date": "2023-02-03", "event": "Visit"})
     assert outcomes(check_rules(t), "single_visit") == ["fail", "pass"]
 
 
 def test_visits_per_generation_from_the_rule_set(tmp_path):
-    t = table({"visiting_org": "Axxor"}, {"visiting_org": "Axxor"}, {"visiting_org": "Axxor"})
+    t = table(*({"visiting_org": "Axxor", "event": f"Event {i}"} for i in range(3)))
     twice = rule_set_with(tmp_path, single_visit__visits_per_generation=2)
     r = rule(check_rules(t, rule_set=twice), "single_visit")
     assert r["outcome"].tolist() == ["pass", "pass", "fail"] and "at most 2 times" in r.loc[2, "message"]
@@ -314,8 +280,54 @@ def test_sme_category_applies_to_smes_only():
 def test_max_support():
     t = table({"amount_eur": 1100.0}, {"amount_eur": 1100.01}, {"amount_eur": 550.0}, {})
     r = rule(check_rules(t), "max_support")
-    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "cannot_check"]
+    # no dates or cities: whether the lump sum is halved cannot be told, so €1,100 cannot be checked;
+    # over €1,100 fails and €550 (half of it) passes either way
+    assert r["outcome"].astype(str).tolist() == ["cannot_check", "fail", "pass", "cannot_check"]
     assert "€1,100.01" in r.loc[1, "message"]
+    assert "no start or end date" in r.loc[0, "message"] and "city unknown" in r.loc[0, "message"]
+    assert r.loc[3, "message"] == "no amount"
+
+
+FAR = {"ho_city": "Paris", "ho_country": "FR", "vo_city": "Amsterdam", "vo_country": "NL"}  # about 430 km
+NEAR = {"ho_city": "Aachen", "ho_country": "DE", "vo_city": "Maastricht", "vo_country": "NL"}  # about 30 km
+FIVE_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-10"}  # Monday to Friday
+FOUR_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-09"}
+TWO_DAYS = {"start_date": "2023-03-06", "end_date": "2023-03-07"}
+
+
+def halving_table() -> pd.DataFrame:
+    """Exchanges whose lump sum is full, halved or not known, by hand (the programme's page: under
+    five working days or under 200 km the lump sum is halved; €1,100 full, so €550 halved)."""
+    return table({**FAR, **FIVE_DAYS, "amount_eur": 1100.0},          # full: pass
+                 {**FAR, **FOUR_DAYS, "amount_eur": 1100.0},          # halved by the stay: over €550
+                 {**FAR, **FOUR_DAYS, "amount_eur": 550.0},           # halved, within €550
+                 {**NEAR, **FIVE_DAYS, "amount_eur": 1100.0},         # halved by the distance
+                 {**FAR, "amount_eur": 800.0},                        # no dates: cannot tell
+                 {**NEAR, "amount_eur": 800.0},                       # no dates, but near: halved anyway
+                 {**FAR, **TWO_DAYS, "amount_eur": 1100.0},           # too short (a fail), and halved
+                 {**FAR, "start_date": "2023-03-10", "end_date": "2023-03-06", "amount_eur": 1000.0})
+
+
+def test_max_support_checks_the_halved_maximum():
+    r = rule(check_rules(halving_table()), "max_support")
+    assert r["outcome"].astype(str).tolist() == ["pass", "fail", "pass", "fail", "cannot_check", "fail", "fail",
+                                                 "cannot_check"]
+    assert "over the €550 maximum of a halved lump sum (4 working days, under 5)" in r.loc[1, "message"]
+    assert "km apart, under 200 km" in r.loc[3, "message"]
+    assert r.loc[4, "message"].endswith("cannot be told: no start or end date")
+    assert r.loc[7, "message"].endswith("the end date is before the start date")
+
+
+def test_lump_sums_are_the_rules_decision_row_by_row():
+    results = rules.evaluate_rules(halving_table())
+    lump = results.lump_sums()
+    assert lump["lump_sum"].tolist() == ["full", "halved", "halved", "halved", "cannot tell", "halved", "halved",
+                                         "cannot tell"]
+    assert lump.loc[8, "why"] == "2 working days, under 5"
+    assert lump.loc[6, "why"] == "no start or end date"
+    reasons = results.reasons().set_index(["rule", "reason"])["exchanges"]
+    assert reasons[("max_support", "cannot tell whether the lump sum is halved")] == 2
+    assert reasons[("duration", "no start or end date")] == 2
 
 
 def test_limits_come_from_the_rule_set(tmp_path):
@@ -347,11 +359,22 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     assert set(zip(table_["rule"], table_["limit"])) >= {(r, lim) for r, lims in rules.LIMITS.items() for lim in lims}
     assert table_["source"].str.len().gt(10).all()
     assert not table_["source"].str.contains("programme_countries.csv").any()
-    # Distance: the seed's slide says requisite, the programme's page says halve; halve is applied.
+    # Distance: D5.1's slide says requisite, the programme's page says halve; halve is applied.
     distance = table_.set_index(["rule", "limit"]).loc[("distance", "shortfall")]
-    assert distance["value"] == "halve" and "says fail" in distance["note"] and "applied: halve" in distance["note"]
+    assert distance["value"] == "halve" and "d51_slides says fail" in distance["note"]
+    assert "applied: halve" in distance["note"]
+    # Visitors: the call names six kinds (training providers too); the programme's pages three.
     visitors = table_.set_index(["rule", "limit"]).loc[("vo_type", "visitor_types")]
-    assert "large_company" in visitors["value"] and "says cluster_organisation, sme, scaling_up" in visitors["note"]
+    assert visitors["value"] == ("cluster organisations, SMEs, scaling-up support organisations, training providers, "
+                                 "large companies, public authorities")
+    assert "says cluster organisations, SMEs, scaling-up support organisations" in visitors["note"]
+    assert "training providers" in rule_set.sources["cosme_call"] and "REMOBILISE" not in visitors["note"]
+    # The maximum: cited to a partnership's published page, and once per generation beside once.
+    support = table_.set_index(["rule", "limit"]).loc[("max_support", "max_eur")]
+    assert "https://clamtex.eu/clusterxchange" in support["source"] and "EUR 1 100" in support["source"]
+    single = table_.set_index(["rule", "limit"]).loc[("single_visit", "visits_per_generation")]
+    assert "per generation" in single["note"] and "in the scheme once" in single["note"]
+    assert rule_set.period == (2022, 2024)
     assert rule_set.countries["XK"] == dt.date(2017, 12, 19) and "NO" not in rule_set.countries
 
 
@@ -360,7 +383,7 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     (lambda d: d["rules"]["distance"]["shortfall"].update(value="quarter"), "'quarter' is not halve or fail"),
     (lambda d: d["rules"]["max_support"]["max_eur"].update(source=["nowhere"]), "source 'nowhere' is not in"),
     (lambda d: d["rules"]["vo_type"]["visitor_types"].update(value=["robot"]), "is not a list of"),
-    (lambda d: d["countries"].append({"code": "ZZ", "source": "call"}), "countries[39]: unknown country code"),
+    (lambda d: d["countries"].append({"code": "ZZ", "source": "cosme_call"}), "countries[39]: unknown country code"),
     (lambda d: d["countries"][0].update(joined="soon"), "not a date"),
     (lambda d: d["countries"][0].pop("source"), "no source"),
 ])
@@ -425,7 +448,8 @@ def test_large_table_is_checked_with_few_lookups(monkeypatch):
     pick = rng.integers(0, 3, n)
     t = table({}).loc[np.zeros(n, dtype=int)].reset_index(drop=True).assign(
         source_row=np.arange(2, n + 2), visiting_org=[f"Org {i % 5000}" for i in range(n)],
-        ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick])
+        ho_country="NL", ho_city="Eindhoven", vo_city=cities[pick], vo_country=countries[pick],
+        event=[f"Event {i}" for i in range(n)])
     calls = []
     real = places._resolve
     monkeypatch.setattr(places, "_resolve", lambda pairs: (calls.append(len(pairs)), real(pairs))[1])
@@ -537,3 +561,17 @@ def test_check_and_report_take_another_rule_set(tmp_path):
         assert "bad.yaml: rules.cross_border.countries: missing" in proc.stderr
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
+
+def test_a_copied_row_is_one_duplicate_not_also_a_repeat_visit():
+    from cxc_analysis.table.clean import find_duplicate_exchanges
+
+    t = table({"visiting_org": "Axxor", "event": "JEC Paris"}, {"visiting_org": "AXXOR", "event": "jec paris"},
+              {"visiting_org": "Axxor", "event": "Equip Auto"})
+    found = find_duplicate_exchanges(t)
+    assert found["row"].tolist() == [3] and found["code"].tolist() == ["duplicate_exchange"]
+    r = rule(check_rules(t), "single_visit")
+    # row 3 is row 2 written again: one visit, reported once (as a duplicate); row 4 is a second visit
+    assert r["outcome"].astype(str).tolist() == ["pass", "pass", "fail"]
+    assert r.loc[1, "message"].startswith("copy of row 2") and "already visits on row 2" in r.loc[2, "message"]
+    attention = failures(check_rules(t))
+    assert attention[attention["row"] == 3].empty  # nothing about the copy in the rules: the finding says it

@@ -194,10 +194,10 @@ def run_clean(args: argparse.Namespace) -> int:
         log.warning("ignored columns: " + ", ".join(f"'{h}'" for h in ignored)
                     + " (map one with --columns FILE.yaml if it holds a field)")
     log.info(f"{len(table)} exchange{'s' * (len(table) != 1)}, {rows} with errors (excluded from KPIs), "
-             f"{int((~errors).sum())} warnings -> {out}")
-    from cxc_analysis.kpis import usable
+             f"{int((~errors).sum())} warning{'s' * (int((~errors).sum()) != 1)} -> {out}")
+    from cxc_analysis.kpis import without_errors
 
-    if len(table) and usable(table).empty:
+    if len(table) and without_errors(table).empty:
         log.warning("note: no usable exchange: every row has an error, so kpis, check and report refuse this "
                     "tracker; findings.csv (and --annotate) say what to fix")
     return EXIT_OK
@@ -259,8 +259,9 @@ def run_check(args: argparse.Namespace) -> int:
     fail = results.outcome[position, rule] == 1
     warning = results.warning[position, rule]
     shown = slice(0, 500)
-    print(f"\n{int(fail.sum())} fails ({int((fail & warning).sum())} of them warnings), "
-          f"{int((~fail & warning).sum())} passes with a warning" + (":" if len(position) else "."))
+    fails, warned, passed = int(fail.sum()), int((fail & warning).sum()), int((~fail & warning).sum())
+    print(f"\n{fails} fail{'s' * (fails != 1)} ({warned} of them warning{'s' * (warned != 1)}), "
+          f"{passed} pass{'es' * (passed != 1)} with a warning" + (":" if len(position) else "."))
     from cxc_analysis.rules.checks import RULES
 
     messages = results.messages(position[shown], rule[shown])

@@ -398,9 +398,11 @@ def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def findings_sheet(findings: pd.DataFrame) -> pd.DataFrame:
-    """The findings with plain headers."""
-    return findings.rename(columns={"row": "Row", "column": "Column", "severity": "Severity", "code": "Problem",
-                                    "message": "Details"})
+    """The findings with plain headers, the problem in plain words."""
+    from cxc_analysis.report.sections.present import problem_words
+
+    return findings.assign(code=findings["code"].map(problem_words)).rename(
+        columns={"row": "Row", "column": "Column", "severity": "Severity", "code": "Problem", "message": "Details"})
 
 
 def kpi_sheet(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -432,7 +434,9 @@ def workbook_properties(title: str, partnership: str, period: str, version: str)
 
 
 def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:
-    """Every rule result (one row per exchange and rule) as the workbook shows it."""
-    return pd.DataFrame({"Row": results["row"], "Rule": results["rule"].astype(str),
+    """Every rule result (one row per exchange and rule) as the workbook shows it, rules in plain words."""
+    from cxc_analysis.rules.checks import RULE_NAMES
+
+    return pd.DataFrame({"Row": results["row"], "Rule": results["rule"].astype(str).map(RULE_NAMES),
                          "Outcome": results["outcome"].astype(str), "Severity": results["severity"],
                          "Details": results["message"]})

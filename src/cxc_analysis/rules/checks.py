@@ -30,6 +30,8 @@ from cxc_analysis.core.config import DATA_RAW
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import Coded
 from cxc_analysis.reference.register import column, fill_locations, locations, objects, recode, take  # noqa: F401 (fill_locations: rules.fill_locations, as before)
+from cxc_analysis.core.yamlfile import FILE_KEYS
+from cxc_analysis.core.yamlfile import check_keys
 
 
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
@@ -44,10 +46,19 @@ SME_KEYS = ("headcount_under", "turnover_max_eur", "balance_sheet_max_eur")
 SHORTFALLS = ("halve", "fail")
 TYPE_WORDS = {"cluster_organisation": "a cluster organisation", "sme": "an SME",
               "scaling_up_support_organisation": "a scaling-up support organisation",
+              "training_provider": "a training provider",
               "large_company": "a large company", "public_authority": "a public authority"}
 PLURALS = {"cluster_organisation": "cluster organisations", "sme": "SMEs",
            "scaling_up_support_organisation": "scaling-up support organisations",
+           "training_provider": "training providers",
            "large_company": "large companies", "public_authority": "public authorities"}
+# Each rule in plain words, as a reviewer reads it.
+RULE_NAMES = {"cross_border": "Cross-border", "eligible_country": "Programme countries", "distance": "Distance",
+              "duration": "Duration", "single_visit": "One visit per organisation", "vo_type": "Visitor type",
+              "sme_category": "SME size", "max_support": "Maximum support"}
+# What the lump sum of an exchange is, as ``RuleResults.lump_sums`` and the cost section say it.
+FULL, HALVED, NOT_KNOWN = 0, 1, 2
+LUMP_SUMS = ("full", "halved", "cannot tell")
 
 
 # --- the rule set: the limits of one programme generation, each with its source -------------
@@ -104,6 +115,8 @@ class RuleSet:
     sources: dict
     countries: dict
     country_sources: dict
+    period: tuple[int, int] | None = None  # the first and last year of the generation's exchanges
+    period_sources: tuple[str, ...] = ()
 
     def value(self, rule: str, limit: str):
         """The applied value of one limit.
@@ -168,8 +181,24 @@ def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
                     check_keys(other, FILE_KEYS["rule set"]["limit"], file=path, where=f"{key}.other[{position + 1}]")
                 _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
     countries, country_sources = _countries(data.get("countries"), sources, path)
+    period, period_sources = _period(data.get("period"), sources, path)
     return RuleSet(name=str(data.get("name") or path.stem), path=path, rules=rules, sources=sources,
-                   countries=countries, country_sources=country_sources)
+                   countries=countries, country_sources=country_sources, period=period,
+                   period_sources=period_sources)
+
+
+def _period(entry, sources: dict, path: Path) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """The optional ``period: {first_year, last_year, source}`` of a rule set: the years its
+    generation's exchanges take place in."""
+    if entry is None:
+        return None, ()
+    years = (entry.get("first_year"), entry.get("last_year")) if isinstance(entry, dict) else (None, None)
+    if not all(isinstance(y, int) and not isinstance(y, bool) and 1900 < y < 2200 for y in years) \
+            or years[0] > years[1]:
+        raise _bad(path, "period", f"{entry!r} is not {{first_year, last_year, source}} with two years, first <= last")
+    check_keys(entry, FILE_KEYS["rule set"]["period"], file=path, where="period")
+    _check_sources(entry, sources, path, "period")
+    return (years[0], years[1]), tuple(_keys(entry))
 
 
 def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
@@ -242,14 +271,16 @@ def describe(rule_set: RuleSet) -> dict[str, str]:
         "vo_type": f"The visitor is {_words_or([TYPE_WORDS[t] for t in visitors])}",
         "sme_category": "An SME visitor is within the SME limits of the rule set "
                         "(Recommendation 2003/361/EC in the bundled one)",
-        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,}",
+        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,} "
+                       f"({_euros(v('max_support', 'max_eur') / 2)} where the lump sum is halved)",
     }
 
 
 def limits_table(rule_set: RuleSet) -> pd.DataFrame:
     """Every limit of a rule set with where it comes from, one row each, in ``RULES`` order:
-    ``rule``, ``limit``, ``value`` (as text), ``source`` (the cited sources' texts), ``note``
-    (the file's note, what disagreeing sources say and which one is applied; else empty).
+    ``rule``, ``limit``, ``value`` (as text, types in words), ``source`` (the cited sources' texts),
+    ``note`` (the file's note, what disagreeing sources say, named by their keys in ``sources``, and
+    which one is applied; else empty) and ``source_keys``.
 
     >>> t = limits_table(read_rule_set()).set_index(["rule", "limit"])
     >>> t.loc[("distance", "shortfall"), "value"], "applied" in t.loc[("distance", "shortfall"), "note"]
@@ -261,7 +292,7 @@ def limits_table(rule_set: RuleSet) -> pd.DataFrame:
             entry = rule_set.rules[rule][limit]
             notes = [str(entry["note"]).strip()] if entry.get("note") else []
             for other in entry.get("other") or []:
-                notes.append(f"{_cited(rule_set, other)} says {_value_text(other.get('value'))}"
+                notes.append(f"{', '.join(_keys(other))} says {_value_text(other.get('value'))}"
                              + (f" ({str(other['note']).strip()})" if other.get("note") else ""))
             if entry.get("applied"):
                 notes.append(f"applied: {_value_text(entry['value'])}, {str(entry['applied']).strip()}")
@@ -301,7 +332,7 @@ def _value_text(value) -> str:
     'micro: headcount under 10, turnover at most €2.0M or balance sheet at most €2.0M'
     """
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(PLURALS.get(v, str(v)) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{name}: headcount under {v['headcount_under']}, turnover at most "
                          f"{_money(v['turnover_max_eur'])} or balance sheet at most "
@@ -329,15 +360,30 @@ class _Result:
     def __init__(self, n: int):
         self.outcome = np.full(n, CANNOT, dtype=np.int8)
         self.warning = np.zeros(n, dtype=bool)
+        self.why = np.full(n, -1, dtype=np.int16)  # the reason of a cannot_check: index into ``reasons``
+        self.reasons: list[str] = []
         self._sets: list[tuple[np.ndarray, tuple]] = []
 
-    def set(self, mask, outcome: int, *parts, warning: bool = False) -> None:
+    def set(self, mask, outcome: int, *parts, warning: bool = False, why: str | None = None) -> None:
+        """Write the rows of ``mask``; a cannot_check has a short reason, ``why`` (default: the
+        message when it is one text)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
         self.outcome[mask] = outcome
         self.warning[mask] = warning
+        if outcome == CANNOT:
+            why = why or "".join(p for p in parts if isinstance(p, str)).strip()
+            if why not in self.reasons:
+                self.reasons.append(why)
+            self.why[mask] = self.reasons.index(why)
+        else:
+            self.why[mask] = -1
         self._sets.append((mask, parts))
+
+    def reason_texts(self) -> np.ndarray:
+        """Each row's reason for a cannot_check as an object array ("" elsewhere)."""
+        return np.array(self.reasons + [""], dtype=object)[self.why]
 
     def messages(self, positions: np.ndarray) -> np.ndarray:
         """The message of each row at ``positions`` (increasing), as an object array."""
@@ -477,6 +523,9 @@ class _Context:
         self.rule_set, self.eligible = rule_set, eligible
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
+        from cxc_analysis.table.clean import copy_of
+
+        self.copy_of = copy_of(table)  # a later copy of the same exchange: the first row's position
         self.vo_name = coded(column(table, "visiting_org"))  # a million names: codes, texts in Arrow
         self.vo_key = key_codes(self.vo_name)  # each distinct name's key once, shared by all rules
         positions = None
@@ -542,7 +591,8 @@ def _country_unknown(r: _Result, c: _Context, side: str) -> None:
     word = "host" if side == "ho" else "visitor"
     given, code = getattr(c, f"{side}_country"), getattr(c, f"{side}_cc")
     r.set(_missing(given), CANNOT, f"{word} country unknown{c.nowhere}")
-    r.set(~_missing(given) & _missing(code), CANNOT, f"{word} country '", _blank(given), "' is not a known country")
+    r.set(~_missing(given) & _missing(code), CANNOT, f"{word} country '", _blank(given), "' is not a known country",
+          why=f"{word} country is not a known country")
 
 
 def _cross_border(c: _Context) -> _Result:
@@ -611,6 +661,7 @@ def _distance(c: _Context) -> _Result:
     min_km, shortfall = c.rule_set.value("distance", "min_km"), c.rule_set.value("distance", "shortfall")
     far = measured & (np.round(np.nan_to_num(km), 3) >= min_km)
     near = measured & ~far
+    c.km, c.near = np.where(measured, km, np.nan), near
     shown = np.where(near, np.floor(np.nan_to_num(km) * 10) / 10, np.round(np.nan_to_num(km), 1))
     between = (" km between ", _blank(c.ho_city), " and ", _blank(c.vo_city))
     km_text = _fmt("{:,.1f}", shown)
@@ -626,10 +677,11 @@ def _distance(c: _Context) -> _Result:
         lost = np.zeros(c.n, dtype=bool)
         lost[both] = np.isnan(points[:, 0])
         where = _wrap(cc, " (", ")")
-        r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames")
+        r.set(lost, CANNOT, f"{side} city '", _blank(city), "'", where, " not found in GeoNames",
+              why=f"{side} city not found in GeoNames")
         unread = lost & ~_missing(given) & _missing(cc)  # the country, not the city, is what is unknown
         r.set(unread, CANNOT, f"{side} city '", _blank(city), f"' not placed: {side} country '", _blank(given),
-              "' is not a known country")
+              "' is not a known country", why=f"{side} country not known")
     r.set(_missing(c.vo_city), CANNOT, f"visitor city unknown{c.nowhere}")
     r.set(_missing(c.ho_city), CANNOT, f"host city unknown{c.nowhere}")
     return r
@@ -658,6 +710,7 @@ def _duration(c: _Context) -> _Result:
     r.set(too_long, FAIL, *span, f": longer than {months} month{'s' if months > 1 else ''} (it may end on ",
           _fmt("{}", last_allowed), " at the latest)")
     r.set(dated & ~ordered, FAIL, *span, ": the end date is before the start date")
+    c.working_days = np.where(ordered, working, -1)
     r.set(np.isnat(end), CANNOT, "no end date")
     r.set(np.isnat(start), CANNOT, "no start date")
     r.set(np.isnat(start) & np.isnat(end), CANNOT, "no start or end date")
@@ -675,16 +728,19 @@ def _single_visit(c: _Context) -> _Result:
     offset = len(c.register) if c.register is not None else 0
     who = np.where(registered, c.vo_pos, offset + key_codes).astype(np.int64)
     present = ~_missing(c.vo_name) & (registered | ~blank_key) & ~c.cancelled  # a cancelled exchange is no visit
-    first, visits, rank = _visits(who, c.start, c.row, present)
+    copy = present & (c.copy_of != np.arange(c.n))  # one exchange written twice: one visit
+    first, visits, rank = _visits(who, c.start, c.row, present & ~copy)
     allowed = c.rule_set.value("single_visit", "visits_per_generation")
-    later = present & (rank >= allowed)
+    later = present & ~copy & (rank >= allowed)
     name = _blank(c.vo_name)
-    r.set(present & (visits == 1), PASS, name, " visits once")
-    r.set(present & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
+    r.set(present & ~copy & (visits == 1), PASS, name, " visits once")
+    r.set(present & ~copy & (visits > 1) & ~later, PASS, "visit ", _fmt("{}", rank + 1), " of ", _fmt("{}", visits),
           " by ", name)
     limit = "only once" if allowed == 1 else f"at most {allowed} times"
     r.set(later, FAIL, name, " already visits on row ", _fmt("{}", c.row[first]),
           f" (an organisation visits {limit})", c.from_register("vo", "identity"))
+    r.set(copy, PASS, "copy of row ", _fmt("{}", c.row[c.copy_of]),
+          " (same HO, VO and event): the same visit, reported once as a duplicate exchange")
     r.set(~present, CANNOT, "VO is empty")
     return r
 
@@ -741,8 +797,9 @@ def _money(value: float) -> str:
 
 
 def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray, np.ndarray]:
-    """Outcome and message of the SME check for each register row (and a last one: not in it)."""
-    outcomes, messages = [], []
+    """Outcome, message and reason (of a cannot_check; else "") of the SME check for each
+    register row (and a last one: not in it)."""
+    outcomes, messages, reasons = [], [], []
     if register is not None and len(register):
         staff = pd.array(column(register, "headcount", "Int64"), dtype="Int64")
         turnover = pd.array(column(register, "turnover_eur", "Float64"), dtype="Float64")
@@ -754,12 +811,15 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
                                  f"turnover {_money(turnover[i])}" if known[1] else "turnover unknown",
                                  f"balance sheet {_money(balance[i])}" if known[2] else "balance sheet unknown"])
             medium = within["medium"][i]
+            reasons.append("")
             if not any(known):
                 outcomes.append(CANNOT)
                 messages.append("no headcount, turnover or balance sheet in the register")
+                reasons[-1] = "no headcount, turnover or balance sheet in the register"
             elif medium is pd.NA:
                 outcomes.append(CANNOT)
                 messages.append(f"register figures incomplete ({figures})")
+                reasons[-1] = "register figures incomplete"
             elif medium:
                 category = next(name for name, *_ in sme_limits
                                 if within[name][i] is not pd.NA and bool(within[name][i]))
@@ -773,7 +833,8 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
                                 f"at most {_money(balance_max)})")
     outcomes.append(CANNOT)
     messages.append("VO not in the register: no headcount, turnover or balance sheet")
-    return np.array(outcomes, dtype=np.int8), np.array(messages, dtype=object)
+    reasons.append("VO not in the register")
+    return np.array(outcomes, dtype=np.int8), np.array(messages, dtype=object), np.array(reasons, dtype=object)
 
 
 def _sme_category(c: _Context) -> _Result:
@@ -781,14 +842,61 @@ def _sme_category(c: _Context) -> _Result:
 
     r = _Result(c.n)
     is_sme = _is(c.vo_type, "sme")
-    outcomes, messages = _sme_verdicts(c.register, c.rule_set.sme_limits)
+    outcomes, messages, reasons = _sme_verdicts(c.register, c.rule_set.sme_limits)
     verdict = Coded(np.where(c.vo_pos < 0, len(messages) - 1, c.vo_pos), pa.array(list(messages), type=pa.string()))
-    for outcome in (PASS, FAIL, CANNOT):
+    for outcome in (PASS, FAIL):
         r.set(is_sme & (outcomes[c.vo_pos] == outcome), outcome, verdict,
               c.from_register("vo", "figures") if outcome == FAIL else "")
+    for reason in dict.fromkeys(reasons[outcomes == CANNOT]):
+        r.set(is_sme & (outcomes[c.vo_pos] == CANNOT) & (reasons[c.vo_pos] == reason), CANNOT, verdict, "", why=reason)
     r.set(~_missing(c.vo_type) & ~is_sme, PASS, "not declared an SME (the rule applies to SMEs only)")
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
     return r
+
+
+def lump_sums(c: _Context, distance: _Result, duration: _Result) -> tuple[np.ndarray, Coded]:
+    """What each exchange's lump sum is, the one decision the max_support rule and the cost
+    section both use: ``HALVED`` where the stay is under the rule set's full number of working
+    days or (where a shortfall halves) host and visitor are closer than its minimum distance,
+    ``FULL`` where both are known and neither halves it, else ``NOT_KNOWN``; with why (what
+    halves it, or what is not known), "" for a full one. Reads the working days and km that
+    ``_duration`` and ``_distance`` left on ``c``."""
+    import pyarrow as pa
+
+    full_days = c.rule_set.value("duration", "full_lump_sum_working_days")
+    min_km = c.rule_set.value("distance", "min_km")
+    halve_near = c.rule_set.value("distance", "shortfall") == "halve"
+    days_known, km_known = c.working_days >= 0, ~np.isnan(c.km)
+    short = days_known & (c.working_days < full_days)
+    near = c.near & halve_near
+    kind = np.full(c.n, NOT_KNOWN, dtype=np.int8)
+    kind[days_known & km_known & ~short & ~near] = FULL
+    kind[short | near] = HALVED
+    unsure = kind == NOT_KNOWN
+    days_why = np.where(duration.outcome == CANNOT, duration.why, -2)  # -2: the end is before the start
+    km_tenths = np.where(near, np.floor(np.nan_to_num(c.km) * 10), -1).astype(np.int64)
+    key = pd.MultiIndex.from_arrays([kind, np.where(short, c.working_days, -1), km_tenths,
+                                     np.where(unsure & ~days_known, days_why, -1),
+                                     np.where(unsure & ~km_known, distance.why, -1)])
+    codes, uniques = key.factorize()
+    texts = []
+    for what, days, tenths, day_why, km_why in uniques:
+        if what == HALVED:
+            parts = ([f"{days} working days, under {full_days}"] if days >= 0 else []) + \
+                    ([f"{tenths / 10:,.1f} km apart, under {min_km:,} km"] if tenths >= 0 else [])
+            texts.append(" and ".join(parts))
+        elif what == NOT_KNOWN:
+            parts = ([duration.reasons[day_why] if day_why >= 0 else "the end date is before the start date"]
+                     if day_why != -1 else []) + ([distance.reasons[km_why]] if km_why != -1 else [])
+            texts.append("; ".join(parts))
+        else:
+            texts.append("")
+    return kind, Coded(codes.astype(np.int64), pa.array(texts, type=pa.string()))
+
+
+def _euros(value: float) -> str:
+    """An amount of a limit: whole euros without decimals."""
+    return f"€{value:,.0f}" if float(value).is_integer() else f"€{value:,.2f}"
 
 
 def _max_support(c: _Context) -> _Result:
@@ -797,7 +905,18 @@ def _max_support(c: _Context) -> _Result:
     values = np.nan_to_num(c.amount)
     paid = _fmt("€{:,.2f}", values)
     most = c.rule_set.value("max_support", "max_eur")
-    r.set(known & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    half, why = most / 2, _wrap(c.lump_why, " (", ")")
+    full, halved, unsure = c.lump == FULL, c.lump == HALVED, c.lump == NOT_KNOWN
+    r.set(known & full & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
+    r.set(known & halved & (values <= half), PASS, paid,
+          f" paid, within the {_euros(half)} maximum of a halved lump sum", why)
+    r.set(known & halved & (values > half), FAIL, paid,
+          f" paid, over the {_euros(half)} maximum of a halved lump sum", why)
+    r.set(known & unsure & (values <= half), PASS, paid,
+          f" paid, within {_euros(half)}, the maximum even of a halved lump sum")
+    r.set(known & unsure & (values > half) & (values <= most), CANNOT, paid,
+          f" paid: within the €{most:,} maximum of a full lump sum but over the {_euros(half)} of a halved one, "
+          "and whether it is halved cannot be told: ", c.lump_why, why="cannot tell whether the lump sum is halved")
     r.set(known & (values > most), FAIL, paid, f" paid, over the €{most:,} maximum per visitor")
     r.set(known & (values < 0), FAIL, paid, ": a negative amount")
     r.set(~known, CANNOT, "no amount")
@@ -841,10 +960,12 @@ class RuleResults:
     eight million texts in memory.
     """
 
-    def __init__(self, row: np.ndarray, results: list[_Result], rule_set: RuleSet | None = None):
+    def __init__(self, row: np.ndarray, results: list[_Result], rule_set: RuleSet | None = None,
+                 lump: tuple[np.ndarray, Coded] | None = None):
         self.row = row
         self.results = results
         self.rule_set = rule_set
+        self.lump = lump  # (kind, why) of each exchange's lump sum, from ``lump_sums``
         self.outcome = np.stack([r.outcome for r in results], axis=1)
         self.warning = np.stack([r.warning for r in results], axis=1)
         self._escape = None  # a _JsonEscape, kept between the blocks written
@@ -893,6 +1014,25 @@ class RuleResults:
         counts["description"] = [descriptions[r] for r in RULES]
         return counts
 
+    def lump_sums(self) -> pd.DataFrame:
+        """Each exchange's lump sum as ``lump_sums`` decides it, by Excel row: ``lump_sum`` ("full",
+        "halved" or "cannot tell") and ``why`` (what halves it, or what is not known)."""
+        kind, why = self.lump
+        texts = why.dictionary.take(why.codes).to_numpy(zero_copy_only=False)
+        return pd.DataFrame({"lump_sum": np.array(LUMP_SUMS, dtype=object)[kind], "why": texts},
+                            index=pd.Index(self.row, name="row"))
+
+    def reasons(self) -> pd.DataFrame:
+        """Why exchanges cannot be checked: ``rule``, ``reason`` and ``exchanges`` (how many), per
+        rule in ``RULES`` order, most frequent reason first."""
+        rows = []
+        for rule, result in zip(RULES, self.results):
+            counts = np.bincount(result.why[result.why >= 0], minlength=len(result.reasons))
+            for index in np.argsort(-counts, kind="stable"):
+                if counts[index]:
+                    rows.append({"rule": rule, "reason": result.reasons[index], "exchanges": int(counts[index])})
+        return pd.DataFrame(rows, columns=["rule", "reason", "exchanges"])
+
     def attention(self) -> tuple[np.ndarray, np.ndarray]:
         """(exchange position, rule index) of every fail and warning, ordered by row, then rule."""
         need = (self.outcome == FAIL) | self.warning
@@ -922,11 +1062,13 @@ def evaluate_rules(table: pd.DataFrame, register: pd.DataFrame | None = None, *,
     rule_set = rule_set or read_rule_set()
     eligible = frozenset(programme_countries) if programme_countries is not None else frozenset(rule_set.countries)
     c = _Context(table, register, rule_set, eligible)
-    results = [_cross_border(c), _eligible_country(c), _distance(c), _duration(c), _single_visit(c),
+    distance, duration = _distance(c), _duration(c)
+    c.lump, c.lump_why = lump_sums(c, distance, duration)
+    results = [_cross_border(c), _eligible_country(c), distance, duration, _single_visit(c),
                _vo_type(c), _sme_category(c), _max_support(c)]
     for result in results:  # a cancelled exchange did not happen: no rule applies to it
-        result.set(c.cancelled, CANNOT, "exchange cancelled: not checked")
-    return RuleResults(c.row, results, rule_set)
+        result.set(c.cancelled, CANNOT, "exchange cancelled: not checked", why="exchange cancelled")
+    return RuleResults(c.row, results, rule_set, lump=(c.lump, c.lump_why))
 
 
 def rule_summary(results: pd.DataFrame, rule_set: RuleSet | None = None) -> pd.DataFrame:

@@ -344,11 +344,27 @@ def find_duplicate_ids(table: pd.DataFrame) -> pd.DataFrame:
                          "exchange number '" + ids[repeated] + "' is also used on " + where(table, earlier))
 
 
+def copy_of(table: pd.DataFrame) -> np.ndarray:
+    """For each row, the position of the first row with the same HO, VO and event (whatever the
+    case): a later copy of the same exchange; the row's own position where it is the first, or HO
+    or VO is empty. ``rules`` counts a copy as this one exchange, not a second visit.
+
+    >>> copy_of(pd.DataFrame({"host_org": ["A", "a", "A"], "visiting_org": ["B", "B", None]})).tolist()
+    [0, 0, 2]
+    """
+    own = np.arange(len(table))
+    if not len(table):
+        return own
+    columns = [table[c] if c in table else pd.Series(None, index=table.index, dtype="str") for c in NAME_COLUMNS]
+    first = first_rows(*(recode(c, casefold) for c in columns))
+    valid = (columns[0].notna() & columns[1].notna()).to_numpy(dtype=bool)
+    return np.where(valid, first, own)
+
+
 def find_duplicate_exchanges(table: pd.DataFrame) -> pd.DataFrame:
     """Error for a later copy of the same exchange (same HO, VO and event, whatever the case)."""
-    first = first_rows(*(recode(table[c], casefold) for c in NAME_COLUMNS))
-    valid = table["host_org"].notna() & table["visiting_org"].notna()
-    repeated = pd.Series(first != np.arange(len(first), dtype=first.dtype), index=table.index) & valid
+    first = copy_of(table)
+    repeated = pd.Series(first != np.arange(len(first), dtype=first.dtype), index=table.index)
     if not repeated.any():
         return empty_findings()
     earlier = pd.Series(table["source_row"].to_numpy()[first[repeated.to_numpy()]])

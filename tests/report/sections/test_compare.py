@@ -171,10 +171,9 @@ def test_amounts_with_known_totals():
     table = pd.DataFrame({"source_row": [2, 3, 4, 5], "vo_entity_type": ["sme", "sme", "cluster_organisation", "sme"],
                           "event": ["E", "F", "E", "E"], "amount_eur": [1100.0, 550.0, 1100.0, None],
                           "excluded": [False, False, False, False]})
-    results = pd.DataFrame({"row": [2, 2, 3, 3, 4, 4], "rule": ["duration", "distance"] * 3,
-                            "outcome": ["pass", "pass", "pass", "pass", "pass", "cannot_check"],
-                            "severity": [None, None, "warning", None, None, None]})
-    spent = costs.spending(table, results)
+    lump_sums = pd.DataFrame({"lump_sum": ["full", "halved", "cannot tell"], "why": ["", "4 working days", ""]},
+                             index=[2, 3, 4])
+    spent = costs.spending(table, lump_sums)
     assert spent["total"].loc[0].tolist() == [3, 2750.0]
     assert spent["by_type"]["eur"].to_dict() == {"SME": 1650.0, "Cluster organisation": 1100.0}
     assert spent["by_event"]["eur"].to_dict() == {"E": 2200.0, "F": 550.0}

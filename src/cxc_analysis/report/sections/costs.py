@@ -1,17 +1,18 @@
 """At what cost: the support paid where the tracker has amounts, in total, per type of visiting
-organisation and per event, and full against halved lump sums by the programme's rules
-(a stay of 3-4 working days or hosts under 200 km apart halve the lump sum). Counts usable
-exchanges with an amount; says how many have none.
+organisation and per event, and full against halved lump sums as the programme rules decide them
+(``rules.lump_sums``: a stay under the full number of working days, or hosts closer than the
+minimum distance, halve the lump sum). Counts usable exchanges with an amount; says how many have none.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cxc_analysis.core.schema import SINGULAR
 from cxc_analysis.kpis import usable
 
-FULL, HALVED, NOT_KNOWN = "full", "halved", "cannot tell"
+NOT_KNOWN = "cannot tell"
 
 
 def paid(table: pd.DataFrame) -> pd.DataFrame:
@@ -22,46 +23,32 @@ def paid(table: pd.DataFrame) -> pd.DataFrame:
     return rows[pd.to_numeric(rows["amount_eur"], errors="coerce").notna().to_numpy()]
 
 
-def lump_sum_kinds(results: pd.DataFrame) -> pd.Series:
-    """Per row: "halved" where the duration or distance rule passes with a warning (the rule set
-    halves the lump sum: a short stay, hosts too close), "full" where both pass cleanly, else
-    "cannot tell".
-
-    >>> r = pd.DataFrame({"row": [2, 2, 3, 3], "rule": ["duration", "distance"] * 2,
-    ...                   "outcome": ["pass", "pass", "pass", "pass"], "severity": [None, None, None, "warning"]})
-    >>> lump_sum_kinds(r).to_dict()
-    {2: 'full', 3: 'halved'}
-    """
-    rule, outcome = results["rule"].astype(str), results["outcome"].astype(str)
-    warned = results["severity"].fillna("") == "warning"
-    halves = rule.isin(["duration", "distance"]) & (outcome == "pass") & warned
-    clean = (rule.isin(["duration", "distance"])) & (outcome == "pass") & ~warned
-    by_row = pd.DataFrame({"row": results["row"], "halves": halves, "clean": clean})
-    by_row = by_row[rule.isin(["duration", "distance"]).to_numpy()].groupby("row").agg(
-        halves=("halves", "any"), clean=("clean", "sum"))
-    kinds = pd.Series(NOT_KNOWN, index=by_row.index, dtype="object")
-    kinds[by_row["clean"] == 2] = FULL
-    kinds[by_row["halves"]] = HALVED
-    return kinds.rename_axis(None)
-
-
-def spending(table: pd.DataFrame, results: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def spending(table: pd.DataFrame, lump_sums: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Support paid: ``total`` (exchanges, EUR), ``by_type``, ``by_event`` and ``by_lump_sum``
     (each with ``exchanges`` and ``eur``), over the usable exchanges with an amount.
+    ``lump_sums`` is the rules' decision per Excel row (``rules.RuleResults.lump_sums``: the
+    same one ``max_support`` checks against): "full", "halved" or "cannot tell", and ``why``;
+    a row it does not decide is "cannot tell". ``by_lump_sum`` splits "cannot tell" by why
+    ("cannot tell: no end date").
 
     >>> t = pd.DataFrame({"source_row": [2, 3, 4], "vo_entity_type": ["sme", "sme", "large_company"],
     ...                   "event": ["E", "F", "E"], "amount_eur": [1100.0, 550.0, None], "excluded": [False] * 3})
-    >>> s = spending(t)
-    >>> int(s["total"].loc[0, "exchanges"]), s["by_type"]["eur"].to_dict()
-    (2, {'SME': 1650.0})
+    >>> s = spending(t, pd.DataFrame({"lump_sum": ["full", "halved"], "why": ["", "4 working days, under 5"]},
+    ...                               index=[2, 3]))
+    >>> int(s["total"].loc[0, "exchanges"]), s["by_type"]["eur"].to_dict(), s["by_lump_sum"]["eur"].to_dict()
+    (2, {'SME': 1650.0}, {'full': 1100.0, 'halved': 550.0})
     """
     rows = paid(table)
     amounts = pd.to_numeric(rows["amount_eur"], errors="coerce").astype(float) if len(rows) else pd.Series(dtype=float)
     frame = pd.DataFrame({"eur": amounts.to_numpy(), "row": rows["source_row"].to_numpy(),
                           "type": rows["vo_entity_type"].astype("object").map(SINGULAR.get).fillna("Type unknown")
                           .to_numpy(), "event": rows["event"].astype("object").fillna("(no event)").to_numpy()})
-    kinds = lump_sum_kinds(results) if results is not None else pd.Series(dtype="object")
-    frame["lump_sum"] = [kinds.get(r, NOT_KNOWN) for r in frame["row"]]
+    decided = lump_sums if lump_sums is not None else pd.DataFrame({"lump_sum": [], "why": []}, dtype=object)
+    kind = np.array(decided["lump_sum"].reindex(frame["row"]).fillna(NOT_KNOWN), dtype=object)
+    why = decided["why"].reindex(frame["row"]).fillna("not checked against the rules").to_numpy(dtype=object)
+    unsure = kind == NOT_KNOWN
+    kind[unsure] = [f"{NOT_KNOWN}: {w}" if w else NOT_KNOWN for w in why[unsure]]
+    frame["lump_sum"] = kind
 
     def by(column: str) -> pd.DataFrame:
         grouped = frame.groupby(column).agg(exchanges=("eur", "size"), eur=("eur", "sum"))

@@ -19,6 +19,14 @@ APPENDIX_COLUMNS = column_labels("exchange_id", "host_org", "visiting_org", "vo_
 APPENDIX_LIMIT = 200
 LISTING_LIMIT = 100
 TOP_LIMIT = 15
+CELL_CHARS = 300  # longest text a cell of the HTML and PDF shows; the workbook holds it whole
+
+# Finding codes in plain words, as a reviewer reads them.
+PROBLEMS = {"missing_value": "Required value missing", "unknown_label": "Label not recognised",
+            "duplicate_exchange": "Same exchange twice", "malformed_id": "Exchange number not in IT-tool format",
+            "duplicate_id": "Exchange number used twice", "formula_like_text": "Text that looks like a formula",
+            "unreadable_value": "Value that cannot be read", "ambiguous_value": "Value that reads two ways"}
+SEVERITIES = {"error": "Error", "warning": "Warning"}
 
 
 def left_out_html(shown: int, total: int, what: str, where: str) -> str:
@@ -34,8 +42,9 @@ def left_out_html(shown: int, total: int, what: str, where: str) -> str:
 
 
 def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...] = (), css: str = "",
-               caption: str | None = None) -> str:
-    """An HTML table with every cell escaped; ``numeric`` columns right-aligned.
+               caption: str | None = None, cell_chars: int | None = CELL_CHARS) -> str:
+    """An HTML table with every cell escaped, texts cut at ``cell_chars`` (``cut``; None: whole);
+    ``numeric`` columns right-aligned.
 
     >>> "&lt;b&gt;" in html_table(pd.DataFrame({"VO": ["<b>"]}))
     True
@@ -45,7 +54,7 @@ def html_table(df: pd.DataFrame, *, index: bool = False, numeric: tuple[str, ...
                    for c in frame.columns)
     body = []
     for row in frame.itertuples(index=False):
-        cells = "".join(f'<td class="{"num" if c in numeric else ""}">{_cell(v)}</td>'
+        cells = "".join(f'<td class="{"num" if c in numeric else ""}">{_cell(v, cell_chars)}</td>'
                         for c, v in zip(frame.columns, row))
         body.append(f"<tr>{cells}</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -57,14 +66,47 @@ class Markup(str):
     """Text that is already safe HTML (built here from escaped parts): shown as it is."""
 
 
-def _cell(value) -> str:
+def _cell(value, cell_chars: int | None = CELL_CHARS) -> str:
     if isinstance(value, Markup):
         return str(value)
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return '<span class="na">–</span>'
     if isinstance(value, float):
         return f"{value:.1f}"
-    return html.escape(str(value))
+    return html.escape(cut(str(value), cell_chars) if cell_chars else str(value))
+
+
+def cut(text: str, limit: int = CELL_CHARS) -> str:
+    """A text as a cell of the HTML and PDF shows it: at most ``limit`` characters, and how many
+    more there are (the workbook and the data folder hold it whole).
+
+    >>> cut("x" * 5, 3)
+    'xxx… (2 more characters, whole in report.xlsx)'
+    """
+    if len(text) <= limit:
+        return text
+    more = len(text) - limit
+    return f"{text[:limit]}… ({more:,} more character{'s' if more != 1 else ''}, whole in report.xlsx)"
+
+
+def problem_words(code: str) -> str:
+    """A finding code in plain words (the code itself where it has none).
+
+    >>> problem_words("unknown_label")
+    'Label not recognised'
+    """
+    return PROBLEMS.get(code, str(code).replace("_", " ").capitalize())
+
+
+def rule_words(rule: str) -> str:
+    """A rule's name in plain words.
+
+    >>> rule_words("cross_border")
+    'Cross-border'
+    """
+    from cxc_analysis.rules.checks import RULE_NAMES
+
+    return RULE_NAMES.get(str(rule), str(rule))
 
 
 def source_html(source: dict) -> str:
@@ -138,6 +180,8 @@ def findings_summary(findings: pd.DataFrame) -> pd.DataFrame:
     if findings.empty:
         return pd.DataFrame({"Severity": [], "Problem": [], "Rows": []})
     counts = findings.groupby(["severity", "code"]).size().rename("Rows").reset_index()
+    counts["severity"] = counts["severity"].map(lambda v: SEVERITIES.get(v, v))
+    counts["code"] = counts["code"].map(problem_words)
     return counts.rename(columns={"severity": "Severity", "code": "Problem"})
 
 
@@ -164,6 +208,8 @@ def findings_html(findings: pd.DataFrame, limit: int | None = LISTING_LIMIT) -> 
         return "<p>No problems found: every row was usable.</p>"
     frame = group_findings(findings).rename(columns={"row": "Rows", "column": "Column", "severity": "Severity",
                                                      "code": "Problem", "message": "Details"})
+    frame["Severity"] = frame["Severity"].map(lambda v: SEVERITIES.get(v, v))
+    frame["Problem"] = frame["Problem"].map(problem_words)
     if limit is None or len(frame) <= limit:
         return html_table(frame, css="findings")
     return (html_table(findings_summary(findings), numeric=("Rows",), css="counts")
@@ -234,17 +280,36 @@ def counts_html(counts: pd.DataFrame, first: str, top: int | None = TOP_LIMIT) -
     return html_table(frame, numeric=tuple(frame.columns[1:]), css="counts")
 
 
-def rules_html(summary: pd.DataFrame, results: pd.DataFrame) -> str:
+def rules_html(summary: pd.DataFrame, results: pd.DataFrame, reasons: pd.DataFrame | None = None) -> str:
     """Counts per programme rule: pass, fail (and how many of those are only warnings), cannot
-    check, with what each rule checks."""
+    check and why (``rules.RuleResults.reasons``: each reason with its count, beside the count),
+    with what each rule checks; rules in plain words."""
     warned = results.loc[(results["outcome"] == "fail").to_numpy(dtype=bool)
                          & (results["severity"] == "warning").fillna(False).to_numpy(dtype=bool), "rule"]
     warnings = pd.Series(pd.Categorical(warned.astype(str), categories=list(summary.index))).value_counts()
-    frame = pd.DataFrame({"Rule": summary.index, "What it checks": summary["description"].to_numpy(),
+    frame = pd.DataFrame({"Rule": [rule_words(r) for r in summary.index],
+                          "What it checks": summary["description"].to_numpy(),
                           "Pass": summary["pass"].to_numpy(), "Fail": summary["fail"].to_numpy(),
                           "of which warnings": warnings.reindex(summary.index, fill_value=0).to_numpy(),
-                          "Cannot check": summary["cannot_check"].to_numpy()})
+                          "Cannot check": summary["cannot_check"].to_numpy(),
+                          "Why it cannot be checked": [why_text(reasons, r, n) for r, n in
+                                                       zip(summary.index, summary["cannot_check"])]})
     return html_table(frame, numeric=("Pass", "Fail", "of which warnings", "Cannot check"), css="rules")
+
+
+def why_text(reasons: pd.DataFrame | None, rule: str, count: int) -> str:
+    """The reasons one rule could not be checked, each with how many exchanges: "19 visitor
+    country unknown; 2 no amount"; "" when none; "reason not recorded" without ``reasons``.
+
+    >>> why_text(pd.DataFrame({"rule": ["duration"], "reason": ["no end date"], "exchanges": [3]}), "duration", 3)
+    '3 no end date'
+    """
+    if not count:
+        return ""
+    if reasons is None or reasons.empty:
+        return "reason not recorded"
+    mine = reasons[(reasons["rule"] == rule).to_numpy(dtype=bool)]
+    return "; ".join(f"{int(n):,} {why}" for why, n in zip(mine["reason"], mine["exchanges"]))
 
 
 def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame, limit: int | None = LISTING_LIMIT) -> str:
@@ -256,7 +321,8 @@ def rule_failures_html(fails: pd.DataFrame, table: pd.DataFrame, limit: int | No
     names = table.set_index("source_row")[["host_org", "visiting_org"]]
     frame = fails.join(names, on="row")
     out = pd.DataFrame({"Rows": frame["row"].to_numpy(), "HO": frame["host_org"].to_numpy(),
-                        "VO": frame["visiting_org"].to_numpy(), "Rule": frame["rule"].astype(str).to_numpy(),
+                        "VO": frame["visiting_org"].to_numpy(),
+                        "Rule": frame["rule"].astype(str).map(rule_words).to_numpy(),
                         "Result": frame["severity"].fillna(frame["outcome"].astype(str)).to_numpy(),
                         "Details": frame["message"].str.replace(r"^warning:\s*", "", regex=True).to_numpy()})
     grouped = out.groupby(["Rule", "Result", "Details"], sort=False, dropna=False).agg(
@@ -442,16 +508,50 @@ def spending_html(spent: dict[str, pd.DataFrame], table: pd.DataFrame, budget: f
     return (text + "<h3>By type of visiting organisation</h3>" + table_of(spent["by_type"], "Type of entity")
             + "<h3>By event</h3>" + table_of(events, "Event")
             + "<h3>Full and halved lump sums</h3>"
-            + "<p>Halved: where the programme rules halve the lump sum (a stay under the full number of "
-              "working days, or host and visitor closer than the minimum distance); <em>cannot tell</em>: no dates "
-              "or cities to check.</p>"
+            + "<p>As the programme rules decide it, row by row the same as the maximum-support rule: halved "
+              "where the stay is under the full number of working days or host and visitor are closer than the "
+              "minimum distance; <em>cannot tell</em> where neither halves it and the dates or the distance are "
+              "not known, with what is missing.</p>"
             + table_of(spent["by_lump_sum"], "Lump sum"))
 
 
+LIMIT_WORDS = {"countries": "countries", "country list": "country list", "min_km": "minimum distance (km)",
+               "shortfall": "closer than the minimum", "min_working_days": "fewest working days",
+               "full_lump_sum_working_days": "working days for the full lump sum", "max_months": "longest stay (months)",
+               "visits_per_generation": "visits per organisation", "visitor_types": "visitors",
+               "host_types": "hosts", "limits": "SME limits", "max_eur": "most support per visitor (EUR)"}
+SHORTFALL_WORDS = {"halve": "the lump sum is halved", "fail": "the exchange fails"}
+
+
+def period_html(rule_set, table: pd.DataFrame | None = None) -> str:
+    """The years the rule set's generation covers, and a note when exchanges start outside them
+    (they were checked against this rule set all the same); "" when the rule set gives no period.
+
+    >>> from cxc_analysis.rules.checks import read_rule_set
+    >>> t = pd.DataFrame({"start_date": pd.to_datetime(["2023-05-01", "2025-02-03", None])})
+    >>> "1 exchange starts outside" in period_html(read_rule_set(), t)
+    True
+    """
+    if not rule_set.period or table is None or "start_date" not in table:
+        return ""
+    first, last = rule_set.period
+    years = pd.to_datetime(table["start_date"], errors="coerce").dt.year
+    outside = years.notna() & ((years < first) | (years > last))
+    if not outside.any():
+        return ""
+    count = int(outside.sum())
+    seen = ", ".join(str(y) for y in sorted(int(y) for y in years[outside].unique()))
+    text = (f"Note: the rule set is for exchanges of {first} to {last}; {plural(count, 'exchange')} "
+            f"{'starts' if count == 1 else 'start'} outside it (in {seen}) and {'was' if count == 1 else 'were'} "
+            "checked against it all the same. The rule set of their generation can be given with --rules.")
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
 def rule_set_html(rule_set) -> str:
-    """Which rule set the programme rules were checked against, and every limit with its
-    sources (numbered, listed in full below the table) and, where sources disagree, what the
-    others say and which one was applied.
+    """Which rule set the programme rules were checked against, its period (``period_html``
+    notes exchanges outside it), and every limit with its sources (numbered, listed
+    in full below the table; a source named in a note by its key is shown by its number) and,
+    where sources disagree, what the others say and which one was applied.
 
     >>> from cxc_analysis.rules.checks import read_rule_set
     >>> page = rule_set_html(read_rule_set())
@@ -460,20 +560,43 @@ def rule_set_html(rule_set) -> str:
     """
     from cxc_analysis.rules.checks import limits_table
 
+    import re
+
     limits = limits_table(rule_set)
     numbers: dict[str, int] = {}
     for keys in limits["source_keys"]:
         for key in keys:
             numbers.setdefault(key, len(numbers) + 1)
+    for key in rule_set.period_sources:
+        numbers.setdefault(key, len(numbers) + 1)
+    keys = sorted((k for k in rule_set.sources if not k.isalpha()), key=len, reverse=True)  # d51_slides, not "call"
+    keyword = re.compile(r"\b(" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
+
+    def numbered(note: str) -> str:
+        """A note with every source key in it shown as the source's number."""
+        if keyword is None:
+            return note
+        return keyword.sub(lambda m: f"[{numbers.setdefault(m.group(1), len(numbers) + 1)}]", note)
+
+    notes = limits["note"].map(numbered)
     refs = limits["source_keys"].map(lambda keys: ", ".join(f"[{numbers[k]}]" for k in dict.fromkeys(keys)))
-    values = [_country_summary(rule_set) if (r, lim) == ("eligible_country", "country list") else v
+    values = [_country_summary(rule_set) if (r, lim) == ("eligible_country", "country list")
+              else SHORTFALL_WORDS.get(v, v) if lim == "shortfall" else v
               for r, lim, v in zip(limits["rule"], limits["limit"], limits["value"])]
-    frame = pd.DataFrame({"Rule": limits["rule"], "Limit": limits["limit"] + ": " + pd.Series(values, index=limits.index),
-                          "Sources": refs, "Notes, and where sources disagree": limits["note"]})
+    frame = pd.DataFrame({"Rule": limits["rule"].map(rule_words),
+                          "Limit": limits["limit"].map(lambda v: LIMIT_WORDS.get(v, v)) + ": "
+                          + pd.Series(values, index=limits.index),
+                          "Sources": refs, "Notes, and where sources disagree": notes})
     sources = "".join(f"<li value=\"{n}\">{html.escape(' '.join(str(rule_set.sources[k]).split()))}</li>"
                       for k, n in numbers.items())
+    period = ""
+    if rule_set.period:
+        cited = ", ".join(f"[{numbers[k]}]" for k in rule_set.period_sources)
+        period = f'<p class="source">Period: exchanges of {rule_set.period[0]} to {rule_set.period[1]} {cited}</p>'
     return (f'<p class="source">Rule set: {html.escape(rule_set.name)} (file {html.escape(rule_set.path.name)})</p>'
-            + html_table(frame, css="rules") + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
+            + period
+            + html_table(frame, css="rules", cell_chars=None)
+            + f'<p class="source">Sources:</p><ol class="sources">{sources}</ol>')
 
 
 def _country_summary(rule_set) -> str:

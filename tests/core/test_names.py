@@ -13,7 +13,7 @@ from cxc_analysis.core import text
 from cxc_analysis.rules.checks import check_rules
 from cxc_analysis.core.text import fold, key, key_codes
 
-from test_rules import outcomes, rule, table
+from conftest import outcomes, rule, table
 
 
 @pytest.mark.parametrize("written, folded", [
@@ -66,7 +66,7 @@ def test_geonames_cache_depends_on_the_transliteration(monkeypatch):
 def test_register_alias_in_greek_matches_the_name_in_capitals():
     """A register entry written "Οδυσσέας Α.Ε." with the alias "Odysseas SA" matches the
     tracker's "ΟΔΥΣΣΕΑΣ Α.Ε." and "ODYSSEAS S.A.": one visitor, its country from the register."""
-    from test_rules import REGISTER
+    from conftest import REGISTER
 
     register = pd.concat([REGISTER, pd.DataFrame({
         "name": ["Οδυσσέας Α.Ε."], "aliases": ["Odysseas SA"], "country": ["GR"], "city": ["Αθήνα"],
