@@ -20,7 +20,6 @@ from cxc_analysis.kpis import kpi_display, kpi_json, kpi_table
 from cxc_analysis.reference.targets import read_targets
 from cxc_analysis.report.processed import read_and_clean
 from cxc_analysis.reference.register import read_register
-from cxc_analysis.rules.checks import check_rules
 
 HEADER = ("Exchange no.,HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Start date,End date,"
           "HO country,VO country,HO city,VO city,Amount,Status,Remarks")
