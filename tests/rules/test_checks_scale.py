@@ -1,16 +1,17 @@
 """Issue 9: the rules at scale (columns as codes into their distinct texts, keys and messages in
-Arrow, the GeoNames names folded once per machine) give exactly what the row-by-row code gave.
-``rules_before`` is that code, kept as the oracle."""
+Arrow, the GeoNames names folded once per machine) give exactly what the row-by-row code gave:
+the golden outputs in tests/golden (tests/golden/make_golden.py says how they were made)."""
 
+import gzip
 import io
 import json
 import string
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-import rules_before
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.reference import places
 from cxc_analysis.reference import register as reg
 from cxc_analysis.rules import checks as rules
+from cxc_analysis.rules.checks import RULES
 from cxc_analysis.synth import write_synth
 from cxc_analysis.table.clean import clean
 
@@ -59,23 +61,32 @@ def test_key_array_equals_keys_on_any_text(texts):
     assert _key_array(pa.array(texts, type=pa.string())).to_pylist() == keys(texts).tolist()
 
 
-def test_match_register_and_locations_equal_before():
+def match_case() -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """Names to match against a small register, and a table whose countries and cities the
+    register fills: names by alias, legal form, case and script, countries as codes and names."""
     register = pd.DataFrame({"name": ["Inalfa", "Sorama B.V.", "TNO", "Łódź Works"],
                              "aliases": ["Inalfa Roof Systems", None, "Netherlands Organisation", None],
                              "country": ["NL", "NL", None, "PL"], "city": ["Venray", None, "Delft", "Łódź"],
                              "register_row": [2, 3, 4, 5]})
     names = pd.Series(NAMES + ["INALFA ROOF SYSTEMS", "sorama", "tno", "lodz works"], dtype="object")
-    assert reg.match_register(names, register).tolist() == rules_before.match_register(names, register).tolist()
     table = pd.DataFrame({"host_org": names, "visiting_org": names[::-1].to_numpy(),
                           "ho_country": (["Netherlands", None, "PL", "Atlantis", "", "nl"] * 20)[:len(names)],
                           "vo_country": ([None, "FR", "Poland", "NL"] * 20)[:len(names)],
                           "ho_city": ([None, "Paris", "Delft"] * 20)[:len(names)], "vo_city": None})
-    filled, filled_before = {}, {}
-    now = reg.locations(table, register, filled=filled)
-    before = rules_before._locations(table, register, filled=filled_before)
-    for column in before:
-        assert now[column].tolist() == before[column].tolist(), column
-        assert filled[column].tolist() == filled_before[column].tolist(), column
+    return names, register, table
+
+
+def matches(names: pd.Series, register: pd.DataFrame, table: pd.DataFrame) -> dict:
+    """What the register gives the match case: positions, locations and what it filled, as lists."""
+    filled: dict = {}
+    located = reg.locations(table, register, filled=filled)
+    return {"match_register": [int(p) for p in reg.match_register(names, register)],
+            "locations": {c: [None if v is None or v != v else v for v in located[c].tolist()] for c in located},
+            "filled": {c: [bool(v) for v in filled[c].tolist()] for c in filled}}
+
+
+def test_match_register_and_locations_equal_the_golden_output():
+    assert matches(*match_case()) == golden_json("matches.json")
 
 
 def tracker(tmp_path, rows: int, seed: int, shape: str) -> pd.DataFrame:
@@ -124,33 +135,47 @@ def awkward_register() -> pd.DataFrame:
     })
 
 
-def same_json(table: pd.DataFrame, register: pd.DataFrame | None, block: int) -> None:
-    now, before = rules.evaluate_rules(table, register), rules_before.evaluate_rules(table, register)
-    for lines in (False, True):
-        written, oracle = io.StringIO(), io.StringIO()
-        rules.write_results_json(now, written, lines=lines, block=block)
-        rules_before.write_results_json(before, oracle, lines=lines, block=block)
-        assert written.getvalue() == oracle.getvalue()
-    pd.testing.assert_frame_equal(now.frame(), before.frame())
-    position, rule = now.attention()
-    assert np.array_equal(now.messages(position, rule), before.messages(position, rule))
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def golden_json(name: str):
+    """A golden output of tests/golden (made by tests/golden/make_golden.py, which says how)."""
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(GOLDEN / name, "rt", encoding="utf-8") as handle:
+        return handle.read() if name.endswith(".json.gz") else json.load(handle)
+
+
+def same_json(name: str, table: pd.DataFrame, register: pd.DataFrame | None, block: int) -> None:
+    """``check --json`` and ``--jsonl`` of the table equal the golden output, whatever the block size."""
+    expected = golden_json(f"{name}.json.gz")
+    results = rules.evaluate_rules(table, register)
+    for size in (block, 20_000):
+        written, lines = io.StringIO(), io.StringIO()
+        rules.write_results_json(results, written, block=size)
+        rules.write_results_json(results, lines, lines=True, block=size)
+        assert written.getvalue() == expected
+        assert [json.loads(line) for line in lines.getvalue().splitlines()] == json.loads(expected)
+    position, rule = results.attention()
+    messages = results.messages(position, rule)
+    by_pair = {(r["row"], r["rule"]): r["message"] for r in json.loads(expected)}
+    assert [by_pair[(int(results.row[p]), RULES[k])] for p, k in zip(position, rule)] == list(messages)
 
 
 @pytest.mark.parametrize("shape", ["realistic", "low-cardinality"])
-def test_check_json_is_byte_identical_to_before_on_a_synthetic_tracker(tmp_path, shape):
+def test_check_json_equals_the_golden_output_on_a_synthetic_tracker(tmp_path, shape):
     table = tracker(tmp_path, 1500, seed=9, shape=shape)
-    same_json(table, reg.read_register(DEFAULT_REGISTER), block=97)
-    same_json(table, None, block=500)
+    same_json(f"synth-{shape}-register", table, reg.read_register(DEFAULT_REGISTER), block=97)
+    same_json(f"synth-{shape}", table, None, block=500)
 
 
-def test_check_json_is_byte_identical_to_before_on_the_bundled_d51_tracker(bundled):
-    same_json(bundled.table, reg.read_register(DEFAULT_REGISTER), block=7)
+def test_check_json_equals_the_golden_output_on_the_bundled_d51_tracker(bundled):
+    same_json("d51-register", bundled.table, reg.read_register(DEFAULT_REGISTER), block=7)
 
 
-def test_check_json_is_byte_identical_to_before_on_awkward_names_and_a_register():
-    same_json(awkward_table(), awkward_register(), block=5)
-    same_json(awkward_table(), None, block=20_000)
-    same_json(awkward_table().iloc[:0], awkward_register(), block=5)
+def test_check_json_equals_the_golden_output_on_awkward_names_and_a_register():
+    same_json("awkward-register", awkward_table(), awkward_register(), block=5)
+    same_json("awkward", awkward_table(), None, block=20_000)
+    same_json("awkward-empty", awkward_table().iloc[:0], awkward_register(), block=5)
 
 
 def test_check_json_escapes_control_characters_once():
@@ -256,16 +281,24 @@ def test_city_index_works_without_a_writable_cache_folder(tmp_path, monkeypatch)
         places._city_index.cache_clear()
 
 
-def test_resolve_from_the_index_equals_before():
-    names = ["Eindhoven", "Paris", "Springfield", "Saint-Étienne-du-Rouvray", "Łódź", "Frankfurt", "Valencia",
-             "Córdoba", "London", "Nowhere-sur-Mer", "Venray", "Mâcon", "Novi Sad", "Kajaani", "Medgidia", "Rees",
-             "Orestiáda", "Pýrgos", "Aarhus", "Delft"]
-    pairs = [(places.city_key(n), c) for n in names for c in (None, "NL", "FR", "ES", "US", "RS", "GR", "RO")]
-    before: dict = {}
-    rules_before.resolve_before(pairs, before)
+CITIES = ["Eindhoven", "Paris", "Springfield", "Saint-Étienne-du-Rouvray", "Łódź", "Frankfurt", "Valencia",
+          "Córdoba", "London", "Nowhere-sur-Mer", "Venray", "Mâcon", "Novi Sad", "Kajaani", "Medgidia", "Rees",
+          "Orestiáda", "Pýrgos", "Aarhus", "Delft"]
+
+
+def resolved() -> dict[str, list | None]:
+    """Each (city, country) pair of ``CITIES`` as the GeoNames index places it: [lat, lon] or None."""
+    pairs = [(places.city_key(n), c) for n in CITIES for c in (None, "NL", "FR", "ES", "US", "RS", "GR", "RO")]
     places._resolve(pairs)
-    assert {p: places._CITY_CACHE[p] for p in pairs} == before
-    assert sum(v is not None for v in before.values()) > 20
+    return {f"{city}|{country}": (None if places._CITY_CACHE[(city, country)] is None
+                                  else [round(float(x), 6) for x in places._CITY_CACHE[(city, country)]])
+            for city, country in pairs}
+
+
+def test_resolve_from_the_index_equals_the_golden_output():
+    found = resolved()
+    assert found == golden_json("cities.json")
+    assert sum(v is not None for v in found.values()) > 20
 
 
 def test_a_write_error_in_the_background_is_raised_in_the_caller():
