@@ -13,7 +13,7 @@ import pandas as pd
 from cxc_analysis.core.config import TEMPLATES
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.schema import LABELS, column_labels
-from cxc_analysis.core.text import excel_text  # noqa: F401 (also this module's, for code written before it moved)
+from cxc_analysis.core.text import excel_text
 
 TEMPLATE_NAME = "cxc_report"
 

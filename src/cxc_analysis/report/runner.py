@@ -30,7 +30,7 @@ from cxc_analysis.report.settings import (
     RUN_NOTEBOOKS,
     Settings,
     layer,
-    notebook_parameters,  # noqa: F401  (importable from here, as before)
+    notebook_parameters,
 )
 
 CLEAN_NOTEBOOK, REPORT_NOTEBOOK = RUN_NOTEBOOKS

@@ -29,7 +29,7 @@ import pandas as pd
 from cxc_analysis.core.config import DATA_RAW
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import Coded
-from cxc_analysis.reference.register import column, fill_locations, locations, objects, recode, take  # noqa: F401 (fill_locations: rules.fill_locations, as before)
+from cxc_analysis.reference.register import column, objects, recode
 from cxc_analysis.core.yamlfile import FILE_KEYS
 from cxc_analysis.core.yamlfile import check_keys
 
@@ -1103,21 +1103,9 @@ def failures(results: pd.DataFrame) -> pd.DataFrame:
     return results.loc[attention].sort_values("row", kind="stable").reset_index(drop=True)
 
 
-def results_json(results: pd.DataFrame) -> str:
-    """The results as JSON text, a list of ``{"row", "rule", "outcome", "message"}``, as
-    ``cxc-analysis check --json`` prints it.
-
-    >>> r = pd.DataFrame({"row": [4], "rule": ["distance"], "outcome": ["pass"], "severity": [None],
-    ...                   "message": ["412.0 km"]})
-    >>> results_json(r)
-    '[{"row":4,"rule":"distance","outcome":"pass","message":"412.0 km"}]'
-    """
-    columns = ["row", "rule", "outcome", "message"]
-    return results[columns].astype({"rule": "str", "outcome": "str"}).to_json(orient="records", force_ascii=False)
-
-
 def write_results_json(results: RuleResults, out, *, lines: bool = False, block: int = 20_000) -> None:
-    """Write ``results_json``'s records to the text stream ``out`` block by block (never the
+    """Write the results as ``cxc-analysis check --json`` prints them, a list of ``{"row", "rule",
+    "outcome", "message"}``, to the text stream ``out`` block by block (never the
     whole list in memory), each record built with Arrow kernels; ``lines``: one JSON object a
     line (NDJSON) instead of one list.
 
@@ -1210,14 +1198,9 @@ _RULE_JSON = [json.dumps(rule) for rule in RULES]
 _OUTCOME_JSON = [json.dumps(outcome) for outcome in OUTCOMES]
 
 
-def _json_records(results: RuleResults, positions: np.ndarray, separator: str) -> str:
-    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``
-    (after the last one too when it is a new line)."""
-    return bytes(_json_block(results, positions, separator)).decode("utf-8")
-
-
 def _json_block(results: RuleResults, positions: np.ndarray, separator: str):
-    """``_json_records`` as UTF-8 bytes (a memoryview): built in Arrow kernels (each message part
+    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``
+    (after the last one too when it is a new line), as UTF-8 bytes (a memoryview): built in Arrow kernels (each message part
     escaped once, ``_JsonEscape``) and read back as one buffer, no Python string per record."""
     import pyarrow as pa
     import pyarrow.compute as pc

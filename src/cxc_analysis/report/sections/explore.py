@@ -6,7 +6,7 @@ frame; none changes its input. Organisation names match whatever their case, acc
 punctuation, plural or legal form (``register.org_key``), events whatever their case, accents or
 punctuation; ``find_organisations`` lists the names containing a text, to pick one from.
 The country questions read ``ho_country`` / ``vo_country``: fill them from the register first
-(``rules.fill_locations(table, register.read_register(path))``); an unknown country is never
+(``register.fill_locations(table, register.read_register(path))``); an unknown country is never
 guessed, so ``country_pairs`` counts those exchanges under "unknown".
 
 ``readable`` gives the report's column names, ``styled`` a pandas Styler (no HTML strings):

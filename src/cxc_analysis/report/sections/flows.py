@@ -1,6 +1,6 @@
 """Where the exchanges happened: host country x visitor country, and per country as host and
 as visitor. Countries come from the tracker or, where it has none, the organisation register
-(``rules.fill_locations``); an unknown country is counted as "Unknown", never dropped. Counts
+(``register.fill_locations``); an unknown country is counted as "Unknown", never dropped. Counts
 the usable exchanges (completed and pending), like the other breakdowns.
 """
 

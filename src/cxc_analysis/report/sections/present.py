@@ -350,15 +350,10 @@ def _some_rows(rows) -> str:
 
 
 def _some_names(values: pd.Series) -> str:
-    """``_distinct_text`` of the first ``CELL_ITEMS`` distinct names, and how many more there are."""
+    """The first ``CELL_ITEMS`` distinct names, joined by "; ", and how many more there are."""
     names = list(dict.fromkeys(str(v) for v in values if isinstance(v, str)))
     more = f" and {len(names) - CELL_ITEMS:,} more" if len(names) > CELL_ITEMS else ""
     return "; ".join(names[:CELL_ITEMS]) + more
-
-
-def _distinct_text(values: pd.Series) -> str:
-    """The distinct names of a group, in order, separated by semicolons."""
-    return "; ".join(dict.fromkeys(str(v) for v in values if isinstance(v, str)))
 
 
 # --- since the last report, will the targets be met, where, at what cost --------------------
