@@ -76,7 +76,7 @@ def test_outside_a_clone_resources_come_from_the_package_and_outputs_go_to_the_w
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     work.mkdir()
-    code = ("import json, cxc_analysis; from cxc_analysis import config as c; print(json.dumps({k: str(v) for k, v in "
+    code = ("import json, cxc_analysis; from cxc_analysis.core import config as c; print(json.dumps({k: str(v) for k, v in "
             "dict(file=cxc_analysis.__file__, clone=c.IN_CLONE, raw=c.DATA_RAW, nb=c.NOTEBOOKS, out=c.DATA_PROCESSED, "
             "reports=c.REPORTS, input=c.DEFAULT_INPUT, register=c.DEFAULT_REGISTER, template=c.TEMPLATES, "
             "vocab=c.resource('templates/cxc_report/conf.json'), missing=c.resource('nope.yaml')).items()}))")

@@ -276,7 +276,8 @@ def programme_json(gen: Generation, not_read: dict[str, str] | None = None) -> d
 
     once = counted_once(gen)
     return {
-        "partnerships": {m.partnership: kpi_json(kpi_table(m.table, m.targets)) for m in gen.members},
+        "partnerships": {m.partnership: {**kpi_json(kpi_table(m.table, m.targets)),
+                                         "cancelled": count_kpis(m.table, "cancelled")} for m in gen.members},
         "programme": {col: {k: int(v) for k, v in once[col].items()} for col in ("actual", "pending")},
         "shared_exchanges": shared_exchanges(gen).drop(columns=["why"]).rename(
             columns={"counted_in": "counted_in"}).to_dict("records"),

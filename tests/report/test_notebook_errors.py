@@ -26,7 +26,7 @@ def test_failed_cell_names_its_failing_line_not_its_first(tmp_path, monkeypatch)
         report._execute("t.ipynb", {}, tmp_path / "work", {}, False)
     message = str(failed.value)
     assert message.startswith("notebook t.ipynb failed at cell In [2], line 4 `excel_text(None)  # fails inside")
-    assert "(in cxc_analysis/text.py:" in message and "TypeError: " in message
+    assert "(in cxc_analysis/core/text.py:" in message and "TypeError: " in message
     assert "from IPython.display" not in message
 
 

@@ -459,13 +459,18 @@ def sheets_read(frame: pd.DataFrame) -> list[tuple[str, str]]:
     may hold exchanges), "info" otherwise; none for a workbook of one sheet (or a CSV).
 
     >>> frame = pd.DataFrame()
-    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}], skipped_sheets=[("Lists", "no header", False)])
+    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}, {"name": "B", "rows": 2}],
+    ...                    skipped_sheets=[("Lists", "no header", False)])
     >>> sheets_read(frame)
-    [('info', "sheets read: 'A' (3 rows)"), ('info', "sheet skipped: 'Lists' (no header)")]
+    [('info', "sheets read: 'A' (3 rows), 'B' (2 rows)"), ('info', "sheet skipped: 'Lists' (no header)")]
+    >>> frame.attrs.update(sheets=[{"name": "A", "rows": 3}])
+    >>> sheets_read(frame)
+    []
     """
     read, skipped = frame.attrs.get("sheets") or [], frame.attrs.get("skipped_sheets") or []
-    if len(read) < 2 and not (read and skipped):
-        return []
+    if len(read) < 2:  # one exchange sheet: only a skipped sheet that may hold exchanges is worth a line
+        return [("warning", f"sheet skipped: '{name}' ({_short(why, 120)})") for name, why, partial in skipped
+                if partial]
     return [("info", "sheets read: " + ", ".join(f"'{s['name']}' ({s['rows']} rows)" for s in read)),
             *(("warning" if partial else "info", f"sheet skipped: '{name}' ({_short(why, 120)})")
               for name, why, partial in skipped)]
