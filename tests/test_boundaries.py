@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxc_analysis.core.text import parse_dates
 from cxc_analysis.reference import places
 from cxc_analysis.reference.places import haversine_km
 from cxc_analysis.rules.checks import check_rules
-from cxc_analysis.core.text import parse_dates
 
 MEAN_EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz, Geodetic Reference System 1980)
 

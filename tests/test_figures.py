@@ -11,15 +11,12 @@ import math
 import pandas as pd
 import pytest
 
-from cxc_analysis.report.sections import compare
-from cxc_analysis.report.sections import costs
-from cxc_analysis.report.sections import flows
-from cxc_analysis.report.sections import progress
 from cxc_analysis.core.config import DEFAULT_REGISTER, DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_display, kpi_json, kpi_table
+from cxc_analysis.reference.register import read_register
 from cxc_analysis.reference.targets import read_targets
 from cxc_analysis.report.processed import read_and_clean
-from cxc_analysis.reference.register import read_register
+from cxc_analysis.report.sections import compare, costs, flows, progress
 
 HEADER = ("Exchange no.,HO,VO,VO Type of entity,Inside/outside partnership,(Group) exchange,Start date,End date,"
           "HO country,VO country,HO city,VO city,Amount,Status,Remarks")

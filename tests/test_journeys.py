@@ -27,11 +27,10 @@ import nbformat
 import openpyxl
 import pytest
 import yaml
+from conftest import HEADERS
 
 from cxc_analysis.cli import main as cli
 from cxc_analysis.core.config import NOTEBOOKS
-
-from conftest import HEADERS
 
 CORPUS = Path(__file__).parent / "corpus"
 ROOT = Path(__file__).parent.parent
@@ -296,8 +295,8 @@ def test_explore_reader_on_every_tracker(trackers, name):
 
 def test_explore_reader_error_names_the_parameter(trackers):
     """A tracker that needs a column map: the notebook's error names columns_path, not --columns."""
-    from cxc_analysis.report.sections import explore
     from cxc_analysis.core.errors import InputError
+    from cxc_analysis.report.sections import explore
 
     path, _, _ = trackers["columns_codes.csv"]
     with pytest.raises(InputError) as caught:
@@ -309,9 +308,9 @@ def test_earlier_tracker_read_with_the_current_options(trackers, tmp_path):
     """read_previous: the column map applies; --sheet applies to an earlier workbook, not to an
     earlier CSV (which has no sheets); an earlier workbook without that sheet is refused by name,
     and report's previous_sheet names another."""
-    from cxc_analysis.report.sections import compare
-    from cxc_analysis.report import runner as report
     from cxc_analysis.core.errors import InputError
+    from cxc_analysis.report import runner as report
+    from cxc_analysis.report.sections import compare
     from cxc_analysis.report.settings import Settings
 
     path, options, _ = trackers["columns_codes.csv"]
@@ -337,10 +336,9 @@ def test_flows_of_a_table_with_no_usable_exchange():
     """flows on a table whose every row is excluded: empty tables and a drawable chart, no error."""
     import pandas as pd
 
-    from cxc_analysis.report.sections import charts
-    from cxc_analysis.report.sections import flows
     from cxc_analysis.core.config import DEFAULT_REGISTER
     from cxc_analysis.reference.register import read_register
+    from cxc_analysis.report.sections import charts, flows
 
     table = pd.DataFrame({"host_org": ["NextMove", "ARIA"], "visiting_org": ["Axxor", "Sorama"],
                           "ho_country": ["France", None], "vo_country": [None, "NL"],

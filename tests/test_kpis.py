@@ -62,9 +62,8 @@ def test_a_target_of_zero_has_no_percentage():
 
 def _same_counts(path, columns=None):
     """The KPI table and excluded rows of a full read and of a KPI_FIELDS read of one tracker."""
-    from cxc_analysis.report.processed import read_and_clean
-
     from cxc_analysis.kpis import KPI_FIELDS
+    from cxc_analysis.report.processed import read_and_clean
 
     full = read_and_clean(path, columns_path=columns)
     some = read_and_clean(path, columns_path=columns, fields=KPI_FIELDS)

@@ -5,10 +5,9 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import HEADERS, exchange, write_xlsx
 
 from cxc_analysis.core.errors import InputError
-
-from conftest import HEADERS, exchange, write_xlsx
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -104,9 +103,9 @@ def _every_byte(folder: Path):
 
 @pytest.mark.e2e
 def test_a_report_holds_no_absolute_local_path_in_any_file(tmp_path):
-    from cxc_analysis.core.config import PROJECT_ROOT
-
     from conftest import run_cli
+
+    from cxc_analysis.core.config import PROJECT_ROOT
 
     (tmp_path / "Ana Lopez").mkdir()
     tracker = write_xlsx(tmp_path / "Ana Lopez" / "tracker.xlsx",

@@ -198,9 +198,8 @@ def independent_rule_counts(path):
 
 
 def test_realistic_rules_exact_against_independent_count(tmp_path):
-    from cxc_analysis.reference.register import read_register
-
     from cxc_analysis.core.config import DEFAULT_REGISTER
+    from cxc_analysis.reference.register import read_register
     from cxc_analysis.rules.checks import check_rules, rule_summary
 
     path = tmp_path / "t.csv"
@@ -244,10 +243,10 @@ def test_check_json_streamed_in_blocks_equals_the_whole_table(tmp_path, capsys):
     in order, and the summary counts them without writing every message."""
     import io
 
-    from cxc_analysis.reference.register import read_register
-
     from cxc_analysis.core.config import DEFAULT_REGISTER
-    from cxc_analysis.rules.checks import check_rules, evaluate_rules, rule_summary, write_results_json
+    from cxc_analysis.reference.register import read_register
+    from cxc_analysis.rules.checks import check_rules, evaluate_rules, rule_summary
+    from cxc_analysis.rules.output import write_results_json
 
     path = tmp_path / "t.csv"
     write_synth(path, 700, seed=12, duplicates=3)

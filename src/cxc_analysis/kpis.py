@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.table.clean import EXCLUDING_FIELDS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS
-from cxc_analysis.core.schema import STATUS_VALUES
+from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS, STATUS_VALUES
+from cxc_analysis.table.clean import EXCLUDING_FIELDS
 
 # What the KPI counts depend on: status, partnership and entity type, and whether a row is excluded.
 KPI_FIELDS = tuple(dict.fromkeys(("status", "partnership", "vo_entity_type", *EXCLUDING_FIELDS)))

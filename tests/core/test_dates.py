@@ -3,8 +3,8 @@ a date that reads both ways where nothing proves the order is a finding with its
 
 import pandas as pd
 
-from cxc_analysis.table.clean import clean
 from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.table.clean import clean
 
 HEADER = "HO,VO,VO Type of entity,Inside/outside partnership,Status,Start date,End date"
 

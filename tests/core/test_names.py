@@ -7,13 +7,12 @@ Coordinates are GeoNames' (public): Athens 37.98N 23.73E, Thessaloniki 40.64N 22
 import numpy as np
 import pandas as pd
 import pytest
-
-from cxc_analysis.reference import places
-from cxc_analysis.core import text
-from cxc_analysis.rules.checks import check_rules
-from cxc_analysis.core.text import fold, key, key_codes
-
 from conftest import outcomes, rule, table
+
+from cxc_analysis.core import text
+from cxc_analysis.core.text import fold, key, key_codes
+from cxc_analysis.reference import places
+from cxc_analysis.rules.checks import check_rules
 
 
 @pytest.mark.parametrize("written, folded", [

@@ -1,9 +1,9 @@
 """The declaration enforced: schema.validate at the end of clean and when a processed table is read back."""
 
 import pytest
-from cxc_analysis.report.processed import read_processed, write_processed
 
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.report.processed import read_processed, write_processed
 
 
 def test_processed_table_is_checked_when_read_back(tmp_path, bundled):
@@ -27,8 +27,7 @@ def test_processed_table_is_checked_when_read_back(tmp_path, bundled):
 def test_every_table_a_person_reads_takes_its_column_names_from_the_declaration(bundled):
     """Column labels are declared once, beside each field: the workbook's exchange sheet, the
     report's appendix and the findings' fallback names all come from there."""
-    from cxc_analysis.core.schema import COLUMN_LABELS, TABLE
-    from cxc_analysis.core.schema import DISPLAY
+    from cxc_analysis.core.schema import COLUMN_LABELS, DISPLAY, TABLE
     from cxc_analysis.report.export import exchanges_sheet
     from cxc_analysis.report.sections.present import appendix_html
 

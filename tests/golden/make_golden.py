@@ -55,7 +55,8 @@ def cases():
 
 
 def check_json(table, register) -> str:
-    from cxc_analysis.rules.checks import evaluate_rules, write_results_json
+    from cxc_analysis.rules.checks import evaluate_rules
+    from cxc_analysis.rules.output import write_results_json
 
     out = io.StringIO()
     write_results_json(evaluate_rules(table, register), out)

@@ -5,11 +5,10 @@ The names are real places and organisations (their official spellings), written 
 would type them; each test tracker is encoded with Python's own codecs."""
 
 import pytest
+from conftest import HEADERS, exchange
 
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.read.tracker import read_tracker
-
-from conftest import HEADERS, exchange
 
 POLISH = ["Politechnika Łódzka", "Śląski Klaster Lotniczy", "Dolina Lotnicza, Rzeszów", "Wrocław", "Gdańsk",
           "Łódź", "Kraków"]
@@ -98,9 +97,8 @@ def test_a_byte_no_code_page_reads_alike_is_refused(tmp_path):
 def test_cli_annotates_a_windows_1250_tracker_and_refuses_an_undecidable_one_with_exit_2(tmp_path):
     """``clean --annotate`` copies the names as read ("Politechnika Łódzka"); a file two code pages
     read alike exits 2 with one line, no traceback."""
-    from openpyxl import load_workbook
-
     from conftest import run_cli
+    from openpyxl import load_workbook
 
     source = write(tmp_path / "pl.csv", POLISH, "cp1250")
     done = run_cli("clean", str(source), "--out", str(tmp_path / "out"), "--annotate")

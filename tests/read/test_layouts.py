@@ -6,13 +6,12 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from conftest import HEADERS, exchange, run_cli
 from openpyxl import Workbook
 from openpyxl.worksheet.table import Table, TableColumn
 
-from cxc_analysis.table.clean import clean
 from cxc_analysis.read.tracker import read_tracker
-
-from conftest import HEADERS, exchange, run_cli
+from cxc_analysis.table.clean import clean
 
 GERMAN = ["Status", "Gastorganisation", "Besuchende Organisation", "Art der Einrichtung (VO)", "Partnerschaft",
           "Veranstaltung"]

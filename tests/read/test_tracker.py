@@ -4,8 +4,8 @@ from conftest import HEADERS, exchange, write_xlsx
 
 from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.reference.targets import read_targets
 from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.reference.targets import read_targets
 
 
 def test_bundled_workbook_has_47_exchanges_with_excel_rows():

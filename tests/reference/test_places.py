@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cxc_analysis.read import countries
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.read import countries
 from cxc_analysis.reference import places, register
 
 R = 6371.0088  # IUGG mean Earth radius, km (written here, not read from the package)

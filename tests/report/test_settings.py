@@ -17,11 +17,10 @@ from conftest import HEADERS, exchange, run_cli, write_xlsx
 from cxc_analysis.cli.main import main
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.report.settings import Settings, command_line_layer, file_layer, layer
 from cxc_analysis.core.yamlfile import read_yaml
-from cxc_analysis.reference.targets import targets_for
+from cxc_analysis.reference.targets import read_targets, targets_for
 from cxc_analysis.report.processed import processed_settings
-from cxc_analysis.reference.targets import read_targets
+from cxc_analysis.report.settings import Settings, command_line_layer, file_layer, layer
 
 LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
@@ -193,9 +192,8 @@ def test_kpis_on_another_tracker_shows_no_remobilise_targets_and_says_so(tmp_pat
 
 
 def test_batch_headline_uses_the_runs_targets_not_remobilises(tmp_path):
-    from cxc_analysis.report.processed import clean_to_processed
-
     from cxc_analysis.cli.batch import _headline, write_index
+    from cxc_analysis.report.processed import clean_to_processed
     from cxc_analysis.report.settings import read_runs
 
     (tmp_path / "runs.yaml").write_text(
@@ -421,7 +419,7 @@ def _rule_set_with(change) -> str:
     """The bundled rule set's text with one change made to its parsed form."""
     import yaml
 
-    from cxc_analysis.rules.checks import DEFAULT_RULES
+    from cxc_analysis.reference.rulesets import DEFAULT_RULES
 
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
     change(data)
@@ -441,7 +439,7 @@ def _read_vocabulary(path):
 
 
 def _read_rules(path):
-    from cxc_analysis.rules.checks import read_rule_set
+    from cxc_analysis.reference.rulesets import read_rule_set
 
     return read_rule_set(path)
 
@@ -510,7 +508,7 @@ def test_a_rule_set_note_with_a_comma_is_one_note_not_a_stray_key():
     # Iceland's note in the bundled rule set holds a comma: unquoted in a flow mapping it made a key
     import yaml
 
-    from cxc_analysis.rules.checks import DEFAULT_RULES
+    from cxc_analysis.reference.rulesets import DEFAULT_RULES
 
     iceland = [c for c in yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))["countries"] if c["code"] == "IS"]
     assert iceland[0]["note"] == "EFTA country, a participant before 2 June 2016 (agence_europe_2016)"

@@ -11,20 +11,20 @@ from conftest import REGISTER, outcomes, rule, run_cli, table
 
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.reference import places
-from cxc_analysis.reference.register import read_register
+from cxc_analysis.reference import places, rulesets
+from cxc_analysis.reference.register import fill_locations, read_register
+from cxc_analysis.reference.rulesets import RULES, read_rule_set
 from cxc_analysis.rules import checks as rules
-from cxc_analysis.rules.checks import RULES, check_rules, failures, read_rule_set, rule_summary
-from cxc_analysis.reference.register import fill_locations
+from cxc_analysis.rules.checks import check_rules, failures, rule_summary
 
 EU27 = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
         "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 COSME_OTHERS = {"AL", "AM", "BA", "IS", "XK", "MD", "ME", "MK", "RS", "TR", "UA"}
 
 
-def rule_set_with(tmp_path, **values) -> rules.RuleSet:
+def rule_set_with(tmp_path, **values) -> rulesets.RuleSet:
     """The bundled rule set with some limits changed: ``distance__shortfall="fail"``."""
-    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    data = yaml.safe_load(rulesets.DEFAULT_RULES.read_text(encoding="utf-8"))
     for key, value in values.items():
         rule, limit = key.split("__")
         data["rules"][rule][limit]["value"] = value
@@ -87,7 +87,7 @@ def test_eligible_country_uses_the_cosme_list():
 
 
 def test_programme_country_list_is_data():
-    codes = rules.read_programme_countries()
+    codes = rulesets.read_programme_countries()
     assert codes == EU27 | COSME_OTHERS and len(codes) == 27 + 11
     t = table({"vo_country": "NO"})
     assert outcomes(check_rules(t, programme_countries={"FR", "NO"}), "eligible_country") == ["pass"]
@@ -355,8 +355,8 @@ def test_a_country_counts_from_the_date_it_joined():
 
 def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreements():
     rule_set = read_rule_set()
-    table_ = rules.limits_table(rule_set)
-    assert set(zip(table_["rule"], table_["limit"])) >= {(r, lim) for r, lims in rules.LIMITS.items() for lim in lims}
+    table_ = rulesets.limits_table(rule_set)
+    assert set(zip(table_["rule"], table_["limit"])) >= {(r, lim) for r, lims in rulesets.LIMITS.items() for lim in lims}
     assert table_["source"].str.len().gt(10).all()
     assert not table_["source"].str.contains("programme_countries.csv").any()
     # Distance: D5.1's slide says requisite, the programme's page says halve; halve is applied.
@@ -388,7 +388,7 @@ def test_bundled_rule_set_cites_a_source_for_every_limit_and_records_disagreemen
     (lambda d: d["countries"][0].pop("source"), "no source"),
 ])
 def test_a_bad_rule_set_is_refused_naming_file_and_key(tmp_path, change, words):
-    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    data = yaml.safe_load(rulesets.DEFAULT_RULES.read_text(encoding="utf-8"))
     change(data)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -398,7 +398,7 @@ def test_a_bad_rule_set_is_refused_naming_file_and_key(tmp_path, change, words):
 
 
 def test_read_programme_countries_reads_the_rule_set():
-    assert rules.read_programme_countries() == frozenset(read_rule_set().countries)
+    assert rulesets.read_programme_countries() == frozenset(read_rule_set().countries)
 
 
 def test_report_names_the_rule_set_and_every_source():
@@ -407,7 +407,7 @@ def test_report_names_the_rule_set_and_every_source():
     page = rule_set_html(read_rule_set())
     assert "clusterxchange_cosme.yaml" in page and "ClusterXchange under COSME" in page
     assert "https://clustercollaboration.eu/clusterxchange/about" in page and "2003/361/EC" in page
-    assert page.count("<tr>") == 1 + len(rules.limits_table(read_rule_set()))
+    assert page.count("<tr>") == 1 + len(rulesets.limits_table(read_rule_set()))
 
 
 # --- facts from the register ----------------------------------------------------------------
@@ -545,7 +545,7 @@ def test_check_readable_output_and_bad_register(tmp_path):
 
 @pytest.mark.e2e
 def test_check_and_report_take_another_rule_set(tmp_path):
-    data = yaml.safe_load(rules.DEFAULT_RULES.read_text(encoding="utf-8"))
+    data = yaml.safe_load(rulesets.DEFAULT_RULES.read_text(encoding="utf-8"))
     data["rules"]["vo_type"]["visitor_types"]["value"] = THREE_TYPES
     three = tmp_path / "three_types.yaml"
     three.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")

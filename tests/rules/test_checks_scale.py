@@ -15,14 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxc_analysis.read import countries
 from cxc_analysis.core.config import DEFAULT_REGISTER
 from cxc_analysis.core.text import Coded, _key_array, key_codes, keys
+from cxc_analysis.read import countries
 from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.reference import places
 from cxc_analysis.reference import register as reg
+from cxc_analysis.reference.rulesets import RULES
 from cxc_analysis.rules import checks as rules
-from cxc_analysis.rules.checks import RULES
+from cxc_analysis.rules import output
 from cxc_analysis.synth import write_synth
 from cxc_analysis.table.clean import clean
 
@@ -151,8 +152,8 @@ def same_json(name: str, table: pd.DataFrame, register: pd.DataFrame | None, blo
     results = rules.evaluate_rules(table, register)
     for size in (block, 20_000):
         written, lines = io.StringIO(), io.StringIO()
-        rules.write_results_json(results, written, block=size)
-        rules.write_results_json(results, lines, lines=True, block=size)
+        output.write_results_json(results, written, block=size)
+        output.write_results_json(results, lines, lines=True, block=size)
         assert written.getvalue() == expected
         assert [json.loads(line) for line in lines.getvalue().splitlines()] == json.loads(expected)
     position, rule = results.attention()
@@ -183,7 +184,7 @@ def test_check_json_escapes_control_characters_once():
     (the code before escaped the quote twice in such a text)."""
     t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ['tab\there "q" \\ \x01']})
     buffer = io.StringIO()
-    rules.write_results_json(rules.evaluate_rules(t), buffer, lines=True)
+    output.write_results_json(rules.evaluate_rules(t), buffer, lines=True)
     records = [json.loads(line) for line in buffer.getvalue().splitlines()]
     assert [r["message"] for r in records] == rules.check_rules(t)["message"].tolist()
     assert records[4]["message"] == 'tab\there "q" \\ \x01 visits once'
@@ -193,14 +194,14 @@ def test_check_json_writes_bytes_to_a_utf8_stream_and_text_elsewhere():
     t = awkward_table()
     results = rules.evaluate_rules(t, awkward_register())
     text, raw = io.StringIO(), io.BytesIO()
-    rules.write_results_json(results, text, block=4)
+    output.write_results_json(results, text, block=4)
     wrapper = io.TextIOWrapper(raw, encoding="utf-8")
     wrapper.write("")  # something pending in the text layer is flushed first
-    rules.write_results_json(results, wrapper, block=4)
+    output.write_results_json(results, wrapper, block=4)
     wrapper.flush()
     assert raw.getvalue().decode("utf-8") == text.getvalue()
     latin = io.TextIOWrapper(io.BytesIO(), encoding="latin-1", errors="replace")
-    rules.write_results_json(results, latin, block=4)
+    output.write_results_json(results, latin, block=4)
     latin.flush()
     assert latin.buffer.getvalue().decode("latin-1") == text.getvalue().encode("latin-1", "replace").decode("latin-1")
 
@@ -308,7 +309,7 @@ def test_a_write_error_in_the_background_is_raised_in_the_caller():
     results = rules.evaluate_rules(awkward_table(), awkward_register())
     out = type("Out", (), {"write": lambda self, text: refuse(text)})()
     with pytest.raises(BrokenPipeError):
-        rules.write_results_json(results, out, block=2)  # many blocks: never waits on the stopped writer
+        output.write_results_json(results, out, block=2)  # many blocks: never waits on the stopped writer
 
 
 def test_an_error_of_the_caller_stops_the_background_writer_without_waiting():
@@ -321,7 +322,7 @@ def test_an_error_of_the_caller_stops_the_background_writer_without_waiting():
         written.append(piece)
 
     with pytest.raises(KeyboardInterrupt):
-        with rules._Background(slow, depth=1) as write:
+        with output._Background(slow, depth=1) as write:
             write(b"a")
             write(b"b")
             raise KeyboardInterrupt

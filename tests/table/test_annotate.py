@@ -6,11 +6,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import HEADERS, exchange, run_cli, write_xlsx
 from openpyxl import load_workbook
 
 from cxc_analysis.cli.main import main
-
-from conftest import HEADERS, exchange, run_cli, write_xlsx
 
 
 def annotated(tmp_path: Path, source: Path):

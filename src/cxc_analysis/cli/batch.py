@@ -30,8 +30,7 @@ from pathlib import Path
 
 from cxc_analysis.core.config import REPORTS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.report.settings import BY_NAME, Settings
-from cxc_analysis.report.settings import read_runs
+from cxc_analysis.report.settings import BY_NAME, Settings, read_runs
 
 log = logging.getLogger("cxc_analysis")
 

@@ -13,9 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from cxc_analysis.cli.logs import configure_logging, visible
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.cli.logs import configure_logging
-from cxc_analysis.cli.logs import visible
 from cxc_analysis.kpis import count_kpis
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
@@ -235,7 +234,9 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from cxc_analysis.reference.register import read_register
-    from cxc_analysis.rules.checks import evaluate_rules, read_rule_set, write_results_json
+    from cxc_analysis.reference.rulesets import read_rule_set
+    from cxc_analysis.rules.checks import evaluate_rules
+    from cxc_analysis.rules.output import write_results_json
 
     settings = _settings(args, "check")
     register = read_register(settings.register)
@@ -262,7 +263,7 @@ def run_check(args: argparse.Namespace) -> int:
     fails, warned, passed = int(fail.sum()), int((fail & warning).sum()), int((~fail & warning).sum())
     print(f"\n{fails} fail{'s' * (fails != 1)} ({warned} of them warning{'s' * (warned != 1)}), "
           f"{passed} pass{'es' * (passed != 1)} with a warning" + (":" if len(position) else "."))
-    from cxc_analysis.rules.checks import RULES
+    from cxc_analysis.reference.rulesets import RULES
 
     messages = results.messages(position[shown], rule[shown])
     for row, index, message in zip(results.row[position[shown]], rule[shown], messages):

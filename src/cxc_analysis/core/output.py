@@ -20,11 +20,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cxc_analysis.core.config import DATA_RAW
+from cxc_analysis.core.config import DATA_RAW, NOTEBOOKS, notebook_files
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import starts_like_formula  # one test, shared with clean's formula_like_text finding
-from cxc_analysis.core.config import NOTEBOOKS
-from cxc_analysis.core.config import notebook_files
 
 
 def check_writable(path: str | Path) -> Path:

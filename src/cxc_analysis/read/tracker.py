@@ -22,11 +22,8 @@ import pandas as pd
 from cxc_analysis.core.config import HEADER_SCAN_ROWS, MAX_CELL_CHARS, MAX_SHEET_CELLS, MAX_SHEET_TEXT
 from cxc_analysis.core.distinct import parallel_map, remember
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.schema import DISPLAY, RAW_VALUE_FIELDS, REQUIRED, TRACKER_FIELDS
 from cxc_analysis.core.yamlfile import read_yaml
-from cxc_analysis.core.schema import DISPLAY
-from cxc_analysis.core.schema import RAW_VALUE_FIELDS
-from cxc_analysis.core.schema import REQUIRED
-from cxc_analysis.core.schema import TRACKER_FIELDS
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")

@@ -27,7 +27,8 @@ import pandas as pd
 
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.schema import STATUS_VALUES
-from cxc_analysis.core.text import key as _text_key, keys
+from cxc_analysis.core.text import key as _text_key
+from cxc_analysis.core.text import keys
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
             "lump_sum_not_used", "status_heads", "countries")

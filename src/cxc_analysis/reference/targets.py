@@ -6,9 +6,7 @@ from pathlib import Path
 
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.yamlfile import read_yaml, shown
-from cxc_analysis.core.yamlfile import FILE_KEYS
-from cxc_analysis.core.yamlfile import check_keys
+from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml, shown
 
 MAX_TARGET = 1_000_000
 

@@ -435,7 +435,7 @@ def workbook_properties(title: str, partnership: str, period: str, version: str)
 
 def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:
     """Every rule result (one row per exchange and rule) as the workbook shows it, rules in plain words."""
-    from cxc_analysis.rules.checks import RULE_NAMES
+    from cxc_analysis.reference.rulesets import RULE_NAMES
 
     return pd.DataFrame({"Row": results["row"], "Rule": results["rule"].astype(str).map(RULE_NAMES),
                          "Outcome": results["outcome"].astype(str), "Severity": results["severity"],

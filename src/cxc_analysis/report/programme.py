@@ -52,8 +52,8 @@ class Partnership:
 def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, str]]:
     """Each run of the run file read, cleaned and checked; and ``{partnership: reason}`` for the
     runs whose tracker (or settings) cannot be used. An unusable run file is InputError."""
-    from cxc_analysis.report.settings import read_runs
     from cxc_analysis.reference.register import read_register
+    from cxc_analysis.report.settings import read_runs
 
     runs, _ = read_runs(run_file)
     read, not_read, registers = [], {}, {}
@@ -71,10 +71,10 @@ def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, 
 
 
 def _read_partnership(settings, register: pd.DataFrame) -> Partnership:
+    from cxc_analysis.report.processed import read_and_clean
     from cxc_analysis.report.sections.costs import paid
     from cxc_analysis.report.sections.progress import completed_by_month, months_elapsed, project_for, read_period
     from cxc_analysis.rules.checks import check_rules
-    from cxc_analysis.report.processed import read_and_clean
 
     result = read_and_clean(settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary"))
     table = result.table

@@ -142,7 +142,7 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
         files["targets"] = settings.targets_file
     files["register"] = settings.register
     read_register(files["register"])
-    from cxc_analysis.rules.checks import read_rule_set
+    from cxc_analysis.reference.rulesets import read_rule_set
 
     files["rules"] = read_rule_set(settings.get("rules") or None).path
     if settings.get("previous"):  # an earlier tracker or run folder to compare with

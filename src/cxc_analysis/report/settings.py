@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,11 +30,8 @@ from cxc_analysis.core.config import (
     NOTEBOOKS,
 )
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.yamlfile import MAX_SHOWN, parse_yaml, read_yaml, shown
+from cxc_analysis.core.yamlfile import FILE_KEYS, MAX_SHOWN, check_keys, parse_yaml, read_yaml, shown
 from cxc_analysis.reference.targets import targets_file_for, targets_for
-import re
-from cxc_analysis.core.yamlfile import FILE_KEYS
-from cxc_analysis.core.yamlfile import check_keys
 
 REPORT, KPIS, CHECK, CLEAN = "report", "kpis", "check", "clean"
 RUN_NOTEBOOKS = ("01_clean_and_validate.ipynb", "02_kpi_report.ipynb")  # run in this order by `report`
@@ -358,8 +356,8 @@ class Settings:
 def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
     """The runs of a run file as settings (paths relative to the file's folder) and the file's
     ``out``; InputError naming the run and key when unusable."""
-    from cxc_analysis.report.settings import layer
     from cxc_analysis.core.yamlfile import read_yaml
+    from cxc_analysis.report.settings import layer
 
     path = Path(path)
     data = check_keys(read_yaml(path), FILE_KEYS["run file"][""], file=path)

@@ -17,332 +17,33 @@ nothing of charts or reports.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.config import DATA_RAW
-from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import Coded
 from cxc_analysis.reference.register import column, objects, recode
-from cxc_analysis.core.yamlfile import FILE_KEYS
-from cxc_analysis.core.yamlfile import check_keys
+from cxc_analysis.reference.rulesets import (
+    PLURALS,
+    RULES,
+    TYPE_WORDS,
+    RuleSet,
+    describe,
+    euros,
+    money,
+    read_rule_set,
+    words_or,
+)
 
-
-RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
-         "sme_category", "max_support")
 OUTCOMES = ("pass", "fail", "cannot_check")
 PASS, FAIL, CANNOT = 0, 1, 2
 WARNING = "warning"
 
-DEFAULT_RULES = DATA_RAW / "rulesets" / "clusterxchange_cosme.yaml"
-SME_CATEGORIES = ("micro", "small", "medium")
-SME_KEYS = ("headcount_under", "turnover_max_eur", "balance_sheet_max_eur")
-SHORTFALLS = ("halve", "fail")
-TYPE_WORDS = {"cluster_organisation": "a cluster organisation", "sme": "an SME",
-              "scaling_up_support_organisation": "a scaling-up support organisation",
-              "training_provider": "a training provider",
-              "large_company": "a large company", "public_authority": "a public authority"}
-PLURALS = {"cluster_organisation": "cluster organisations", "sme": "SMEs",
-           "scaling_up_support_organisation": "scaling-up support organisations",
-           "training_provider": "training providers",
-           "large_company": "large companies", "public_authority": "public authorities"}
-# Each rule in plain words, as a reviewer reads it.
-RULE_NAMES = {"cross_border": "Cross-border", "eligible_country": "Programme countries", "distance": "Distance",
-              "duration": "Duration", "single_visit": "One visit per organisation", "vo_type": "Visitor type",
-              "sme_category": "SME size", "max_support": "Maximum support"}
 # What the lump sum of an exchange is, as ``RuleResults.lump_sums`` and the cost section say it.
 FULL, HALVED, NOT_KNOWN = 0, 1, 2
 LUMP_SUMS = ("full", "halved", "cannot tell")
 
 
 # --- the rule set: the limits of one programme generation, each with its source -------------
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-
-
-def _whole(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _types(value) -> bool:
-    return isinstance(value, list) and bool(value) and all(v in TYPE_WORDS for v in value)
-
-
-def _sme(value) -> bool:
-    return (isinstance(value, dict) and set(value) == set(SME_CATEGORIES)
-            and all(isinstance(v, dict) and set(v) == set(SME_KEYS) and all(_number(x) for x in v.values())
-                    for v in value.values()))
-
-
-# Each rule's limits and what a valid value is (the rule set file must give every one).
-LIMITS = {
-    "cross_border": {"countries": ("a text", lambda v: isinstance(v, str))},
-    "eligible_country": {"countries": ("a text", lambda v: isinstance(v, str))},
-    "distance": {"min_km": ("a number of km", _number),
-                 "shortfall": ("halve or fail", lambda v: v in SHORTFALLS)},
-    "duration": {"min_working_days": ("a whole number >= 1", _whole),
-                 "full_lump_sum_working_days": ("a whole number >= 1", _whole),
-                 "max_months": ("a whole number >= 1", _whole)},
-    "single_visit": {"visits_per_generation": ("a whole number >= 1", _whole)},
-    "vo_type": {"visitor_types": (f"a list of {', '.join(TYPE_WORDS)}", _types),
-                "host_types": ("a list of texts", lambda v: isinstance(v, list)
-                               and all(isinstance(x, str) for x in v))},
-    "sme_category": {"limits": (f"micro, small and medium, each with {', '.join(SME_KEYS)}", _sme)},
-    "max_support": {"max_eur": ("a number of euros", _number)},
-}
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """One programme generation's rules, read from a YAML rule set (``read_rule_set``).
-
-    ``rules[rule][limit]`` is a mapping with ``value``, ``source`` (a list of keys of
-    ``sources``) and optionally ``note``, ``other`` (what disagreeing sources say) and
-    ``applied`` (why ``value`` is the one checked). ``countries`` maps each ISO code to the date
-    it joined the programme (None: before this generation's exchanges began).
-    """
-
-    name: str
-    path: Path
-    rules: dict
-    sources: dict
-    countries: dict
-    country_sources: dict
-    period: tuple[int, int] | None = None  # the first and last year of the generation's exchanges
-    period_sources: tuple[str, ...] = ()
-
-    def value(self, rule: str, limit: str):
-        """The applied value of one limit.
-
-        >>> read_rule_set().value("distance", "min_km")
-        200
-        """
-        return self.rules[rule][limit]["value"]
-
-    @property
-    def sme_limits(self) -> tuple[tuple[str, int, float, float], ...]:
-        """(category, headcount under, turnover at most, balance sheet at most), smallest first."""
-        limits = self.value("sme_category", "limits")
-        return tuple((name, *(limits[name][key] for key in SME_KEYS)) for name in SME_CATEGORIES)
-
-
-def read_rule_set(path: str | Path | None = None) -> RuleSet:
-    """A programme generation's rule set from a YAML file (default: the bundled COSME one,
-    REMOBILISE's generation). InputError naming the file and the key of anything unusable: a
-    rule or limit missing, a value of the wrong kind, a source key not in ``sources``, an
-    unknown country code.
-
-    >>> rs = read_rule_set()
-    >>> rs.value("distance", "shortfall"), "NO" in rs.countries, len(rs.countries)
-    ('halve', False, 38)
-    """
-    path = Path(path) if path else DEFAULT_RULES
-    try:
-        stamp = path.stat()
-    except OSError:
-        raise InputError("file not found", file=path) from None
-    return _read_rule_set(path.resolve(), stamp.st_mtime_ns, stamp.st_size)
-
-
-@lru_cache(maxsize=8)
-def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
-    from cxc_analysis.core.yamlfile import read_yaml
-    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
-
-    data = check_keys(read_yaml(path), FILE_KEYS["rule set"][""], file=path)
-    sources = data.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise _bad(path, "sources", "expected a mapping of keys to where each fact comes from")
-    rules = data.get("rules")
-    if not isinstance(rules, dict):
-        raise _bad(path, "rules", f"expected a mapping of {', '.join(RULES)} to their limits")
-    check_keys(rules, LIMITS, file=path, where="rules", what="rule")
-    for rule, limits in LIMITS.items():
-        if isinstance(rules.get(rule), dict):
-            check_keys(rules[rule], limits, file=path, where=f"rules.{rule}", what="limit")
-        for limit, (kind, valid) in limits.items():
-            key = f"rules.{rule}.{limit}"
-            entry = (rules.get(rule) or {}).get(limit) if isinstance(rules.get(rule) or {}, dict) else None
-            if not isinstance(entry, dict) or "value" not in entry:
-                raise _bad(path, key, "missing (expected a mapping with value and source)")
-            if not valid(entry["value"]):
-                raise _bad(path, key, f"{entry['value']!r} is not {kind}")
-            check_keys(entry, FILE_KEYS["rule set"]["limit"], file=path, where=key)
-            _check_sources(entry, sources, path, key)
-            for position, other in enumerate(entry.get("other") or []):
-                if isinstance(other, dict):
-                    check_keys(other, FILE_KEYS["rule set"]["limit"], file=path, where=f"{key}.other[{position + 1}]")
-                _check_sources(other, sources, path, f"{key}.other[{position + 1}]")
-    countries, country_sources = _countries(data.get("countries"), sources, path)
-    period, period_sources = _period(data.get("period"), sources, path)
-    return RuleSet(name=str(data.get("name") or path.stem), path=path, rules=rules, sources=sources,
-                   countries=countries, country_sources=country_sources, period=period,
-                   period_sources=period_sources)
-
-
-def _period(entry, sources: dict, path: Path) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
-    """The optional ``period: {first_year, last_year, source}`` of a rule set: the years its
-    generation's exchanges take place in."""
-    if entry is None:
-        return None, ()
-    years = (entry.get("first_year"), entry.get("last_year")) if isinstance(entry, dict) else (None, None)
-    if not all(isinstance(y, int) and not isinstance(y, bool) and 1900 < y < 2200 for y in years) \
-            or years[0] > years[1]:
-        raise _bad(path, "period", f"{entry!r} is not {{first_year, last_year, source}} with two years, first <= last")
-    check_keys(entry, FILE_KEYS["rule set"]["period"], file=path, where="period")
-    _check_sources(entry, sources, path, "period")
-    return (years[0], years[1]), tuple(_keys(entry))
-
-
-def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
-    cited = entry.get("source") if isinstance(entry, dict) else None
-    cited = [cited] if isinstance(cited, str) else cited
-    if not cited or not isinstance(cited, list):
-        raise _bad(path, key, "no source (every limit names where it comes from)")
-    unknown = [c for c in cited if c not in sources]
-    if unknown:
-        raise _bad(path, key, f"source '{unknown[0]}' is not in 'sources'")
-
-
-def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
-    from cxc_analysis.read.countries import country_code
-    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
-
-    if not isinstance(entries, list) or not entries:
-        raise _bad(path, "countries", "expected a list of {code, name, joined, source}")
-    countries, cited = {}, {}
-    for position, entry in enumerate(entries, start=1):
-        key = f"countries[{position}]"
-        code = country_code(entry.get("code")) if isinstance(entry, dict) and entry.get("code") else None
-        if code is None:
-            raise _bad(path, key, f"unknown country code {entry!r}")
-        check_keys(entry, FILE_KEYS["rule set"]["country"], file=path, where=key)
-        _check_sources(entry, sources, path, key)
-        joined = entry.get("joined")
-        if joined is not None and not isinstance(joined, dt.date):
-            raise _bad(path, key, f"joined '{joined}' is not a date (YYYY-MM-DD) or null")
-        countries[code] = joined
-        cited[code] = entry["source"] if isinstance(entry["source"], str) else entry["source"][0]
-    return countries, cited
-
-
-def _bad(path: Path, key: str, message: str) -> InputError:
-    """A rule set's unusable value, naming the file and the key (``rules.distance.min_km``)."""
-    return InputError(f"{key}: {message}", file=path)
-
-
-def read_programme_countries(path: str | Path | None = None) -> frozenset[str]:
-    """The ISO alpha-2 codes of a rule set's countries (default: the bundled COSME participants).
-
-    >>> "TR" in read_programme_countries() and "NO" not in read_programme_countries()
-    True
-    """
-    return frozenset(read_rule_set(path).countries)
-
-
-def describe(rule_set: RuleSet) -> dict[str, str]:
-    """What each rule checks, in plain words, with the rule set's limits.
-
-    >>> describe(read_rule_set())["distance"]
-    'Host and visitor are at least 200 km apart (closer: the lump sum is halved)'
-    """
-    v = rule_set.value
-    visitors = v("vo_type", "visitor_types")
-    closer = "the lump sum is halved" if v("distance", "shortfall") == "halve" else "a fail"
-    months = v("duration", "max_months")
-    return {
-        "cross_border": "Host and visitor are in two different countries",
-        "eligible_country": "Host and visitor are both in programme countries",
-        "distance": f"Host and visitor are at least {v('distance', 'min_km'):,} km apart (closer: {closer})",
-        "duration": f"The exchange lasts {v('duration', 'min_working_days')} working days to {months} "
-                    f"month{'s' if months > 1 else ''} (under {v('duration', 'full_lump_sum_working_days')} "
-                    "working days the lump sum is halved)",
-        "single_visit": "An organisation visits only once (it may host any number of times)"
-                        if v("single_visit", "visits_per_generation") == 1 else
-                        f"An organisation visits at most {v('single_visit', 'visits_per_generation')} times "
-                        "(it may host any number of times)",
-        "vo_type": f"The visitor is {_words_or([TYPE_WORDS[t] for t in visitors])}",
-        "sme_category": "An SME visitor is within the SME limits of the rule set "
-                        "(Recommendation 2003/361/EC in the bundled one)",
-        "max_support": f"Financial support per visitor is at most €{v('max_support', 'max_eur'):,} "
-                       f"({_euros(v('max_support', 'max_eur') / 2)} where the lump sum is halved)",
-    }
-
-
-def limits_table(rule_set: RuleSet) -> pd.DataFrame:
-    """Every limit of a rule set with where it comes from, one row each, in ``RULES`` order:
-    ``rule``, ``limit``, ``value`` (as text, types in words), ``source`` (the cited sources' texts),
-    ``note`` (the file's note, what disagreeing sources say, named by their keys in ``sources``, and
-    which one is applied; else empty) and ``source_keys``.
-
-    >>> t = limits_table(read_rule_set()).set_index(["rule", "limit"])
-    >>> t.loc[("distance", "shortfall"), "value"], "applied" in t.loc[("distance", "shortfall"), "note"]
-    ('halve', True)
-    """
-    rows = []
-    for rule, limits in LIMITS.items():
-        for limit in limits:
-            entry = rule_set.rules[rule][limit]
-            notes = [str(entry["note"]).strip()] if entry.get("note") else []
-            for other in entry.get("other") or []:
-                notes.append(f"{', '.join(_keys(other))} says {_value_text(other.get('value'))}"
-                             + (f" ({str(other['note']).strip()})" if other.get("note") else ""))
-            if entry.get("applied"):
-                notes.append(f"applied: {_value_text(entry['value'])}, {str(entry['applied']).strip()}")
-            rows.append({"rule": rule, "limit": limit, "value": _value_text(entry["value"]),
-                         "source": _cited(rule_set, entry), "note": "; ".join(notes),
-                         "source_keys": _keys(entry) + [k for o in entry.get("other") or [] for k in _keys(o)]})
-            if (rule, limit) == ("eligible_country", "countries"):
-                rows.append(_country_row(rule_set))
-    return pd.DataFrame(rows, columns=["rule", "limit", "value", "source", "note", "source_keys"])
-
-
-def _keys(entry: dict) -> list[str]:
-    cited = entry.get("source") or []
-    return [cited] if isinstance(cited, str) else list(cited)
-
-
-def _country_row(rule_set: RuleSet) -> dict:
-    """The country list as one row of ``limits_table``: codes, with the date where one is given."""
-    codes = [f"{code} ({day:%Y-%m-%d})" if day else code for code, day in rule_set.countries.items()]
-    cited = list(dict.fromkeys(k for v in rule_set.country_sources.values() for k in _keys({"source": v})))
-    return {"rule": "eligible_country", "limit": "country list", "value": ", ".join(codes),
-            "source": _cited(rule_set, {"source": cited}),
-            "note": "date: joined the programme (without one: before this generation's exchanges began)",
-            "source_keys": cited}
-
-
-def _cited(rule_set: RuleSet, entry: dict) -> str:
-    cited = entry.get("source")
-    cited = [cited] if isinstance(cited, str) else cited
-    return "; ".join(" ".join(str(rule_set.sources[key]).split()) for key in cited)
-
-
-def _value_text(value) -> str:
-    """A limit's value in plain words.
-
-    >>> _value_text({"micro": {"headcount_under": 10, "turnover_max_eur": 2e6, "balance_sheet_max_eur": 2e6}})
-    'micro: headcount under 10, turnover at most €2.0M or balance sheet at most €2.0M'
-    """
-    if isinstance(value, list):
-        return ", ".join(PLURALS.get(v, str(v)) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{name}: headcount under {v['headcount_under']}, turnover at most "
-                         f"{_money(v['turnover_max_eur'])} or balance sheet at most "
-                         f"{_money(v['balance_sheet_max_eur'])}" for name, v in value.items())
-    return f"{value:,}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-
-
-def _words_or(words: list[str]) -> str:
-    """Words joined as a sentence lists them: "a, b or c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -779,7 +480,7 @@ def _vo_type(c: _Context) -> _Result:
     source = _mark(c.vo_type_from_register, " (type from the register)")
     visitors = c.rule_set.value("vo_type", "visitor_types")
     hosts = c.rule_set.value("vo_type", "host_types")
-    allowed = _words_or([PLURALS[t] for t in visitors])
+    allowed = words_or([PLURALS[t] for t in visitors])
     for code, words in TYPE_WORDS.items():
         mask = _is(c.vo_type, code)
         if code in visitors:
@@ -790,10 +491,6 @@ def _vo_type(c: _Context) -> _Result:
                   c.from_register("vo", "type"))
     r.set(_missing(c.vo_type), CANNOT, f"VO type unknown{c.nowhere}")
     return r
-
-
-def _money(value: float) -> str:
-    return f"€{value / 1e6:,.1f}M" if value >= 1e6 else f"€{value:,.0f}"
 
 
 def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray, np.ndarray]:
@@ -808,8 +505,8 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
         for i in range(len(register)):
             known = [staff[i] is not pd.NA, turnover[i] is not pd.NA, balance[i] is not pd.NA]
             figures = ", ".join([f"headcount {staff[i]}" if known[0] else "headcount unknown",
-                                 f"turnover {_money(turnover[i])}" if known[1] else "turnover unknown",
-                                 f"balance sheet {_money(balance[i])}" if known[2] else "balance sheet unknown"])
+                                 f"turnover {money(turnover[i])}" if known[1] else "turnover unknown",
+                                 f"balance sheet {money(balance[i])}" if known[2] else "balance sheet unknown"])
             medium = within["medium"][i]
             reasons.append("")
             if not any(known):
@@ -829,8 +526,8 @@ def _sme_verdicts(register: pd.DataFrame | None, sme_limits) -> tuple[np.ndarray
                 outcomes.append(FAIL)
                 _, staff_max, turnover_max, balance_max = sme_limits[-1]
                 messages.append(f"declared an SME but over the SME limits ({figures}; an SME has a headcount "
-                                f"under {staff_max} and turnover at most {_money(turnover_max)} or balance sheet "
-                                f"at most {_money(balance_max)})")
+                                f"under {staff_max} and turnover at most {money(turnover_max)} or balance sheet "
+                                f"at most {money(balance_max)})")
     outcomes.append(CANNOT)
     messages.append("VO not in the register: no headcount, turnover or balance sheet")
     reasons.append("VO not in the register")
@@ -894,11 +591,6 @@ def lump_sums(c: _Context, distance: _Result, duration: _Result) -> tuple[np.nda
     return kind, Coded(codes.astype(np.int64), pa.array(texts, type=pa.string()))
 
 
-def _euros(value: float) -> str:
-    """An amount of a limit: whole euros without decimals."""
-    return f"€{value:,.0f}" if float(value).is_integer() else f"€{value:,.2f}"
-
-
 def _max_support(c: _Context) -> _Result:
     r = _Result(c.n)
     known = ~np.isnan(c.amount)
@@ -909,13 +601,13 @@ def _max_support(c: _Context) -> _Result:
     full, halved, unsure = c.lump == FULL, c.lump == HALVED, c.lump == NOT_KNOWN
     r.set(known & full & (values <= most), PASS, paid, f" paid, within the €{most:,} maximum")
     r.set(known & halved & (values <= half), PASS, paid,
-          f" paid, within the {_euros(half)} maximum of a halved lump sum", why)
+          f" paid, within the {euros(half)} maximum of a halved lump sum", why)
     r.set(known & halved & (values > half), FAIL, paid,
-          f" paid, over the {_euros(half)} maximum of a halved lump sum", why)
+          f" paid, over the {euros(half)} maximum of a halved lump sum", why)
     r.set(known & unsure & (values <= half), PASS, paid,
-          f" paid, within {_euros(half)}, the maximum even of a halved lump sum")
+          f" paid, within {euros(half)}, the maximum even of a halved lump sum")
     r.set(known & unsure & (values > half) & (values <= most), CANNOT, paid,
-          f" paid: within the €{most:,} maximum of a full lump sum but over the {_euros(half)} of a halved one, "
+          f" paid: within the €{most:,} maximum of a full lump sum but over the {euros(half)} of a halved one, "
           "and whether it is halved cannot be told: ", c.lump_why, why="cannot tell whether the lump sum is halved")
     r.set(known & (values > most), FAIL, paid, f" paid, over the €{most:,} maximum per visitor")
     r.set(known & (values < 0), FAIL, paid, ": a negative amount")
@@ -1103,175 +795,3 @@ def failures(results: pd.DataFrame) -> pd.DataFrame:
     return results.loc[attention].sort_values("row", kind="stable").reset_index(drop=True)
 
 
-def write_results_json(results: RuleResults, out, *, lines: bool = False, block: int = 20_000) -> None:
-    """Write the results as ``cxc-analysis check --json`` prints them, a list of ``{"row", "rule",
-    "outcome", "message"}``, to the text stream ``out`` block by block (never the
-    whole list in memory), each record built with Arrow kernels; ``lines``: one JSON object a
-    line (NDJSON) instead of one list.
-
-    >>> import io; t = pd.DataFrame({"source_row": [4], "host_org": ["A"], "visiting_org": ["B"]})
-    >>> buffer = io.StringIO(); write_results_json(evaluate_rules(t), buffer, lines=True)
-    >>> buffer.getvalue().splitlines()[4]
-    '{"row":4,"rule":"single_visit","outcome":"pass","message":"B visits once"}'
-    """
-    separator = "\n" if lines else ","
-    with _Background(_utf8_writer(out)) as write:  # a block is written while the next one is built
-        if not lines:
-            write(b"[")
-        for start in range(0, len(results), block):
-            positions = np.arange(start, min(start + block, len(results)))
-            if start and not lines:
-                write(b",")
-            write(_json_block(results, positions, separator))
-        if not lines:
-            write(b"]\n")
-
-
-class _Background:
-    """``write`` on a thread of its own, in order, at most ``depth`` pieces waiting: writing a
-    gigabyte waits on the disk, not on Python, so the next block is built meanwhile. An error of
-    ``write`` (a closed pipe) is raised in the caller, at its next piece or at the end; an error
-    of the caller (an interrupt) stops the writing without waiting for it.
-
-    >>> pieces = []
-    >>> with _Background(pieces.append) as write:
-    ...     write(b"a"); write(b"b")
-    >>> pieces
-    [b'a', b'b']
-    """
-
-    def __init__(self, write, depth: int = 2):
-        import queue
-        import threading
-
-        self._write, self._error, self._stopped = write, None, False
-        self._queue = queue.Queue(maxsize=depth)
-        self._thread = threading.Thread(target=self._run, name="cxc-json-writer", daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self._put
-
-    def _run(self) -> None:
-        while (piece := self._queue.get()) is not None:
-            if self._error is None and not self._stopped:  # else pieces are only taken (no one waits)
-                try:
-                    self._write(piece)
-                except BaseException as exc:  # noqa: BLE001 (raised again in the caller)
-                    self._error = exc
-
-    def _put(self, piece) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(piece)
-
-    def __exit__(self, kind, value, traceback) -> None:
-        import queue
-
-        if kind is not None:  # the caller failed: what is left is dropped, a blocked write not awaited
-            self._stopped = True
-            try:
-                while True:
-                    self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._queue.put_nowait(None)
-            return
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None and kind is None:
-            raise self._error
-
-
-def _utf8_writer(out):
-    """A function writing UTF-8 bytes to the text stream ``out``: straight to its byte buffer when
-    it writes UTF-8 (megabytes of JSON are not decoded and encoded again), else decoded first."""
-    buffer = getattr(out, "buffer", None)
-    encoding = str(getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    if buffer is not None and encoding == "utf8":
-        out.flush()
-        return buffer.write
-    return lambda data: out.write(bytes(data).decode("utf-8"))
-
-
-_RULE_JSON = [json.dumps(rule) for rule in RULES]
-_OUTCOME_JSON = [json.dumps(outcome) for outcome in OUTCOMES]
-
-
-def _json_block(results: RuleResults, positions: np.ndarray, separator: str):
-    """The JSON objects of the exchanges at ``positions`` (all rules each), joined by ``separator``
-    (after the last one too when it is a new line), as UTF-8 bytes (a memoryview): built in Arrow kernels (each message part
-    escaped once, ``_JsonEscape``) and read back as one buffer, no Python string per record."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = len(positions) * len(RULES)
-    if not n:
-        return b""
-    if results._escape is None:
-        results._escape = _JsonEscape()
-    row = pa.array(np.repeat(results.row[positions], len(RULES))).cast(pa.string())
-    rule = pa.array(_RULE_JSON).take(pa.array(np.tile(np.arange(len(RULES)), len(positions))))
-    outcome = pa.array(_OUTCOME_JSON).take(pa.array(results.outcome[positions].ravel().astype(np.int64)))
-    by_rule = pa.concat_arrays([r.texts(positions, results._escape) for r in results.results])
-    interleaved = (np.arange(len(positions))[:, None] + np.arange(len(RULES))[None, :] * len(positions)).ravel()
-    message = by_rule.take(pa.array(interleaved))
-    records = pc.binary_join_element_wise('{"row":', row, ',"rule":', rule, ',"outcome":', outcome,
-                                          ',"message":"', message, '"}' + separator, "")
-    data = _array_bytes(records)
-    return data if separator == "\n" else data[:len(data) - len(separator.encode())]
-
-
-def _array_bytes(array):
-    """All the texts of an Arrow string array, concatenated, as UTF-8 bytes (a memoryview of its
-    data buffer: nothing copied).
-
-    >>> import pyarrow as pa
-    >>> bytes(_array_bytes(pa.array(["a", "bé", None, "c"]).slice(1)))
-    b'b\\xc3\\xa9c'
-    """
-    import pyarrow as pa
-
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(array.buffers()[1], dtype=width)[array.offset:array.offset + len(array) + 1]
-    data = array.buffers()[2]
-    if data is None or offsets[-1] == offsets[0]:
-        return memoryview(b"")
-    return memoryview(data)[int(offsets[0]):int(offsets[-1])]
-
-
-class _JsonEscape:
-    """Escapes message parts for a JSON string literal, as ``json.dumps`` does (quotes,
-    backslashes and control characters; other characters kept): ``text`` for a fixed part,
-    ``__call__`` for an Arrow array, ``cached`` for the distinct texts of a column (escaped once
-    for all the blocks written).
-
-    >>> print(_JsonEscape().text('say "hi" in C:/x'))
-    say \\"hi\\" in C:/x
-    """
-
-    def __init__(self):
-        self._done: dict[int, tuple] = {}
-
-    def text(self, text: str) -> str:
-        return json.dumps(text, ensure_ascii=False)[1:-1]
-
-    def __call__(self, array):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from cxc_analysis.core.text import replace_where
-
-        control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
-        escaped = replace_where(array, r"\\", r"\\\\")
-        escaped = replace_where(escaped, '"', r'\\"')
-        if pc.any(control).as_py():  # rare: Python's json escapes those
-            fixed = [self.text(text) for text in pc.filter(array, control).to_pylist()]
-            escaped = pc.replace_with_mask(escaped, control, pa.array(fixed, type=escaped.type))
-        return escaped
-
-    def cached(self, dictionary):
-        done = self._done.get(id(dictionary))
-        if done is None or done[0] is not dictionary:
-            done = self._done[id(dictionary)] = (dictionary, self(dictionary))
-        return done[1]

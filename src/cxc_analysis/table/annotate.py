@@ -16,12 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.schema import DISPLAY
-from cxc_analysis.read.tracker import decode_csv, sniff_delimiter
 from cxc_analysis.core.output import write_atomic
+from cxc_analysis.core.schema import DISPLAY, TRACKER_FIELDS
 from cxc_analysis.core.text import excel_text
-from cxc_analysis.core.schema import TRACKER_FIELDS
-from cxc_analysis.read.tracker import sheet_row
+from cxc_analysis.read.tracker import decode_csv, sheet_row, sniff_delimiter
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
 FONTS = {"error": "9C0006", "warning": "9C5700"}

@@ -15,14 +15,31 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.distinct import casefold, collapse_spaces, factorize, first_rows, flags, parallel_map, per_distinct, recode
-from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
-from cxc_analysis.core.schema import DISPLAY, REQUIRED
+from cxc_analysis.core.distinct import (
+    casefold,
+    collapse_spaces,
+    factorize,
+    first_rows,
+    flags,
+    parallel_map,
+    per_distinct,
+    recode,
+)
+from cxc_analysis.core.schema import (
+    COLUMNS,
+    DISPLAY,
+    ENTITY_TYPES,
+    EXCHANGE_ID_PATTERN,
+    PARTNERSHIP_VALUES,
+    REQUIRED,
+    STATUS_VALUES,
+    require_valid,
+)
+from cxc_analysis.core.text import Parsed, parse_date_columns, starts_like_formula
+from cxc_analysis.core.text import parse_amounts as read_amounts
 from cxc_analysis.read.tracker import where
-from cxc_analysis.core.schema import COLUMNS, ENTITY_TYPES, EXCHANGE_ID_PATTERN, PARTNERSHIP_VALUES, STATUS_VALUES, require_valid
-from cxc_analysis.core.text import Parsed, parse_amounts as read_amounts, starts_like_formula
 from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
-from cxc_analysis.core.text import parse_date_columns
+from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
 
 NAME_COLUMNS = ("host_org", "visiting_org", "event")
 DATE_COLUMNS = ("start_date", "end_date")

@@ -11,10 +11,7 @@ from conftest import HEADERS, run_cli
 from cxc_analysis.core.config import DEFAULT_INPUT, DEFAULT_TARGETS
 from cxc_analysis.kpis import kpi_table
 from cxc_analysis.read.tracker import read_tracker
-from cxc_analysis.report.sections import compare
-from cxc_analysis.report.sections import costs
-from cxc_analysis.report.sections import flows
-from cxc_analysis.report.sections import progress
+from cxc_analysis.report.sections import compare, costs, flows, progress
 from cxc_analysis.table.clean import clean
 
 RAW_COLUMNS = ["exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event", "status", "remarks"]

@@ -7,13 +7,12 @@ import sys
 import nbformat
 import pandas as pd
 import pytest
-from cxc_analysis.reference.register import read_register
 
 from cxc_analysis.core.config import DEFAULT_REGISTER, NOTEBOOKS
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.reference.register import fill_locations, read_register
 from cxc_analysis.report.sections import explore
 from cxc_analysis.rules.checks import check_rules
-from cxc_analysis.reference.register import fill_locations
 
 
 @pytest.fixture(scope="module")

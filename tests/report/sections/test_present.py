@@ -4,6 +4,7 @@ import re
 
 import pandas as pd
 
+from cxc_analysis.reference import rulesets
 from cxc_analysis.report.sections import present
 from cxc_analysis.rules import checks as rules
 
@@ -46,7 +47,7 @@ def test_long_remarks_are_cut_in_the_html_and_say_where_they_are_whole():
 
 
 def test_rule_set_shows_its_period_sources_by_number_and_no_keys():
-    rule_set = rules.read_rule_set()
+    rule_set = rulesets.read_rule_set()
     table = pd.DataFrame({"start_date": pd.to_datetime(["2023-05-01", "2025-02-03", "2025-03-03", None])})
     page = present.rule_set_html(rule_set)
     words = text_of(page)

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cxc_analysis.kpis import status_counts as kpi_status_counts, usable
 from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES, LABELS, percent
+from cxc_analysis.kpis import status_counts as kpi_status_counts
+from cxc_analysis.kpis import usable
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILION, YELLOW, GREY = (

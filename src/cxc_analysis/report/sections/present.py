@@ -104,7 +104,7 @@ def rule_words(rule: str) -> str:
     >>> rule_words("cross_border")
     'Cross-border'
     """
-    from cxc_analysis.rules.checks import RULE_NAMES
+    from cxc_analysis.reference.rulesets import RULE_NAMES
 
     return RULE_NAMES.get(str(rule), str(rule))
 
@@ -553,9 +553,9 @@ def rule_set_html(rule_set) -> str:
     >>> "clusterxchange_cosme.yaml" in page and 'ol class="sources"' in page
     True
     """
-    from cxc_analysis.rules.checks import limits_table
-
     import re
+
+    from cxc_analysis.reference.rulesets import limits_table
 
     limits = limits_table(rule_set)
     numbers: dict[str, int] = {}
