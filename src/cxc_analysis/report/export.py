@@ -37,7 +37,10 @@ def report_headings(nb) -> list[dict]:
     """The level-2 and level-3 headings of the cells that go into the report, for the contents."""
     out = []
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or "report-skip" in cell.metadata.get("tags", []):
+        if "report-skip" in cell.metadata.get("tags", []):
+            continue
+        out.extend(dict(h) for h in cell.metadata.get("cxc_headings", []))  # a deliverable's own section
+        if cell.cell_type != "markdown":
             continue
         for line in cell.source.splitlines():
             match = re.match(r"^(#{2,3})\s+\S", line)
