@@ -194,11 +194,12 @@ class Assembled(NamedTuple):
     findings: object
 
 
-def _cell(html_text: str, headings: list[dict], part: str):
+def _cell(html_text: str, headings: list[dict], part: str, new_page: bool = False):
     """A notebook cell showing ``html_text`` (no code), whose headings go into the contents."""
     import nbformat
 
-    cell = nbformat.v4.new_code_cell(source="", metadata={"cxc_headings": headings, "cxc_part": part})
+    cell = nbformat.v4.new_code_cell(source="", metadata={"cxc_headings": headings, "cxc_part": part,
+                                                          "tags": ["new-page"] if new_page else []})
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html_text})]
     return cell
 
@@ -252,7 +253,8 @@ def assemble(nb, narrative: Narrative, partnership: str, kpis=None) -> Assembled
             heading = f"{partnership} partners"
             anchor = unique_id(slug(heading), taken)
             cells.append((part.after, _cell(partners_html(narrative.partners, heading, anchor),
-                                            [{"level": 2, "text": heading, "id": anchor}], "partners")))
+                                            [{"level": 2, "text": heading, "id": anchor}], "partners",
+                                            new_page=part.after == "")))
         else:
             rendered = read_section(Path(part.what), taken)
             cells.append((part.after, _cell(rendered.html, rendered.headings, "section")))

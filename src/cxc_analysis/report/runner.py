@@ -392,7 +392,7 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     meta = {k: str(v) for k, v in meta.items() if v is not None and k != "period"}
     title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
     return {"title": str(title), "deliverable": meta,
-            "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
+            "funding": str(data.get("funding") or "").strip(), "disclaimer": str(data.get("disclaimer") or "").strip()}
 
 
 def _check_scalars(values: dict, path: Path, where: str = "") -> None:
