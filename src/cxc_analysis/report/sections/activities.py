@@ -6,7 +6,6 @@ KPIs in "Significant results". Every cell from the log is escaped; links only ht
 from __future__ import annotations
 
 import html
-import io
 
 import pandas as pd
 
@@ -148,30 +147,22 @@ def activity_chart(table: pd.DataFrame):
         ax.set_ylim(0, max(1, int(bottom.max())) * 1.35)
     fig.alt_text = ("Chart: promotion activities per month: " + "; ".join(
         f"{label}: " + ", ".join(f"{int(n)} {KIND_LABELS[k].lower()}" for k, n in row.items() if n)
-        for label, (_, row) in zip(labels, counts.iterrows()) if row.sum()))
+        for label, (_, row) in zip(labels, counts.iterrows()) if row.sum())
+        + (f"; {undated} undated, not shown" if undated else ""))
     return fig
-
-
-def svg_of(fig) -> str:
-    """A figure as SVG text (text kept as text, the same SVG for the same data)."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cxc-analysis"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
 
 
 def activities_html(table: pd.DataFrame, findings: pd.DataFrame, anchor: str = "promotion-activities") -> str:
     """The whole section: heading, sentence, counts by kind, chart, the log, the log's findings."""
     from cxc_analysis.report.export import svg_data_uri
+    from cxc_analysis.report.sections.charts import svg_text
     from cxc_analysis.report.sections.present import findings_html
 
     parts = [f'<h2 id="{anchor}">{ACTIVITIES_HEADING}</h2>', reach_sentence(table), counts_html(table)]
     fig = activity_chart(table)
     if fig is not None:
         parts.append(f'<figure class="chart"><img alt="{html.escape(fig.alt_text, quote=True)}" '
-                     f'src="{svg_data_uri(svg_of(fig))}"></figure>')
+                     f'src="{svg_data_uri(svg_text(fig))}"></figure>')
     parts += ["<h3>Promotion and dissemination log</h3>", log_html(table)]
     if len(findings):
         parts += ["<p>Entries of the log that could not be read with certainty (rows as in the log):</p>",
