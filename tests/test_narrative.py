@@ -179,6 +179,7 @@ def test_missing_local_image_names_its_path(tmp_path):
 def write_deliverable(tmp_path: Path, body: str) -> Path:
     (tmp_path / "a.md").write_text("# First\n\nOne.\n", encoding="utf-8")
     (tmp_path / "b.md").write_text("# Second\n\nTwo.\n", encoding="utf-8")
+    (tmp_path / "c.md").write_text("# Third\n\n![a picture](gone.png)\n", encoding="utf-8")
     (tmp_path / "log.csv").write_text("Date,Activity,Kind,Participants\n2022-03-01,Talk,webinar,7\n", encoding="utf-8")
     path = tmp_path / "deliverable.yaml"
     path.write_text(body, encoding="utf-8")
@@ -194,6 +195,8 @@ def write_deliverable(tmp_path: Path, body: str) -> Path:
     ("activities: none.csv\n", "none.csv: activities log not found"),
     ("activity_targets: {activity: 3}\n", "unknown key 'activity_targets: activity' (did you mean 'activities'?)"),
     ("partners:\n  - {name: X, county: FR}\n", "unknown key 'partners: item 1: county' (did you mean 'country'?)"),
+    ("sections:\n  - c.md\n", "gone.png: image not found"),
+    ("activities: a.md\n", "unsupported file type '.md' for the activities log"),
 ])
 def test_deliverable_file_is_strict(tmp_path, body, message):
     path = write_deliverable(tmp_path, body)

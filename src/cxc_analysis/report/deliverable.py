@@ -307,7 +307,22 @@ def narrative_for(deliverable: str | Path | None, partnership: str, period: str,
         if (str(meta.get("acronym", "")).casefold() != partnership.casefold()
                 or str(meta.get("period", "")).casefold() != period.casefold()):
             return NO_NARRATIVE
-    return read_narrative(data, path.resolve(), report_sections(notebook))
+    narrative = read_narrative(data, path.resolve(), report_sections(notebook))
+    check_readable(narrative)
+    return narrative
+
+
+def check_readable(narrative: Narrative) -> None:
+    """Read every section (its images too) and the log's header now, so that a file that cannot be
+    used is exit 2 before any notebook runs, not a failed run."""
+    from cxc_analysis.read.activities import read_activities
+    from cxc_analysis.report.sections.narrative import read_section
+
+    for part in narrative.parts:
+        if isinstance(part.what, Path):
+            read_section(part.what)
+    if narrative.activities is not None:
+        read_activities(narrative.activities)
 
 
 def narrative_files(narrative: Narrative) -> dict[str, Path]:

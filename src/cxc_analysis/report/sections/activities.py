@@ -79,7 +79,7 @@ def log_html(table: pd.DataFrame) -> str:
         body.append(f'<tr><td class="num">{row.source_row}</td><td>{_text(row.date_shown)}</td>'
                     f"<td>{_text(row.activity)}</td><td>{html.escape(kind)}</td><td>{_text(row.place)}</td>"
                     f'<td class="num">{count}</td><td>{_text(row.partner)}</td><td class="link">{_link(row.link)}</td></tr>')
-    widths = "".join(f'<col style="width: {w}%">' for w in (5, 9, 25, 10, 10, 9, 11, 21))
+    widths = "".join(f'<col style="width: {w}%">' for w in (5, 12, 24, 12, 8, 11, 10, 18))
     return (f'<table class="data activities"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
 
@@ -179,14 +179,20 @@ def results_html(table: pd.DataFrame, targets: dict[str, int] | None, anchor: st
     shown = [k for k in ACTIVITY_TARGET_KEYS if k in ("activities", "participants") or figures[k] or k in targets]
     rows = []
     for name in shown:
-        target = targets.get(name)
-        share = f"{figures[name] / target:.0%}" if target else ""
-        rows.append(f"<tr><td>{labels[name]}</td><td class=\"num\">{figures[name]:,}</td>"
-                    f"<td class=\"num\">{'' if target is None else f'{target:,}'}</td><td class=\"num\">{share}</td></tr>")
+        cells = f"<td>{labels[name]}</td><td class=\"num\">{figures[name]:,}</td>"
+        if targets:
+            target = targets.get(name)
+            share = f"{figures[name] / target:.0%}" if target else ""
+            cells += f"<td class=\"num\">{'' if target is None else f'{target:,}'}</td><td class=\"num\">{share}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    head = '<th scope="col">Activity figure</th><th scope="col" class="num">Result</th>'
+    if targets:
+        head += '<th scope="col" class="num">Target</th><th scope="col" class="num">% of target</th>'
+    else:
+        rows.append('<tr><td colspan="2" class="note">No activity targets given (activity_targets in the '
+                    "deliverable file).</td></tr>")
     return (f'<h3 id="{anchor}">Promotion and dissemination</h3>'
-            '<table class="data"><thead><tr><th scope="col">Activity figure</th><th scope="col" class="num">Result</th>'
-            '<th scope="col" class="num">Target</th><th scope="col" class="num">% of target</th></tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+            f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def activities_sheet(table: pd.DataFrame) -> pd.DataFrame:
