@@ -79,7 +79,7 @@ def log_html(table: pd.DataFrame) -> str:
         body.append(f'<tr><td class="num">{row.source_row}</td><td>{_text(row.date_shown)}</td>'
                     f"<td>{_text(row.activity)}</td><td>{html.escape(kind)}</td><td>{_text(row.place)}</td>"
                     f'<td class="num">{count}</td><td>{_text(row.partner)}</td><td class="link">{_link(row.link)}</td></tr>')
-    widths = "".join(f'<col style="width: {w}%">' for w in (5, 12, 24, 12, 8, 11, 10, 18))
+    widths = "".join(f'<col style="width: {w}%">' for w in (5, 11, 23, 12, 8, 13, 10, 18))
     return (f'<table class="data activities"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table>')
 
