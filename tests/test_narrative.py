@@ -223,6 +223,7 @@ def test_bundled_deliverable_only_for_the_report_it_was_written_for():
     assert len(narrative_for(None, "REMOBILISE", "M12 (January 2023)", REPORT_NOTEBOOK).partners) == 5
 
 
+@pytest.mark.e2e
 def test_starter_is_a_deliverable_the_report_reads(tmp_path):
     proc = run_cli("deliverable", str(tmp_path / "ours"))
     assert proc.returncode == 0, proc.stderr
@@ -305,6 +306,7 @@ def test_pdf_bookmarks_attachment_and_workbook_sheet(hostile_run):
     assert findings[1][0] == 14 and findings[1][3] == "uncertain_participants"
 
 
+@pytest.mark.e2e
 def test_report_refuses_an_unknown_deliverable_key_before_running(tmp_path):
     path = write_deliverable(tmp_path, "sections:\n  - a.md\nactivites: log.csv\n")
     proc = run_cli("report", "--deliverable", str(path), "--out", str(tmp_path / "run"))
