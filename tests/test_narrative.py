@@ -299,6 +299,10 @@ def test_pdf_bookmarks_attachment_and_workbook_sheet(hostile_run):
     assert marks.index("Our introduction") < marks.index("Promotion activities") < marks.index("Significant results")
     assert "Lessons learnt" in marks and "TP partners" in marks
     assert "promotion_activities.csv" in reader.attachments
+    assert reader.attachments["promotion_activities.csv"][0].decode("utf-8").count("\n") == 14  # header + 13
+    files = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
+    spec = {files[i]: files[i + 1].get_object() for i in range(0, len(files), 2)}["promotion_activities.csv"]
+    assert "promotion and dissemination log" in spec["/Desc"] and spec["/AFRelationship"] == "/Source"
     sheet = load_workbook(hostile_run / "report.xlsx", read_only=True)["Promotion activities"]
     rows = list(sheet.values)
     assert rows[0][:3] == ("Row", "Date", "Activity") and len(rows) == 1 + 13
