@@ -128,6 +128,24 @@ def test_log_in_a_workbook_with_a_title_row(tmp_path):
     assert table["participants"].tolist() == [5] and table["source_row"].tolist() == [3] and findings.empty
 
 
+def test_log_workbook_cells_hold_dates_and_numbers(tmp_path):
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Aktivitäten"
+    for row in (["Datum", "Aktivität", "Art", "Teilnehmer"], [dt.datetime(2022, 4, 4), "Vortrag", "Webinar", 5],
+                [dt.date(2022, 7, 25), "Delegation", "Veranstaltung", 10.0], [None, "Kongress", "Kongress", 33.5]):
+        sheet.append(row)
+    book.save(tmp_path / "log.xlsx")
+    table, findings = clean_activities(read_activities(tmp_path / "log.xlsx"))
+    assert table["date_shown"].tolist() == ["2022-04-04", "2022-07-25", "undated"]
+    assert table["participants"].tolist()[:2] == [5, 10] and pd.isna(table["participants"].iloc[2])
+    assert findings[["row", "code"]].values.tolist() == [[4, "uncertain_participants"]]  # 33.5 people: not certain
+
+
 def test_log_without_kind_column_is_exit_2_naming_it(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("Date,Activity,Place\n2022-01-01,x,y\n", encoding="utf-8")
