@@ -60,12 +60,15 @@ def test_html_has_kpis_charts_front_matter_and_no_code(bundled_run):
     cells = re.findall(r'<td class="num">([\d.]+)</td>', table)
     assert cells[:4] == ["42", "5", "80", "52.5"]  # exchanges: completed, pending, target, %
     assert [cells[i] for i in range(0, 28, 4)] == ["42", "19", "13", "18", "2", "5", "4"]
-    assert html.count('src="data:image/svg+xml;base64,') == 8  # 7 charts (with projection and flows) + EU emblem
+    # 7 charts (with projection and flows), the promotion activities by month (issue 22) + EU emblem
+    assert html.count('src="data:image/svg+xml;base64,') == 9
     assert "Document information" in html and "101037876" in html and "COSME" in html
     assert "Contents" in html and 'href="#appendix-all-exchanges"' in html and 'id="appendix-all-exchanges"' in html
     # no code, no scripts, nothing loaded from outside
     assert "read_processed" not in html and "import " not in html and "<script" not in html
-    assert not re.search(r'(src|href)="(https?:)?//', html) and "<link" not in html and "@import" not in html
+    assert not re.search(r'src="(https?:)?//', html) and "<link" not in html and "@import" not in html
+    # the only outside links are the partnership's own (D5.1's web pages), never in the generated sections
+    assert all(h.startswith(("#", "https://", "mailto:")) for h in re.findall(r'href="([^"]*)"', html))
 
 
 @pytest.mark.e2e

@@ -110,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     programme.add_argument("--progress", action="store_true", help="show a progress bar while the notebook runs")
     programme.set_defaults(run=run_programme)
 
+    starter = commands.add_parser("deliverable", parents=[common],
+                                  help="write a starter deliverable file, Markdown sections and promotion log",
+                                  description="Write a commented deliverable.yaml, sections/*.md with D5.1's "
+                                              "headings and an empty activities.csv into DIR, for a partnership "
+                                              "to fill and pass to report --deliverable.")
+    starter.add_argument("folder", type=Path, metavar="DIR", help="folder to write into (created if missing)")
+    starter.add_argument("--force", action="store_true", help="replace the starter's files already there")
+    starter.set_defaults(run=run_deliverable)
+
     notebooks = commands.add_parser("notebooks", help="copy the report notebooks into a folder, to open in JupyterLab")
     notebooks.add_argument("folder", type=Path, metavar="DIR", help="folder to copy them into (created if missing)")
     notebooks.add_argument("--force", action="store_true", help="replace notebooks of the same name already there")
@@ -337,6 +346,15 @@ def run_programme(args: argparse.Namespace) -> int:
         log.error(f"cxc-analysis: {len(not_read)} partnership{'s' if len(not_read) != 1 else ''} not read: "
                   + "; ".join(f"{name}: {reason}" for name, reason in not_read.items()))
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_deliverable(args: argparse.Namespace) -> int:
+    from cxc_analysis.report.starter import write_starter
+
+    written = write_starter(args.folder, replace=args.force)
+    log.info(f"{len(written)} files -> {args.folder}: fill the sections and the log, then run "
+             f"cxc-analysis report --deliverable {args.folder / 'deliverable.yaml'}")
     return EXIT_OK
 
 

@@ -91,7 +91,10 @@ def _reason(exc: Exception) -> str:
 FILE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "targets": {"": ("partnership", "targets", "project", "budget_eur"),
                 "project": ("start", "end", "source")},
-    "deliverable": {"": ("title", "deliverable", "funding", "disclaimer"),
+    "deliverable": {"": ("title", "deliverable", "funding", "disclaimer", "sections", "activities",
+                         "activity_targets", "partners"),
+                    "section": ("file", "after", "show"),
+                    "partner": ("name", "country", "description"),
                     "deliverable": ("grant_agreement", "acronym", "full_title", "project_url", "period",
                                     "deliverable_number", "deliverable_title", "work_package", "contractual_date",
                                     "actual_date", "status", "nature", "dissemination_level", "authors",

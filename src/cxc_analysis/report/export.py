@@ -37,7 +37,10 @@ def report_headings(nb) -> list[dict]:
     """The level-2 and level-3 headings of the cells that go into the report, for the contents."""
     out = []
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or "report-skip" in cell.metadata.get("tags", []):
+        if "report-skip" in cell.metadata.get("tags", []):
+            continue
+        out.extend(dict(h) for h in cell.metadata.get("cxc_headings", []))  # a deliverable's own section
+        if cell.cell_type != "markdown":
             continue
         for line in cell.source.splitlines():
             match = re.match(r"^(#{2,3})\s+\S", line)
@@ -134,7 +137,10 @@ def notebook_to_html(nb) -> str:
 PDF_VARIANT = "pdf/a-3a"  # archival (ISO 19005-3), tagged for accessibility, files may be embedded
 ATTACHMENT_RELATIONSHIPS = {".xlsx": ("Data", "The report's tables as an Excel workbook"),
                             ".csv": ("Data", "The cleaned exchange table"),
-                            ".json": ("Source", "Provenance: files read with their SHA-256, parameters, versions")}
+                            ".json": ("Source", "Provenance: files read with their SHA-256, parameters, versions"),
+                            **{f"promotion_activities{suffix}": ("Source", "The partnership's promotion and "
+                                                                           "dissemination log, as given")
+                               for suffix in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods")}}
 
 
 def html_to_pdf(html: str, path: str | Path, attachments: tuple[Path, ...] = ()) -> Path:
@@ -147,9 +153,11 @@ def html_to_pdf(html: str, path: str | Path, attachments: tuple[Path, ...] = ())
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    files = [Attachment(filename=str(f), name=Path(f).name, relationship=ATTACHMENT_RELATIONSHIPS.get(
-        Path(f).suffix, ("Supplement", None))[0], description=ATTACHMENT_RELATIONSHIPS.get(Path(f).suffix, ("", None))[1])
-        for f in attachments]
+    def kind(f) -> tuple[str, str | None]:  # by file name first (the promotion log), else by suffix
+        return ATTACHMENT_RELATIONSHIPS.get(Path(f).name, ATTACHMENT_RELATIONSHIPS.get(Path(f).suffix, ("Supplement", None)))
+
+    files = [Attachment(filename=str(f), name=Path(f).name, relationship=kind(f)[0], description=kind(f)[1])
+             for f in attachments]
     return write_atomic(path, lambda tmp: HTML(string=html, base_url=None).write_pdf(
         tmp, pdf_variant=PDF_VARIANT, attachments=files, finisher=_each_attachment_once))
 
@@ -399,7 +407,7 @@ def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:
 
 def findings_sheet(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with plain headers, the problem in plain words."""
-    from cxc_analysis.report.sections.present import problem_words
+    from cxc_analysis.table.findings import problem_words
 
     return findings.assign(code=findings["code"].map(problem_words)).rename(
         columns={"row": "Row", "column": "Column", "severity": "Severity", "code": "Problem", "message": "Details"})

@@ -82,6 +82,10 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
     partnership, period = settings.partnership, settings.period
     files = check_inputs(settings)
     front = front_matter(partnership, period, settings.deliverable)
+    from cxc_analysis.report.deliverable import narrative_files, narrative_for
+
+    narrative = narrative_for(settings.deliverable, partnership, period, NOTEBOOKS / REPORT_NOTEBOOK)
+    files.update(narrative_files(narrative))
     started = dt.datetime.now(dt.timezone.utc)
     from cxc_analysis.report.export import slug
 
@@ -101,7 +105,7 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
                 if (work / "data" / "tracker_annotated.xlsx").is_file():  # the partner's feedback file
                     os.replace(work / "data" / "tracker_annotated.xlsx", work / "tracker_annotated.xlsx")
         _scrub_notebooks(work, params)
-        _export(work, params, settings, files, started, front, timings)
+        _export(work, params, settings, files, started, front, timings, narrative)
     except (RunFailed, InputError):
         _keep_failed(work, final)
         raise
@@ -322,7 +326,7 @@ def ipc_kernel_manager(socket_dir: str):
 
 
 def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path], started, front: dict,
-            timings: dict) -> None:
+            timings: dict, narrative=None) -> None:
     """Workbook and provenance first, then the HTML, then the PDF/A-3 that embeds the workbook,
     the exchange table and provenance.json (so provenance cannot hold the PDF's own hash, nor
     the seconds the PDF took: those go to the log)."""
@@ -360,15 +364,20 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
     table, findings = read_processed(work / "data")
     kpis = kpi_table(table, settings.targets)
     rules = read_rules(work / "data")  # notebook 02 always keeps them
+    from cxc_analysis.report.deliverable import NO_NARRATIVE, assemble, workbook_sheets
+
+    assembled = assemble(nbformat.read(work / REPORT_NOTEBOOK, as_version=4), narrative or NO_NARRATIVE,
+                         params["partnership"])
     write_workbook(work / "report.xlsx", {"KPIs": kpi_sheet(kpis), "Exchanges": exchanges_sheet(table),
                                           "Findings": findings_sheet(findings), "Programme rules": rules_sheet(rules),
+                                          **workbook_sheets(assembled),
                                           "About": about_sheet(provenance, params["partnership"], params["period"])},
                    properties=workbook_properties(front.get("title", ""), params["partnership"], params["period"],
                                                   __version__))
     timings["xlsx"] = time.perf_counter() - step
 
     step = time.perf_counter()
-    nb = nbformat.read(work / REPORT_NOTEBOOK, as_version=4)
+    nb = assembled.notebook
     nb.metadata["cxc"] = {**front, "provenance": provenance, "partnership": params["partnership"],
                           "period": params["period"], "generated_date": f"{started:%d %B %Y}"}
     html = notebook_to_html(nb)
@@ -379,7 +388,12 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
                  lambda tmp: tmp.write_text(json.dumps(provenance, indent=2, ensure_ascii=False), encoding="utf-8"))
 
     step = time.perf_counter()
-    html_to_pdf(html, work / "report.pdf", attachments=tuple(work / f for f in PDF_ATTACHMENTS))
+    attached = tuple(work / f for f in PDF_ATTACHMENTS)
+    if narrative is not None and narrative.activities is not None:  # the promotion log travels with the PDF
+        log_copy = work / f"promotion_activities{narrative.activities.suffix.lower()}"
+        shutil.copyfile(narrative.activities, log_copy)
+        attached += (log_copy,)
+    html_to_pdf(html, work / "report.pdf", attachments=attached)
     timings["pdf"] = time.perf_counter() - step
 
 
@@ -416,7 +430,7 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     meta = {k: str(v) for k, v in meta.items() if v is not None and k != "period"}
     title = data.get("title") or f"{meta.get('acronym', partnership)}: ClusterXchange KPI report"
     return {"title": str(title), "deliverable": meta,
-            "funding": str(data.get("funding", "")).strip(), "disclaimer": str(data.get("disclaimer", "")).strip()}
+            "funding": str(data.get("funding") or "").strip(), "disclaimer": str(data.get("disclaimer") or "").strip()}
 
 
 def _check_scalars(values: dict, path: Path, where: str = "") -> None:

@@ -55,3 +55,21 @@ def combine_findings(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 def error_rows(findings: pd.DataFrame) -> set[int]:
     """The rows that have at least one error."""
     return set(findings.loc[findings["severity"] == "error", "row"].tolist())
+
+
+# Finding codes in plain words, as a reviewer reads them.
+PROBLEMS = {"missing_value": "Required value missing", "unknown_label": "Label not recognised",
+            "duplicate_exchange": "Same exchange twice", "malformed_id": "Exchange number not in IT-tool format",
+            "duplicate_id": "Exchange number used twice", "formula_like_text": "Text that looks like a formula",
+            "unreadable_value": "Value that cannot be read", "ambiguous_value": "Value that reads two ways",
+            "not_an_exchange": "Row that is not an exchange", "unknown_country": "Country not recognised"}
+
+
+
+def problem_words(code: str) -> str:
+    """A finding code in plain words (the code itself where it has none).
+
+    >>> problem_words("unknown_label")
+    'Label not recognised'
+    """
+    return PROBLEMS.get(code, str(code).replace("_", " ").capitalize())

@@ -12,6 +12,7 @@ import pandas as pd
 
 from cxc_analysis.core.schema import LABELS, SINGULAR, column_labels, percent
 from cxc_analysis.kpis import kpi_display
+from cxc_analysis.table.findings import problem_words
 
 APPENDIX_COLUMNS = column_labels("exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event",
                                  "status_text", "remarks")
@@ -21,11 +22,6 @@ LISTING_LIMIT = 100
 TOP_LIMIT = 15
 CELL_CHARS = 300  # longest text a cell of the HTML and PDF shows; the workbook holds it whole
 
-# Finding codes in plain words, as a reviewer reads them.
-PROBLEMS = {"missing_value": "Required value missing", "unknown_label": "Label not recognised",
-            "duplicate_exchange": "Same exchange twice", "malformed_id": "Exchange number not in IT-tool format",
-            "duplicate_id": "Exchange number used twice", "formula_like_text": "Text that looks like a formula",
-            "unreadable_value": "Value that cannot be read", "ambiguous_value": "Value that reads two ways"}
 SEVERITIES = {"error": "Error", "warning": "Warning"}
 
 
@@ -87,15 +83,6 @@ def cut(text: str, limit: int = CELL_CHARS) -> str:
         return text
     more = len(text) - limit
     return f"{text[:limit]}… ({more:,} more character{'s' if more != 1 else ''}, whole in report.xlsx)"
-
-
-def problem_words(code: str) -> str:
-    """A finding code in plain words (the code itself where it has none).
-
-    >>> problem_words("unknown_label")
-    'Label not recognised'
-    """
-    return PROBLEMS.get(code, str(code).replace("_", " ").capitalize())
 
 
 def rule_words(rule: str) -> str:
