@@ -1,5 +1,5 @@
-# cxc-analysis: `make report` sets up and runs the main job; `make test` sets up, lints (ruff) and runs the
-# tests and the docstring examples (doctests) of src/; `make lab` opens copies of the notebooks (lab/) in JupyterLab.
+# cxc-analysis: `make report` sets up and runs the main job; `make test` sets up, lints (ruff), checks the
+# layers (lint-imports) and runs the tests and the docstring examples (doctests) of src/; `make lab` opens copies of the notebooks (lab/) in JupyterLab.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
