@@ -207,7 +207,7 @@ def test_wheel_and_sdist_carry_the_repository_copies_byte_for_byte(dist):
         names = set(wheel.namelist())
     assert bundled == wanted, sorted(set(bundled) ^ set(wanted)) or "same names, different bytes"
     assert {"cxc_analysis/templates/cxc_report/index.html.j2", "cxc_analysis/templates/cxc_report/report.css",
-            "cxc_analysis/cli.py"} <= names
+            "cxc_analysis/cli/main.py"} <= names
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     with tarfile.open(dist["sdist"]) as sdist:
         top = sdist.getnames()[0].split("/")[0]

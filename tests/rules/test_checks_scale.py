@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxc_analysis.core import coded as coded_columns
+from cxc_analysis.core.coded import Coded
 from cxc_analysis.core.config import DEFAULT_REGISTER
-from cxc_analysis.core.text import Coded, _key_array, key_codes, keys
+from cxc_analysis.core.text import _key_array, key_codes, keys
 from cxc_analysis.read import countries
 from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.reference import places
@@ -47,7 +49,7 @@ def test_key_codes_equal_keys_on_varied_names():
 
 
 def test_key_codes_of_a_coded_column_reuse_its_codes():
-    coded = reg.coded(pd.Series(["Sorama BV", None, "sorama b.v.", "Other"], dtype="str"))
+    coded = coded_columns.coded(pd.Series(["Sorama BV", None, "sorama b.v.", "Other"], dtype="str"))
     codes, distinct = key_codes(coded)
     assert as_list(codes, distinct) == ["sorama bv", None, "sorama b v", "other"]
     assert codes[0] != codes[2]  # "bv" and "b v" stay two keys, as in keys()
@@ -209,11 +211,11 @@ def test_check_json_writes_bytes_to_a_utf8_stream_and_text_elsewhere():
 def test_coded_helpers():
     a = Coded(np.array([0, 1, -1, 1]), pa.array(["NL", "FR"]))
     b = Coded(np.array([1, -1, 0, 0]), pa.array(["DE", "FR"]))
-    codes_a, codes_b, dictionary = reg.union(a, b)
+    codes_a, codes_b, dictionary = coded_columns.union(a, b)
     assert [dictionary[int(c)].as_py() if c >= 0 else None for c in codes_b] == ["FR", None, "DE", "DE"]
     assert (codes_a == codes_b).tolist() == [False, False, False, False]
-    assert (codes_a[[1]] == reg.recode(Coded(np.array([1]), pa.array(["x", "FR"])), dictionary)).all()
-    assert reg._values(a).tolist() == ["NL", "FR", None, "FR"]
+    assert (codes_a[[1]] == coded_columns.recode(Coded(np.array([1]), pa.array(["x", "FR"])), dictionary)).all()
+    assert coded_columns.values(a).tolist() == ["NL", "FR", None, "FR"]
     assert rules._is(a, "FR").tolist() == [False, True, False, True]
 
 

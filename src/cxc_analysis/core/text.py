@@ -33,6 +33,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.coded import Coded, arrow_codes, arrow_strings
+
 # Letters that Unicode decomposition does not reduce to ASCII.
 LETTERS = {"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
            "œ": "oe", "Œ": "OE", "ı": "i", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ħ": "h", "Ħ": "H"}
@@ -53,16 +55,6 @@ def fold(text: object) -> str:
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         return ""
     return str(fold_many([str(text)])[0].as_py() or "")
-
-
-def arrow_strings(values):
-    import pyarrow as pa
-
-    if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        return values
-    if isinstance(values, pd.Series):
-        values = values.astype("object").to_numpy()
-    return pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
 
 
 def fold_many(values):
@@ -268,37 +260,6 @@ def _offsets(lists):
 
     lengths = lists.value_lengths().fill_null(0).to_numpy()
     return pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
-
-
-class Coded(NamedTuple):
-    """A column of texts as integer codes into its distinct texts: ``dictionary`` (an Arrow
-    string array) at ``codes`` (int64, -1 where missing). A million rows of a few dozen
-    countries cost one integer array, not a million Python strings."""
-
-    codes: np.ndarray
-    dictionary: object
-
-
-def arrow_codes(values) -> Coded:
-    """A column (a Series, an Arrow array or a list) as :class:`Coded`, in Arrow kernels where the
-    column is Arrow-backed. A value that is not a text is missing, as in ``fold_many``.
-
-    >>> c = arrow_codes(pd.Series(["NL", None, "FR", "NL"], dtype="str"))
-    >>> c.codes.tolist(), c.dictionary.to_pylist()
-    ([0, -1, 1, 0], ['NL', 'FR'])
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from cxc_analysis.core.distinct import one_array
-
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        array = pa.array(values.array)
-    else:
-        array = arrow_strings(values)
-    encoded = pc.dictionary_encode(one_array(array))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-    return Coded(codes, encoded.dictionary.cast(pa.string()))
 
 
 def key(text: object) -> str:

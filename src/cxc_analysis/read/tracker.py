@@ -995,8 +995,8 @@ def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
     >>> codes.tolist(), uniques.to_pylist()
     ([0, -1, 0, 1], ['a', 'b'])
     """
+    from cxc_analysis.core.coded import arrow_codes
     from cxc_analysis.core.distinct import distinct_at_start
-    from cxc_analysis.core.text import arrow_codes
 
     if texts.null_count == len(texts) or distinct_at_start(texts):
         return None

@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.coded import Coded, at, coded, mapped, union, values
 from cxc_analysis.core.config import MAX_CELL_CHARS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.text import Coded, arrow_codes, fold, key_codes, parse_amounts
+from cxc_analysis.core.text import fold, key_codes, parse_amounts
 from cxc_analysis.core.text import key as text_key
 from cxc_analysis.read.countries import country_code, country_codes_of
 from cxc_analysis.read.tracker import cell_too_long, decode_csv
@@ -304,7 +305,7 @@ def locations(table: pd.DataFrame, register: pd.DataFrame | None,
     """Host and visitor country (ISO code where known, else the text) and city, as object arrays,
     filled from the register where the tracker has none; ``filled`` (if given) receives, per
     column, where the value came from the register."""
-    return {column: _values(coded) for column, coded in located(table, register, positions, filled).items()}
+    return {column: values(coded) for column, coded in located(table, register, positions, filled).items()}
 
 
 def located(table: pd.DataFrame, register: pd.DataFrame | None,
@@ -329,66 +330,6 @@ def located(table: pd.DataFrame, register: pd.DataFrame | None,
             city = Coded(np.where((city_code < 0) & agrees, reg_city, city_code), cities)
         out[f"{side}_country"], out[f"{side}_city"] = country, city
     return out
-
-
-# --- columns as codes into their distinct texts (text.Coded) --------------------------------
-
-def coded(values: pd.Series) -> Coded:
-    """A column as ``text.Coded`` (any value not missing read as text, as ``astype("str")``).
-
-    >>> c = coded(pd.Series(["NL", 5, None, "NL"], dtype="object"))
-    >>> c.codes.tolist(), c.dictionary.to_pylist()
-    ([0, 1, -1, 0], ['NL', '5'])
-    """
-    import pyarrow as pa
-
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        categories = values.cat.categories
-        texts = [c if isinstance(c, str) else str(c) for c in categories]
-        return Coded(values.cat.codes.to_numpy().astype(np.int64), pa.array(texts, type=pa.string()))
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        values = values.astype("str")
-    return arrow_codes(values)
-
-
-def _values(coded: Coded) -> np.ndarray:
-    """The texts of a ``Coded`` column as an object array, None where missing."""
-    return np.append(coded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)[coded.codes]
-
-
-def at(coded: Coded, positions: np.ndarray) -> Coded:
-    """A ``Coded`` column (the register's) at ``positions``; missing where the position is -1."""
-    return Coded(np.append(coded.codes, -1)[positions], coded.dictionary)
-
-
-def mapped(coded: Coded, texts: list) -> Coded:
-    """Each distinct text replaced by ``texts`` (None: missing), the result's texts distinct again.
-
-    >>> import pyarrow as pa
-    >>> mapped(Coded(np.array([0, 1, -1]), pa.array(["NL", "Netherlands"])), ["NL", "NL"]).codes.tolist()
-    [0, 0, -1]
-    """
-    import pyarrow as pa
-
-    codes, distinct = pd.factorize(pd.Series(list(texts), dtype="object"))
-    return Coded(np.append(codes, -1)[coded.codes], pa.array(list(distinct), type=pa.string()))
-
-
-def recode(coded: Coded, dictionary) -> np.ndarray:
-    """The codes of ``coded`` as positions in ``dictionary`` (an Arrow array of distinct texts)."""
-    import pyarrow.compute as pc
-
-    found = pc.fill_null(pc.index_in(coded.dictionary, value_set=dictionary), -1)
-    return np.append(found.to_numpy(zero_copy_only=False).astype(np.int64), -1)[coded.codes]
-
-
-def union(a: Coded, b: Coded) -> tuple[np.ndarray, np.ndarray, object]:
-    """Codes of two columns in one dictionary of their distinct texts (to compare or combine them)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    dictionary = pc.unique(pa.concat_arrays([a.dictionary, b.dictionary]))
-    return recode(a, dictionary), recode(b, dictionary), dictionary
 
 
 def fill_locations(table: pd.DataFrame, register: pd.DataFrame) -> pd.DataFrame:

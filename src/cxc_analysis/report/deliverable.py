@@ -77,9 +77,9 @@ def check_keys(values: dict, known: tuple[str, ...], path: Path, where: str = ""
 
 def report_sections(notebook: Path) -> list[str]:
     """The report's own section headings (level 2, in order) in the report notebook."""
-    from cxc_analysis.report.export import report_headings
-
     import nbformat
+
+    from cxc_analysis.report.export import report_headings
 
     return [h["text"] for h in report_headings(nbformat.read(notebook, as_version=4)) if h["level"] == 2]
 
@@ -208,9 +208,9 @@ def _section_start(cell) -> str | None:
     """The report section a markdown cell starts (its level-2 heading), or None."""
     if cell.cell_type != "markdown" or "report-skip" in cell.metadata.get("tags", []):
         return None
-    from cxc_analysis.report.export import report_headings
-
     import nbformat
+
+    from cxc_analysis.report.export import report_headings
 
     found = [h["text"] for h in report_headings(nbformat.v4.new_notebook(cells=[cell])) if h["level"] == 2]
     return found[0] if found else None

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.text import Coded
-from cxc_analysis.reference.register import column, objects, recode
+from cxc_analysis.core.coded import Coded, recode
+from cxc_analysis.reference.register import column, objects
 from cxc_analysis.reference.rulesets import (
     PLURALS,
     RULES,
@@ -216,9 +216,10 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
+        from cxc_analysis.core.coded import at, coded, mapped, union
         from cxc_analysis.core.text import key_codes
         from cxc_analysis.read.countries import country_codes_of
-        from cxc_analysis.reference.register import at, coded, located, mapped, match_keys, union
+        from cxc_analysis.reference.register import located, match_keys
 
         self.n = len(table)
         self.rule_set, self.eligible = rule_set, eligible

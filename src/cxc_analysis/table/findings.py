@@ -62,7 +62,10 @@ PROBLEMS = {"missing_value": "Required value missing", "unknown_label": "Label n
             "duplicate_exchange": "Same exchange twice", "malformed_id": "Exchange number not in IT-tool format",
             "duplicate_id": "Exchange number used twice", "formula_like_text": "Text that looks like a formula",
             "unreadable_value": "Value that cannot be read", "ambiguous_value": "Value that reads two ways",
-            "not_an_exchange": "Row that is not an exchange", "unknown_country": "Country not recognised"}
+            "not_an_exchange": "Row that is not an exchange", "unknown_country": "Country not recognised",
+            "uncertain_date": "Date that cannot be read with certainty",
+            "uncertain_participants": "Head count that cannot be read with certainty",
+            "unknown_kind": "Kind of activity not recognised", "unsafe_link": "Link that is not http(s) or mailto"}
 
 
 

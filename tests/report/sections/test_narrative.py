@@ -325,7 +325,7 @@ def test_pdf_bookmarks_attachment_and_workbook_sheet(hostile_run):
     rows = list(sheet.values)
     assert rows[0][:3] == ("Row", "Date", "Activity") and len(rows) == 1 + 13
     findings = list(load_workbook(hostile_run / "report.xlsx", read_only=True)["Promotion log findings"].values)
-    assert findings[1][0] == 14 and findings[1][3] == "uncertain_participants"
+    assert findings[1][0] == 14 and findings[1][3] == "Head count that cannot be read with certainty"
 
 
 @pytest.mark.e2e
@@ -333,5 +333,5 @@ def test_report_refuses_an_unknown_deliverable_key_before_running(tmp_path):
     path = write_deliverable(tmp_path, "sections:\n  - a.md\nactivites: log.csv\n")
     proc = run_cli("report", "--deliverable", str(path), "--out", str(tmp_path / "run"))
     assert proc.returncode == 2
-    assert "unknown key 'activites' (did you mean 'activities'?)" in proc.stderr
+    assert "unknown key 'activites'; did you mean 'activities'?" in proc.stderr
     assert "running" not in proc.stderr and not (tmp_path / "run").exists()
