@@ -10,7 +10,7 @@ from conftest import run_cli
 
 from cxc_analysis.cli.main import main
 from cxc_analysis.kpis import kpi_json, kpi_table
-from cxc_analysis.read import tracker as load
+from cxc_analysis.read import csvfile as load
 from cxc_analysis.read.tracker import read_tracker
 from cxc_analysis.read.vocabulary import load_vocabulary
 from cxc_analysis.synth import (

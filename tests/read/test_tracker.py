@@ -147,7 +147,7 @@ def test_column_map_overrides_detection_and_checks_headers(tmp_path):
 
 
 def test_column_map_file_refuses_unknown_fields(tmp_path):
-    from cxc_analysis.read.tracker import read_column_map
+    from cxc_analysis.read.header import read_column_map
 
     path = tmp_path / "map.yaml"
     path.write_text("vo_type: Kategorie\n")
@@ -289,7 +289,7 @@ def test_text_cells_trimmed_in_arrow_as_one_by_one():
     (``_cell_text``): both trim exactly Python's white space, and blank is missing."""
     import sys
 
-    from cxc_analysis.read.tracker import _cell_text, _texts
+    from cxc_analysis.read.frame import _cell_text, _texts
 
     spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
     near = ["\u200b", "\ufeff", "\u180e", "x", "é", "=", "·"]  # not white space in Python

@@ -166,8 +166,8 @@ def load_clean(path: Path | None, sheet: str | None, columns: Path | None = None
 
 def sheets_read(table) -> list[tuple[str, str]]:
     """(level, line) saying which sheets of a workbook were read and which skipped (and why)
-    (``load.sheets_read``), and how many rows are not exchanges."""
-    from cxc_analysis.read.tracker import sheets_read as sheet_lines
+    (``read.workbook.sheets_read``), and how many rows are not exchanges."""
+    from cxc_analysis.read.workbook import sheets_read as sheet_lines
 
     lines = sheet_lines(table)
     if table.attrs.get("not_exchanges"):

@@ -16,7 +16,8 @@ import pandas as pd
 
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import key
-from cxc_analysis.read.tracker import CSV_SUFFIXES, EXCEL_SUFFIXES, decode_csv, sniff_delimiter
+from cxc_analysis.read.csvfile import decode_csv, sniff_delimiter
+from cxc_analysis.read.tracker import CSV_SUFFIXES, EXCEL_SUFFIXES
 
 ACTIVITY_FIELDS = ("date", "activity", "kind", "place", "participants", "link", "partner")
 REQUIRED_ACTIVITY_FIELDS = ("date", "activity", "kind")

@@ -22,7 +22,8 @@ from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.text import fold, key_codes, parse_amounts
 from cxc_analysis.core.text import key as text_key
 from cxc_analysis.read.countries import country_code, country_codes_of
-from cxc_analysis.read.tracker import cell_too_long, decode_csv
+from cxc_analysis.read.csvfile import decode_csv
+from cxc_analysis.read.frame import cell_too_long
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",
                     "balance_sheet_eur", "source")

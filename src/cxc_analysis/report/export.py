@@ -242,8 +242,8 @@ def _sheet_title(title: str, index: int) -> str:
 
 
 def _column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``read.tracker.column_letters``)."""
-    from cxc_analysis.read.tracker import column_letters
+    """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``read.frame.column_letters``)."""
+    from cxc_analysis.read.frame import column_letters
 
     return column_letters(index)
 

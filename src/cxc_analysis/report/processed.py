@@ -63,8 +63,8 @@ def read_and_clean(input_path: str | Path | None = None, sheet: str | None = Non
                    fields: tuple[str, ...] | None = None) -> CleanResult:
     """Read a tracker (default: the bundled workbook) with an optional column map and vocabulary
     file, and clean it with the same vocabulary. ``fields``: read only these fields' values (see
-    ``load.read_tracker``), e.g. ``kpis.KPI_FIELDS`` for the KPI counts alone."""
-    from cxc_analysis.read.tracker import read_column_map
+    ``read.tracker.read_tracker``), e.g. ``kpis.KPI_FIELDS`` for the KPI counts alone."""
+    from cxc_analysis.read.header import read_column_map
     from cxc_analysis.read.vocabulary import load_vocabulary
 
     words = load_vocabulary(str(vocabulary_path) if vocabulary_path else None)

@@ -124,7 +124,9 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     from cxc_analysis.reference.register import read_register
 
     files = {"input": _check_input(settings.input)}
-    from cxc_analysis.read.tracker import read_column_map, read_tracker, sheets_read
+    from cxc_analysis.read.header import read_column_map
+    from cxc_analysis.read.tracker import read_tracker
+    from cxc_analysis.read.workbook import sheets_read
     from cxc_analysis.read.vocabulary import load_vocabulary
 
     for role in ("columns", "vocabulary"):

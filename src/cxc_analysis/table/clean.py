@@ -37,7 +37,7 @@ from cxc_analysis.core.schema import (
 )
 from cxc_analysis.core.text import Parsed, parse_date_columns, starts_like_formula
 from cxc_analysis.core.text import parse_amounts as read_amounts
-from cxc_analysis.read.tracker import where
+from cxc_analysis.read.frame import where
 from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
 from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
 
@@ -58,7 +58,7 @@ class CleanResult(NamedTuple):
 
 
 def clean(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> CleanResult:
-    """The canonical table and its findings, from ``load.read_tracker``'s frame; labels read
+    """The canonical table and its findings, from ``read.tracker.read_tracker``'s frame; labels read
     with ``vocabulary`` (default: the bundled one). Findings name columns by the tracker's own
     headers (``raw.attrs["headers"]``).
 
