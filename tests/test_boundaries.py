@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cxc_analysis.core.text import parse_dates
+from cxc_analysis.core.parse import parse_dates
 from cxc_analysis.reference import places
 from cxc_analysis.reference.places import haversine_km
 from cxc_analysis.rules.checks import check_rules

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxc_analysis.core.text import fold, key, parse_amounts, parse_dates
+from cxc_analysis.core.parse import parse_amounts, parse_dates
+from cxc_analysis.core.text import fold, key
 
 
 def test_one_fold_for_every_name():
@@ -140,7 +141,7 @@ _ODD_AMOUNTS = st.one_of(
 @settings(max_examples=25, deadline=None)
 @given(st.lists(_ODD_DATES, max_size=25), st.integers(0, 2 ** 32 - 1))
 def test_plain_dates_read_in_arrow_as_python_reads_them(odd, seed):
-    from cxc_analysis.core.text import PLAIN_DATE, _parse_dates, _plain_rows
+    from cxc_analysis.core.parse import PLAIN_DATE, _parse_dates, _plain_rows
 
     rng = np.random.default_rng(seed)
     base = np.datetime64("2021-01-01T00:00:00")
@@ -157,7 +158,7 @@ def test_plain_dates_read_in_arrow_as_python_reads_them(odd, seed):
 @settings(max_examples=25, deadline=None)
 @given(st.lists(_ODD_AMOUNTS, max_size=25), st.integers(0, 2 ** 32 - 1), st.booleans())
 def test_plain_amounts_read_in_arrow_as_python_reads_them(odd, seed, cents):
-    from cxc_analysis.core.text import PLAIN_AMOUNT, _parse_amounts, _plain_rows
+    from cxc_analysis.core.parse import PLAIN_AMOUNT, _parse_amounts, _plain_rows
 
     rng = np.random.default_rng(seed)
     pivotal = ["1.100", "1,100"]  # read by what the column's other values prove of its decimal separator

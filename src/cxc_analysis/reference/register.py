@@ -19,7 +19,8 @@ import pandas as pd
 from cxc_analysis.core.coded import Coded, at, coded, mapped, union, values
 from cxc_analysis.core.config import MAX_CELL_CHARS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.text import fold, key_codes, parse_amounts
+from cxc_analysis.core.parse import parse_amounts
+from cxc_analysis.core.text import fold, key_codes
 from cxc_analysis.core.text import key as text_key
 from cxc_analysis.read.countries import country_code, country_codes_of
 from cxc_analysis.read.csvfile import decode_csv
@@ -180,7 +181,7 @@ FIGURES = ("headcount", "turnover_eur", "balance_sheet_eur")
 
 
 def _figures(texts: list, rows: list[int], *, whole: bool, path: Path, column: str) -> list:
-    """A register column of figures read with ``text.parse_amounts``; InputError naming the row
+    """A register column of figures read with ``parse.parse_amounts``; InputError naming the row
     of the first value that cannot be read with certainty, is negative, or (headcount) not whole."""
     parsed = parse_amounts(pd.Series(texts, dtype="object"))
     values = parsed.values.astype("object").where(parsed.values.notna(), None).tolist()

@@ -126,8 +126,8 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
     files = {"input": _check_input(settings.input)}
     from cxc_analysis.read.header import read_column_map
     from cxc_analysis.read.tracker import read_tracker
-    from cxc_analysis.read.workbook import sheets_read
     from cxc_analysis.read.vocabulary import load_vocabulary
+    from cxc_analysis.read.workbook import sheets_read
 
     for role in ("columns", "vocabulary"):
         if settings.get(role):

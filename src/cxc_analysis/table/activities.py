@@ -12,7 +12,8 @@ import re
 
 import pandas as pd
 
-from cxc_analysis.core.text import MONTH_WORDS, fold, key, parse_dates
+from cxc_analysis.core.parse import MONTH_WORDS, parse_dates
+from cxc_analysis.core.text import fold, key
 from cxc_analysis.table.findings import combine_findings, empty_findings, make_findings
 
 KINDS = ("online", "digital_event", "physical_event", "video", "publication", "other")

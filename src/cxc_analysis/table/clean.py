@@ -25,6 +25,8 @@ from cxc_analysis.core.distinct import (
     per_distinct,
     recode,
 )
+from cxc_analysis.core.parse import Parsed, parse_date_columns
+from cxc_analysis.core.parse import parse_amounts as read_amounts
 from cxc_analysis.core.schema import (
     COLUMNS,
     DISPLAY,
@@ -35,8 +37,7 @@ from cxc_analysis.core.schema import (
     STATUS_VALUES,
     require_valid,
 )
-from cxc_analysis.core.text import Parsed, parse_date_columns, starts_like_formula
-from cxc_analysis.core.text import parse_amounts as read_amounts
+from cxc_analysis.core.text import starts_like_formula
 from cxc_analysis.read.frame import where
 from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
 from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
@@ -183,12 +184,12 @@ def derive_lump_sum(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> p
 
 def parse_dates(df: pd.DataFrame) -> pd.DataFrame:
     """``start_date`` / ``end_date`` as dates in one day/month order proven by both (see
-    ``text.parse_date_columns``); unreadable or ambiguous -> missing."""
+    ``parse.parse_date_columns``); unreadable or ambiguous -> missing."""
     return df.assign(**{c: p.values for c, p in parse_date_columns({c: df[c] for c in DATE_COLUMNS}).items()})
 
 
 def parse_amounts(df: pd.DataFrame) -> pd.DataFrame:
-    """``amount_eur`` as a number: "1.100,00 €", "1100", 1100.0 -> 1100.0 (see ``text.parse_amounts``)."""
+    """``amount_eur`` as a number: "1.100,00 €", "1100", 1100.0 -> 1100.0 (see ``parse.parse_amounts``)."""
     return df.assign(amount_eur=read_amounts(df["amount_eur"]).values)
 
 
