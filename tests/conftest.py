@@ -48,6 +48,13 @@ def write_xlsx(path: Path, rows: list[list], sheet: str = "Exchanges", extra_she
     return path
 
 
+def pdf_text(path) -> str:
+    """The text of every page of a PDF (pypdf), for tests that read a report back."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cxc_analysis", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=600)

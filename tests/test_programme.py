@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import pdf_text, run_cli
 
 from cxc_analysis import programme as pg
 from cxc_analysis.core.config import DEFAULT_INPUT
@@ -204,13 +204,12 @@ def test_an_unusable_run_file_is_exit_2(tmp_path):
 @pytest.mark.e2e
 def test_programme_report_html_pdf_xlsx(generation_folder, tmp_path):
     from openpyxl import load_workbook
-    from pypdf import PdfReader
 
     folder, truth = generation_folder
     out = tmp_path / "programme"
     proc = run_cli("programme", str(folder / "runs.yaml"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    text = " ".join(page.extract_text() for page in PdfReader(out / "report.pdf").pages)
+    text = pdf_text(out / "report.pdf")
     once = truth.programme["actual"]["exchanges"]
     assert f"{once} completed" in " ".join(text.split())
     html = (out / "report.html").read_text(encoding="utf-8").casefold()

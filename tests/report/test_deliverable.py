@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import run_cli
+from conftest import pdf_text, run_cli
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -40,10 +40,6 @@ def newcomer_run(tmp_path_factory):
                    "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out
-
-
-def pdf_text(path) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 @pytest.mark.e2e

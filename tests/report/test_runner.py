@@ -10,15 +10,11 @@ import sys
 
 import nbformat
 import pytest
-from conftest import HEADERS, run_cli
+from conftest import HEADERS, pdf_text, run_cli
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from cxc_analysis.core.config import DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT
-
-
-def pdf_text(path) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 @pytest.fixture(scope="module")

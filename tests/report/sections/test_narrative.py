@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import pdf_text, run_cli
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -299,7 +299,7 @@ def test_report_carries_sections_activities_and_partners_in_order(hostile_run):
     assert all(v.startswith("data:") for _, a, v in found if a == "src")  # nothing loaded from outside
     assert all(v.startswith(("#", "https://", "http://", "mailto:")) for _, a, v in found if a == "href")
     assert ("a", "href", "https://remobilise.eu/") in found
-    text = "\n".join(page.extract_text() for page in PdfReader(hostile_run / "report.pdf").pages)
+    text = pdf_text(hostile_run / "report.pdf")
     assert "Our introduction" in text and "Lessons learnt" in text and "TP partners" in text
     assert re.search(r"Promotion activities\s+13\s+24\s+54%", text)
     assert re.search(r"Participants reached \(known head counts\)\s+48\s+96\s+50%", text)
