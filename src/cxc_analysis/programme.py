@@ -21,7 +21,7 @@ import pandas as pd
 
 from cxc_analysis.core.schema import KPI_NAMES
 from cxc_analysis.core.text import key, keys
-from cxc_analysis.kpis import count_kpis, kpi_table
+from cxc_analysis.kpis import count_kpis, kpi_json, kpi_table
 from cxc_analysis.reference.register import identity_keys
 
 VISITS = ("completed", "pending")  # statuses of an exchange that happened or is happening
@@ -272,7 +272,6 @@ def programme_json(gen: Generation, not_read: dict[str, str] | None = None) -> d
     """``{"partnerships": {name: {actual, pending, target}}, "programme": {actual, pending},
     "shared_exchanges": [...], "repeat_visitors": [...], "uncertain": [...], "not_read": {...}}``,
     with ``kpis --json``'s keys."""
-    from cxc_analysis.kpis import kpi_json
 
     once = counted_once(gen)
     return {

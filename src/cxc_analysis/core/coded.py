@@ -8,6 +8,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.distinct import one_array
+
 
 class Coded(NamedTuple):
     """A column of texts as integer codes into its distinct texts: ``dictionary`` (an Arrow
@@ -30,7 +32,6 @@ def arrow_codes(values) -> Coded:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import one_array
 
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         array = pa.array(values.array)

@@ -490,7 +490,6 @@ def copy_notebooks(folder: str | Path, *, replace: bool = False) -> list[Path]:
     in JupyterLab; an existing notebook there is kept unless ``replace``. Returns the copies."""
     import shutil
 
-    from cxc_analysis.core.errors import InputError
     from cxc_analysis.core.output import check_writable, write_atomic
 
     folder = check_writable(folder)

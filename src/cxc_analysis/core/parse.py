@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.distinct import arrow, mostly_distinct
 from cxc_analysis.core.text import fold
 
 
@@ -112,7 +113,6 @@ def _plain_amounts(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, boo
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import arrow
 
     texts = arrow(values).filter(pa.array(rows))
     return (pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False),
@@ -153,7 +153,6 @@ def _plain_rows(values: pd.Series, pattern: str) -> np.ndarray | None:
     where values repeat (each distinct one is read once instead) or none matches."""
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import arrow, mostly_distinct
 
     if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow") or not mostly_distinct(values):
         return None
@@ -388,7 +387,6 @@ def _plain_dates(values: pd.Series, rows: np.ndarray) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import arrow
 
     days = pc.utf8_slice_codeunits(arrow(values).filter(pa.array(rows)), 0, 10)
     parsed = pc.strptime(days, format="%Y-%m-%d", unit="s", error_is_null=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.errors import InputError
+
 ENTITY_TYPES = ("cluster_organisation", "sme", "scaling_up_support_organisation",
                 "large_company", "public_authority")
 PARTNERSHIP_VALUES = ("inside", "outside")
@@ -185,7 +187,6 @@ def require_valid(table: pd.DataFrame, findings: pd.DataFrame | None = None, *, 
     Traceback (most recent call last):
     cxc_analysis.core.errors.InputError: the table does not match the declared columns: missing column: exchange_id (and ...)
     """
-    from cxc_analysis.core.errors import InputError
 
     failures = validate(table, findings)
     if failures:

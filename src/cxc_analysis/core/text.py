@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cxc_analysis.core.coded import Coded, arrow_codes, arrow_strings
+from cxc_analysis.core.distinct import flags, one_array
 
 # Letters that Unicode decomposition does not reduce to ASCII.
 LETTERS = {"ß": "ss", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "æ": "ae", "Æ": "AE",
@@ -94,7 +95,6 @@ def _transliterated(array):
     other = pc.and_(other, pc.fill_null(pc.match_substring_regex(array, r"[^\P{L}a-zA-Z]"), False))
     if not pc.any(other).as_py():
         return array
-    from cxc_analysis.core.distinct import one_array
 
     encoded = pc.dictionary_encode(one_array(pc.filter(array, other)))
     distinct = encoded.dictionary.to_pylist()
@@ -215,7 +215,6 @@ def _key_array(array):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import one_array
 
     array = one_array(arrow_strings(array)).cast(pa.string())  # binary_join has no kernel for large strings
     parts = pc.split_pattern(array, " ")
@@ -238,7 +237,6 @@ def _word_keys(array):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.distinct import one_array
 
     folded = one_array(fold_many(array)).cast(pa.string())
     parts = pc.split_pattern(folded, " ")
@@ -300,7 +298,6 @@ def starts_like_formula(values: pd.Series) -> np.ndarray:
     >>> starts_like_formula(pd.Series(["=1+2", "-2+3", "Axxor", None, "@SUM(A1)"])).tolist()
     [True, True, False, False, True]
     """
-    from cxc_analysis.core.distinct import flags
 
     return flags(values.astype("str"), lambda u: u.str.startswith(FORMULA_PREFIXES), vectorised=True)
 

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from cxc_analysis.read.country_names import country_name_keys, country_rows, standard_countries
+from cxc_analysis.read.vocabulary import load_vocabulary
 
 
 def _variants(variants: dict[str, str] | None) -> dict[str, str]:
     """The vocabulary's country variants (key -> code): the bundled vocabulary's when not given."""
     if variants is not None:
         return variants
-    from cxc_analysis.read.vocabulary import load_vocabulary
 
     return load_vocabulary().countries
 

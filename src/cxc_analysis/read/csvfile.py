@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.coded import arrow_codes
 from cxc_analysis.core.config import HEADER_SCAN_ROWS, MAX_CELL_CHARS
-from cxc_analysis.core.distinct import parallel_map, remember
+from cxc_analysis.core.distinct import distinct_at_start, parallel_map, remember
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.read import encodings
 from cxc_analysis.read.frame import cell_too_long, check_cell_sizes, finish_frame, frame_from_rows, str_dtype, trimmed
 from cxc_analysis.read.header import current_reading, find_header
 
@@ -180,8 +182,6 @@ def _codes_if_repeating(texts) -> tuple[np.ndarray, object] | None:
     >>> codes.tolist(), uniques.to_pylist()
     ([0, -1, 0, 1], ['a', 'b'])
     """
-    from cxc_analysis.core.coded import arrow_codes
-    from cxc_analysis.core.distinct import distinct_at_start
 
     if texts.null_count == len(texts) or distinct_at_start(texts):
         return None
@@ -310,7 +310,6 @@ def _legacy_encoding(data: bytes, path: Path, delimiter: str) -> str:
     (``encodings.decide``: Windows-1252, Windows-1250, ISO-8859-2, Windows-1257, Mac Roman, DOS 850/852,
     Windows-1251/1253), if the file holds no UTF-8 character at all; otherwise InputError with
     the row of a byte or word that cannot be read with certainty, naming the candidates."""
-    from cxc_analysis.read import encodings
 
     try:
         data.decode("utf-8")

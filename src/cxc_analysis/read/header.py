@@ -11,13 +11,13 @@ from cxc_analysis.core.config import HEADER_SCAN_ROWS
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.schema import DISPLAY, REQUIRED, TRACKER_FIELDS
 from cxc_analysis.core.yamlfile import read_yaml
+from cxc_analysis.read.vocabulary import load_vocabulary
 
 
 class Reading:
     """How this read finds its header (vocabulary, column map) and what it found (headers, ignored)."""
 
     def __init__(self, columns: dict[str, str] | None = None, vocabulary=None):
-        from cxc_analysis.read.vocabulary import load_vocabulary
 
         self.columns = dict(columns or {})
         self.vocabulary = vocabulary or load_vocabulary()

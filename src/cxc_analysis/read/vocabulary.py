@@ -26,9 +26,11 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.schema import STATUS_VALUES
+from cxc_analysis.core.schema import STATUS_VALUES, TRACKER_FIELDS
 from cxc_analysis.core.text import key as _text_key
 from cxc_analysis.core.text import keys
+from cxc_analysis.core.yamlfile import check_keys
+from cxc_analysis.read.country_names import country_name_keys, iso_codes, standard_country
 
 SECTIONS = ("stopwords", "compounds", "roles", "concepts", "fields", "labels", "without_it_tool",
             "lump_sum_not_used", "status_heads", "countries")
@@ -483,7 +485,6 @@ def _merge_countries(v: Vocabulary, section: object, check: bool = True) -> None
     A name that already means another country (an earlier entry and, with ``check``, an ISO code
     or a CLDR or GeoNames name) is refused; a name CLDR gives two countries may be settled here.
     The bundled file is read without ``check`` (tests/read/test_countries.py checks it once)."""
-    from cxc_analysis.read.country_names import country_name_keys, iso_codes, standard_country
 
     entries = []
     for code, words in _sections(section, "countries"):
@@ -502,8 +503,6 @@ def _merge_countries(v: Vocabulary, section: object, check: bool = True) -> None
 
 def _check_keys(data: dict, source: str) -> None:
     """InputError naming the first unknown section, field or key of a vocabulary file (``check_keys``)."""
-    from cxc_analysis.core.schema import TRACKER_FIELDS
-    from cxc_analysis.core.yamlfile import check_keys
 
     check_keys(data, SECTIONS, file=source, what="section")
     for section in ("fields", "labels"):

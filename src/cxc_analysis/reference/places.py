@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core import text
 from cxc_analysis.core.text import fold, fold_many
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
@@ -159,7 +160,6 @@ def _fold_code() -> str:
 
     import pyarrow as pa
 
-    from cxc_analysis.core import text
 
     parts = [inspect.getsource(city_keys), text.folding_source(), pa.__version__]
     return "\n".join(parts)

@@ -25,6 +25,7 @@ from cxc_analysis.core.text import key as text_key
 from cxc_analysis.read.countries import country_code, country_codes_of
 from cxc_analysis.read.csvfile import decode_csv
 from cxc_analysis.read.frame import cell_too_long
+from cxc_analysis.read.vocabulary import load_vocabulary
 
 REGISTER_COLUMNS = ("name", "aliases", "country", "city", "entity_type", "headcount", "turnover_eur",
                     "balance_sheet_eur", "source")
@@ -105,7 +106,6 @@ def read_register(path: str | Path) -> pd.DataFrame:
     >>> reg.set_index("name").loc["Inalfa", ["country", "city"]].tolist()  # doctest: +SKIP
     ['NL', 'Venray']
     """
-    from cxc_analysis.read.vocabulary import load_vocabulary
 
     path = Path(path)
     if not path.is_file():

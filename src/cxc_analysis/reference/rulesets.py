@@ -12,7 +12,8 @@ import pandas as pd
 
 from cxc_analysis.core.config import DATA_RAW
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
+from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml
+from cxc_analysis.read.countries import country_code
 
 RULES = ("cross_border", "eligible_country", "distance", "duration", "single_visit", "vo_type",
          "sme_category", "max_support")
@@ -153,7 +154,6 @@ def read_rule_set(path: str | Path | None = None) -> RuleSet:
 
 @lru_cache(maxsize=8)
 def _read_rule_set(path: Path, _mtime: int, _size: int) -> RuleSet:
-    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml
 
     data = check_keys(read_yaml(path), FILE_KEYS["rule set"][""], file=path)
     sources = data.get("sources")
@@ -214,8 +214,6 @@ def _check_sources(entry, sources: dict, path: Path, key: str) -> None:
 
 
 def _countries(entries, sources: dict, path: Path) -> tuple[dict, dict]:
-    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys
-    from cxc_analysis.read.countries import country_code
 
     if not isinstance(entries, list) or not entries:
         raise _bad(path, "countries", "expected a list of {code, name, joined, source}")

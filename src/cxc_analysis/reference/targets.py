@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cxc_analysis.core.config import DEFAULT_TARGETS
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.schema import KPI_NAMES
 from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml, shown
 
 MAX_TARGET = 1_000_000
@@ -18,7 +19,6 @@ def read_targets(path: str | Path) -> dict[str, int]:
     >>> read_targets(DEFAULT_TARGETS)["exchanges"]  # doctest: +SKIP
     80
     """
-    from cxc_analysis.core.schema import KPI_NAMES
 
     data = read_yaml(path)
     nested = "targets" in data  # else the KPI names stand at the top level

@@ -24,9 +24,12 @@ import html
 from pathlib import Path
 from typing import NamedTuple
 
+from cxc_analysis.core.config import DEFAULT_DELIVERABLE
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.yamlfile import FILE_KEYS
+from cxc_analysis.core.yamlfile import FILE_KEYS, read_yaml
+from cxc_analysis.read.activities import read_activities
 from cxc_analysis.report.export import slug
+from cxc_analysis.report.sections.narrative import read_section, unique_id
 
 DELIVERABLE_KEYS = FILE_KEYS["deliverable"][""]  # declared once, with every settings file's keys
 SECTION_KEYS = FILE_KEYS["deliverable"]["section"]
@@ -220,7 +223,6 @@ def assemble(nb, narrative: Narrative, partnership: str, kpis=None) -> Assembled
     """The executed report notebook with the deliverable's sections, the promotion activities,
     their figures in "Significant results" and the partners placed as the file says."""
     from cxc_analysis.report.export import report_headings
-    from cxc_analysis.report.sections.narrative import read_section, unique_id
 
     if narrative is NO_NARRATIVE or (not narrative.parts and narrative.activities is None and not narrative.partners):
         return Assembled(nb, None, None)
@@ -296,8 +298,6 @@ def _placed_cells(nb, cells: list[tuple[str | None, object]]):
 def narrative_for(deliverable: str | Path | None, partnership: str, period: str, notebook: Path) -> Narrative:
     """What the deliverable file adds. The bundled file (``deliverable`` None) adds its text only
     to the report it was written for (its acronym and period), as ``front_matter`` does."""
-    from cxc_analysis.core.config import DEFAULT_DELIVERABLE
-    from cxc_analysis.core.yamlfile import read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     data = read_yaml(path)
@@ -315,8 +315,6 @@ def narrative_for(deliverable: str | Path | None, partnership: str, period: str,
 def check_readable(narrative: Narrative) -> None:
     """Read every section (its images too) and the log's header now, so that a file that cannot be
     used is exit 2 before any notebook runs, not a failed run."""
-    from cxc_analysis.read.activities import read_activities
-    from cxc_analysis.report.sections.narrative import read_section
 
     for part in narrative.parts:
         if isinstance(part.what, Path):

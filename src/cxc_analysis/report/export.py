@@ -12,8 +12,12 @@ import pandas as pd
 
 from cxc_analysis.core.config import TEMPLATES
 from cxc_analysis.core.output import write_atomic
-from cxc_analysis.core.schema import LABELS, column_labels
-from cxc_analysis.core.text import excel_text
+from cxc_analysis.core.schema import LABELS, SINGULAR, column_labels
+from cxc_analysis.core.text import excel_text, replace_where
+from cxc_analysis.read.frame import column_letters
+from cxc_analysis.reference.rulesets import RULE_NAMES
+from cxc_analysis.report.settings import PATH_PARAMETERS
+from cxc_analysis.table.findings import problem_words
 
 TEMPLATE_NAME = "cxc_report"
 
@@ -108,7 +112,6 @@ def about_rows(provenance: dict) -> list[tuple[str, str]]:
     ...             "parameters": {"input_path": "/home/ana/secret/tracker.xlsx", "sheet": "", "period": "M6"}})
     [('Input file', 'tracker.xlsx (SHA-256 ab)'), ('Parameter period', 'M6')]
     """
-    from cxc_analysis.report.settings import PATH_PARAMETERS
 
     rows = [(f"{role.capitalize()} file", f"{Path(str(f.get('file', ''))).name} (SHA-256 {f.get('sha256', '')})")
             for role, f in provenance.get("files", {}).items()]
@@ -243,7 +246,6 @@ def _sheet_title(title: str, index: int) -> str:
 
 def _column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA (the reader's own, ``read.frame.column_letters``)."""
-    from cxc_analysis.read.frame import column_letters
 
     return column_letters(index)
 
@@ -360,7 +362,6 @@ def _xml_texts(array):
     (``excel_text``), the two non-characters XML 1.0 cannot hold dropped."""
     import pyarrow.compute as pc
 
-    from cxc_analysis.core.text import replace_where
 
     array = replace_where(array, "&", "&amp;")
     array = replace_where(array, "<", "&lt;")
@@ -395,7 +396,6 @@ EXCHANGE_SHEET_COLUMNS = column_labels(
 
 def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:
     """The cleaned exchanges with the tracker's own headers and labels in words."""
-    from cxc_analysis.core.schema import SINGULAR
 
     out = table.copy()
     for column in ("vo_entity_type", "partnership", "status"):
@@ -407,7 +407,6 @@ def exchanges_sheet(table: pd.DataFrame) -> pd.DataFrame:
 
 def findings_sheet(findings: pd.DataFrame) -> pd.DataFrame:
     """The findings with plain headers, the problem in plain words."""
-    from cxc_analysis.table.findings import problem_words
 
     return findings.assign(code=findings["code"].map(problem_words)).rename(
         columns={"row": "Row", "column": "Column", "severity": "Severity", "code": "Problem", "message": "Details"})
@@ -443,7 +442,6 @@ def workbook_properties(title: str, partnership: str, period: str, version: str)
 
 def rules_sheet(results: pd.DataFrame) -> pd.DataFrame:
     """Every rule result (one row per exchange and rule) as the workbook shows it, rules in plain words."""
-    from cxc_analysis.reference.rulesets import RULE_NAMES
 
     return pd.DataFrame({"Row": results["row"], "Rule": results["rule"].astype(str).map(RULE_NAMES),
                          "Outcome": results["outcome"].astype(str), "Severity": results["severity"],

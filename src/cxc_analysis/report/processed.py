@@ -10,11 +10,14 @@ import pandas as pd
 
 from cxc_analysis.core.config import DATA_PROCESSED, DEFAULT_INPUT, DEFAULT_PARTNERSHIP, DEFAULT_PERIOD
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.output import atomic_folder, check_writable, sha256, write_csv, write_parquet
+from cxc_analysis.core.output import atomic_folder, check_writable, sha256, write_atomic, write_csv, write_parquet
 from cxc_analysis.core.schema import require_valid
 from cxc_analysis.core.yamlfile import shown
+from cxc_analysis.read.header import read_column_map
 from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.read.vocabulary import load_vocabulary
 from cxc_analysis.reference.targets import read_targets, targets_for
+from cxc_analysis.report.settings import Settings
 from cxc_analysis.table.clean import CleanResult, clean
 
 PROCESSED_FILES = ("exchanges.parquet", "exchanges.csv", "findings.parquet", "findings.csv", "source.json")
@@ -64,8 +67,6 @@ def read_and_clean(input_path: str | Path | None = None, sheet: str | None = Non
     """Read a tracker (default: the bundled workbook) with an optional column map and vocabulary
     file, and clean it with the same vocabulary. ``fields``: read only these fields' values (see
     ``read.tracker.read_tracker``), e.g. ``kpis.KPI_FIELDS`` for the KPI counts alone."""
-    from cxc_analysis.read.header import read_column_map
-    from cxc_analysis.read.vocabulary import load_vocabulary
 
     words = load_vocabulary(str(vocabulary_path) if vocabulary_path else None)
     columns = read_column_map(columns_path) if columns_path else None
@@ -81,7 +82,6 @@ def clean_to_processed(input_path: str | Path | None = None, sheet: str | None =
     with ``tracker_annotated.xlsx`` if ``annotate`` (trackers of up to ANNOTATE_MAX_ROWS rows).
     The bundled workbook is recorded as REMOBILISE's; another tracker's partnership only as
     ``facts`` give it."""
-    from cxc_analysis.report.settings import Settings
 
     source = input_path or DEFAULT_INPUT
     result = read_and_clean(source, sheet, columns_path, vocabulary_path)
@@ -98,7 +98,6 @@ def clean_to_processed(input_path: str | Path | None = None, sheet: str | None =
 
 def record_facts(folder: str | Path, facts: dict) -> dict:
     """Add whose data it is (partnership, period, targets) to a processed folder's source.json."""
-    from cxc_analysis.core.output import write_atomic
 
     record = {**read_source(folder), **facts}
     write_atomic(Path(folder) / "source.json",
@@ -183,6 +182,5 @@ def _is_bundled(source: dict) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _bundled_sha() -> str:
-    from cxc_analysis.core.output import sha256
 
     return sha256(DEFAULT_INPUT)

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from cxc_analysis import __version__
+from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT, REPORTS
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.schema import KPI_NAMES, LABELS
 from cxc_analysis.programme import (
     Generation,
@@ -31,6 +34,13 @@ from cxc_analysis.programme import (
     side_by_side,
     uncertain_pairs,
 )
+from cxc_analysis.reference.register import read_register
+from cxc_analysis.report.processed import read_and_clean
+from cxc_analysis.report.sections.costs import paid
+from cxc_analysis.report.sections.flows import exchange_countries, flow_table
+from cxc_analysis.report.sections.progress import completed_by_month, months_elapsed, project_for, read_period
+from cxc_analysis.report.settings import read_runs
+from cxc_analysis.rules.checks import check_rules
 
 log = logging.getLogger("cxc_analysis")
 PROGRAMME_NOTEBOOK = "04_programme.ipynb"
@@ -52,8 +62,6 @@ class Partnership:
 def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, str]]:
     """Each run of the run file read, cleaned and checked; and ``{partnership: reason}`` for the
     runs whose tracker (or settings) cannot be used. An unusable run file is InputError."""
-    from cxc_analysis.reference.register import read_register
-    from cxc_analysis.report.settings import read_runs
 
     runs, _ = read_runs(run_file)
     read, not_read, registers = [], {}, {}
@@ -71,10 +79,6 @@ def read_generation(run_file: str | Path) -> tuple[list[Partnership], dict[str, 
 
 
 def _read_partnership(settings, register: pd.DataFrame) -> Partnership:
-    from cxc_analysis.report.processed import read_and_clean
-    from cxc_analysis.report.sections.costs import paid
-    from cxc_analysis.report.sections.progress import completed_by_month, months_elapsed, project_for, read_period
-    from cxc_analysis.rules.checks import check_rules
 
     result = read_and_clean(settings.input, settings.sheet, settings.get("columns"), settings.get("vocabulary"))
     table = result.table
@@ -202,7 +206,6 @@ def overview_html(frame: pd.DataFrame) -> str:
 
 def country_flows(gen: Generation, register: pd.DataFrame | None = None) -> pd.DataFrame:
     """Host country × visitor country across the programme, each exchange counted once."""
-    from cxc_analysis.report.sections.flows import exchange_countries, flow_table
 
     counted = gen.rows.loc[gen.rows["counted"]]
     frames = []
@@ -251,7 +254,6 @@ def execute_notebook(name: str, params: dict, work: Path, progress: bool = False
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT
     from cxc_analysis.report.runner import RunFailed, ipc_kernel_manager
 
     log.info(f"running {name} ...")
@@ -274,9 +276,6 @@ def run_programme(run_file: str | Path, *, out: str | Path | None = None, progre
     ``{partnership: reason}`` for the partnerships not read."""
     import nbformat
 
-    from cxc_analysis import __version__
-    from cxc_analysis.core.config import REPORTS
-    from cxc_analysis.core.output import write_atomic
     from cxc_analysis.report.export import html_to_pdf, notebook_to_html, write_workbook
     from cxc_analysis.report.runner import mark, move_into_place, prepare_out
 

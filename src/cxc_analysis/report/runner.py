@@ -22,9 +22,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cxc_analysis import __version__
-from cxc_analysis.core.config import DEFAULT_DELIVERABLE, DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT, REPORTS
+from cxc_analysis.core.config import DATA_RAW, DEFAULT_DELIVERABLE, DEFAULT_INPUT, NOTEBOOKS, PROJECT_ROOT, REPORTS
 from cxc_analysis.core.errors import InputError
-from cxc_analysis.core.output import current_umask, sha256
+from cxc_analysis.core.output import check_writable, current_umask, sha256, write_atomic
+from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml, shown
+from cxc_analysis.kpis import kpi_table
+from cxc_analysis.read.header import read_column_map
+from cxc_analysis.read.tracker import read_tracker
+from cxc_analysis.read.vocabulary import load_vocabulary
+from cxc_analysis.read.workbook import sheets_read
+from cxc_analysis.reference.register import read_register
+from cxc_analysis.reference.rulesets import read_rule_set
+from cxc_analysis.report.processed import read_processed, read_rules, record_facts
 from cxc_analysis.report.settings import (
     INTERNAL,
     RUN_NOTEBOOKS,
@@ -94,7 +103,6 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
     work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     mark(work)
     timings: dict[str, float] = {}
-    from cxc_analysis.report.processed import record_facts
 
     try:
         run_params = {**params, "processed_dir": str(work / "data"), "annotate": True}
@@ -121,13 +129,8 @@ def run_report(settings: Settings | dict, *, out: str | Path | None = None, deli
 
 def check_inputs(settings: Settings) -> dict[str, Path]:
     """Read every file the run will use, before anything runs; return them by role."""
-    from cxc_analysis.reference.register import read_register
 
     files = {"input": _check_input(settings.input)}
-    from cxc_analysis.read.header import read_column_map
-    from cxc_analysis.read.tracker import read_tracker
-    from cxc_analysis.read.vocabulary import load_vocabulary
-    from cxc_analysis.read.workbook import sheets_read
 
     for role in ("columns", "vocabulary"):
         if settings.get(role):
@@ -148,7 +151,6 @@ def check_inputs(settings: Settings) -> dict[str, Path]:
         files["targets"] = settings.targets_file
     files["register"] = settings.register
     read_register(files["register"])
-    from cxc_analysis.reference.rulesets import read_rule_set
 
     files["rules"] = read_rule_set(settings.get("rules") or None).path
     if settings.get("previous"):  # an earlier tracker or run folder to compare with
@@ -169,8 +171,6 @@ def _check_input(path: Path) -> Path:
 def prepare_out(final: Path) -> Path:
     """The run folder to create or replace: never data/raw or a folder above it, never a file,
     never a folder that holds anything but an earlier report run."""
-    from cxc_analysis.core.config import DATA_RAW
-    from cxc_analysis.core.output import check_writable
 
     final = check_writable(final)
     if final in DATA_RAW.resolve().parents:
@@ -334,8 +334,6 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
     the seconds the PDF took: those go to the log)."""
     import nbformat
 
-    from cxc_analysis.core.output import write_atomic
-    from cxc_analysis.kpis import kpi_table
     from cxc_analysis.report.export import (
         about_sheet,
         exchanges_sheet,
@@ -347,7 +345,6 @@ def _export(work: Path, params: dict, settings: Settings, files: dict[str, Path]
         workbook_properties,
         write_workbook,
     )
-    from cxc_analysis.report.processed import read_processed, read_rules
 
     if "deliverable" not in front:  # the metadata file was not used: do not list it as read
         files = {role: path for role, path in files.items() if role != "deliverable"}
@@ -414,7 +411,6 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
     only for the period it was written for: another period keeps just the project's facts, so a
     report never claims to be a deliverable it is not.
     """
-    from cxc_analysis.core.yamlfile import FILE_KEYS, check_keys, read_yaml
 
     path = Path(deliverable) if deliverable else DEFAULT_DELIVERABLE
     data = check_keys(read_yaml(path), FILE_KEYS["deliverable"][""], file=path)
@@ -437,7 +433,6 @@ def front_matter(partnership: str, period: str, deliverable: str | Path | None,
 
 def _check_scalars(values: dict, path: Path, where: str = "") -> None:
     """Refuse metadata values that are not plain text, numbers or dates, before formatting any."""
-    from cxc_analysis.core.yamlfile import shown
 
     for key, value in values.items():
         if not isinstance(key, str):
@@ -480,10 +475,10 @@ def without_local_paths(text: str, paths=(), *, run: Path | None = None) -> str:
     import re
 
     table = {str(p): shown_path(p, run=run) for p in paths if p and Path(str(p)).is_absolute()}
-    for base, shown in ((run, "."), (PROJECT_ROOT, "."), (Path.home(), "~")):
+    for base, written in ((run, "."), (PROJECT_ROOT, "."), (Path.home(), "~")):
         if base is not None and len(Path(base).parts) > 1:
             for form in {str(base), str(Path(base).resolve())}:
-                table.setdefault(form, shown)
+                table.setdefault(form, written)
     for old in sorted(table, key=len, reverse=True):
         text = re.sub(re.escape(old) + r"(?![^/\\\s'\",:;()\[\]{}])", lambda _: table[old], text)
     return text

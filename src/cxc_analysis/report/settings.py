@@ -356,7 +356,6 @@ class Settings:
 def read_runs(path: str | Path) -> tuple[list[Settings], Path | None]:
     """The runs of a run file as settings (paths relative to the file's folder) and the file's
     ``out``; InputError naming the run and key when unusable."""
-    from cxc_analysis.core.yamlfile import read_yaml
     from cxc_analysis.report.settings import layer
 
     path = Path(path)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxc_analysis.core.coded import Coded, recode
-from cxc_analysis.reference.register import column, objects
+from cxc_analysis.core.coded import Coded, at, coded, mapped, recode, union
+from cxc_analysis.core.text import key_codes
+from cxc_analysis.read.countries import country_codes_of
+from cxc_analysis.reference.register import column, located, match_keys, objects
 from cxc_analysis.reference.rulesets import (
     PLURALS,
     RULES,
@@ -33,6 +35,7 @@ from cxc_analysis.reference.rulesets import (
     read_rule_set,
     words_or,
 )
+from cxc_analysis.table.clean import copy_of
 
 OUTCOMES = ("pass", "fail", "cannot_check")
 PASS, FAIL, CANNOT = 0, 1, 2
@@ -216,16 +219,11 @@ class _Context:
 
     def __init__(self, table: pd.DataFrame, register: pd.DataFrame | None, rule_set: RuleSet,
                  eligible: frozenset[str]):
-        from cxc_analysis.core.coded import at, coded, mapped, union
-        from cxc_analysis.core.text import key_codes
-        from cxc_analysis.read.countries import country_codes_of
-        from cxc_analysis.reference.register import located, match_keys
 
         self.n = len(table)
         self.rule_set, self.eligible = rule_set, eligible
         self.register = register
         self.row = table["source_row"].to_numpy(dtype=np.int64)
-        from cxc_analysis.table.clean import copy_of
 
         self.copy_of = copy_of(table)  # a later copy of the same exchange: the first row's position
         self.vo_name = coded(column(table, "visiting_org"))  # a million names: codes, texts in Arrow
@@ -236,11 +234,11 @@ class _Context:
             positions = {"ho": match_keys(*host, register), "vo": match_keys(*self.vo_key, register)}
         self.vo_pos = positions["vo"] if positions else np.full(self.n, -1, dtype=np.int64)
         self.filled: dict[str, np.ndarray] = {}
-        located = located(table, register, positions, self.filled)
+        places = located(table, register, positions, self.filled)
         self.ref = {side: _register_refs(register, positions[side]) if positions else _mark(np.zeros(self.n, bool), "")
                     for side in ("ho", "vo")}
-        self.ho_country, self.vo_country = located["ho_country"], located["vo_country"]
-        self.ho_city, self.vo_city = located["ho_city"], located["vo_city"]
+        self.ho_country, self.vo_country = places["ho_country"], places["vo_country"]
+        self.ho_city, self.vo_city = places["ho_city"], places["vo_city"]
         self.ho_cc = mapped(self.ho_country, country_codes_of(self.ho_country.dictionary.to_pylist()))
         self.vo_cc = mapped(self.vo_country, country_codes_of(self.vo_country.dictionary.to_pylist()))
         self.start = pd.to_datetime(column(table, "start_date", "datetime64[ns]")).to_numpy(dtype="datetime64[D]")

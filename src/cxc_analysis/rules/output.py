@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from cxc_analysis.core.text import replace_where
 from cxc_analysis.reference.rulesets import RULES
 from cxc_analysis.rules.checks import OUTCOMES, RuleResults
 
@@ -178,7 +179,6 @@ class _JsonEscape:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from cxc_analysis.core.text import replace_where
 
         control = pc.fill_null(pc.match_substring_regex(array, "[\\x{0}-\\x{1f}]"), False)
         escaped = replace_where(array, r"\\", r"\\\\")

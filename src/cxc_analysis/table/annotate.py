@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from cxc_analysis.core.config import HEADER_SCAN_ROWS
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.schema import DISPLAY, TRACKER_FIELDS
 from cxc_analysis.core.text import excel_text
-from cxc_analysis.read.csvfile import decode_csv, sniff_delimiter
+from cxc_analysis.read.csvfile import HEAD_BYTES, decode_csv, sniff_delimiter
 from cxc_analysis.read.frame import sheet_row
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C"}  # Excel's own "bad" and "neutral" cell styles
@@ -142,8 +143,6 @@ def _values_copy(rows, title: str):
 
 def _csv_rows(path: Path):
     """The CSV's records as a person sees them in Excel (decoded and split as the reader does)."""
-    from cxc_analysis.core.config import HEADER_SCAN_ROWS
-    from cxc_analysis.read.csvfile import HEAD_BYTES
 
     text = decode_csv(path.read_bytes(), path)
     delimiter = sniff_delimiter(text[:HEAD_BYTES].split("\n")[:HEADER_SCAN_ROWS])

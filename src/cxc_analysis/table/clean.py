@@ -38,6 +38,7 @@ from cxc_analysis.core.schema import (
     require_valid,
 )
 from cxc_analysis.core.text import starts_like_formula
+from cxc_analysis.read.countries import country_codes_of, country_problems
 from cxc_analysis.read.frame import where
 from cxc_analysis.read.vocabulary import Vocabulary, load_vocabulary
 from cxc_analysis.table.findings import combine_findings, empty_findings, error_rows, make_findings
@@ -152,7 +153,6 @@ def map_countries(df: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.
     >>> map_countries(pd.DataFrame({"ho_country": ["Spagna", "Atlantis"], "vo_country": ["Ελλάδα", None]})).values.tolist()
     [['ES', 'GR'], ['Atlantis', nan]]
     """
-    from cxc_analysis.read.countries import country_codes_of
 
     variants = (vocabulary or load_vocabulary()).countries
     out = {}
@@ -319,7 +319,6 @@ def find_unknown_labels(raw: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def find_unknown_countries(raw: pd.DataFrame, vocabulary: Vocabulary | None = None) -> pd.DataFrame:
     """Warning for a country that cannot be read: no ISO code and no name of a country in any
     language the vocabulary knows, or a name of two countries. It is never guessed."""
-    from cxc_analysis.read.countries import country_problems
 
     variants = (vocabulary or load_vocabulary()).countries
     unknown = ("not a country code or name the vocabulary knows (write its ISO code, e.g. IT, or add the name "

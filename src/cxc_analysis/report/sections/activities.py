@@ -10,6 +10,7 @@ import html
 import pandas as pd
 
 from cxc_analysis.report.sections.narrative import safe_link
+from cxc_analysis.report.sections.present import findings_html
 from cxc_analysis.table.activities import KIND_LABELS, KINDS
 
 ACTIVITY_TARGET_KEYS = ("activities", "participants", *KINDS)
@@ -156,7 +157,6 @@ def activities_html(table: pd.DataFrame, findings: pd.DataFrame, anchor: str = "
     """The whole section: heading, sentence, counts by kind, chart, the log, the log's findings."""
     from cxc_analysis.report.export import svg_data_uri
     from cxc_analysis.report.sections.charts import svg_text
-    from cxc_analysis.report.sections.present import findings_html
 
     parts = [f'<h2 id="{anchor}">{ACTIVITIES_HEADING}</h2>', reach_sentence(table), counts_html(table)]
     fig = activity_chart(table)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.report.processed import read_processed
 
 ID, NAMES, UNCERTAIN = "IT-tool ID", "HO + VO + event", "uncertain"
 MATCH_COLUMNS = ["previous_row", "row", "match", "note"]
@@ -47,7 +48,6 @@ def read_previous(path: str | Path, sheet: str | None = None, columns_path: str 
     if not (data / "exchanges.parquet").is_file():
         raise InputError("neither a tracker nor a report run folder (no data/exchanges.parquet) (--previous)",
                          file=path)
-    from cxc_analysis.report.processed import read_processed
 
     return read_processed(data).table, _recorded_period(path), data / "exchanges.parquet"
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.schema import SINGULAR
+from cxc_analysis.core.yamlfile import read_yaml
 from cxc_analysis.kpis import usable
+from cxc_analysis.reference.targets import targets_file_for
 
 NOT_KNOWN = "cannot tell"
 
@@ -61,8 +64,6 @@ def spending(table: pd.DataFrame, lump_sums: pd.DataFrame | None = None) -> dict
 def read_budget(path) -> float | None:
     """The budget for financial support to third parties, if the targets file states one
     (``budget_eur:`` at the top level)."""
-    from cxc_analysis.core.errors import InputError
-    from cxc_analysis.core.yamlfile import read_yaml
 
     if not path:
         return None
@@ -77,7 +78,6 @@ def read_budget(path) -> float | None:
 def budget_for(partnership: str, path=None) -> float | None:
     """The support budget in the targets file that applies to this partnership
     (``settings.targets_file_for``)."""
-    from cxc_analysis.reference.targets import targets_file_for
 
     chosen = targets_file_for(partnership, path)
     return read_budget(chosen) if chosen is not None else None

@@ -20,6 +20,11 @@ import pandas as pd
 
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.schema import SINGULAR
+from cxc_analysis.core.text import fold, fold_many
+from cxc_analysis.read.countries import country_code, country_codes
+from cxc_analysis.reference.register import org_keys, strip_legal_form
+from cxc_analysis.report.processed import read_and_clean
+from cxc_analysis.rules.checks import failures
 
 UNKNOWN = "unknown"
 READABLE_COLUMNS = {"source_row": "Row", "exchange_id": "Exchange no.", "host_org": "HO", "ho_country": "HO country",
@@ -53,7 +58,6 @@ def read_exchanges(input_path: str = "", sheet: str = "", columns_path: str = ""
     """The cleaned table and findings of a tracker (empty ``input_path``: the bundled workbook),
     read with an optional sheet, column map and vocabulary file, as ``clean`` reads it; an
     unusable tracker is an InputError that names the notebook parameter to set."""
-    from cxc_analysis.report.processed import read_and_clean
 
     try:
         return read_and_clean(input_path or None, sheet or None, columns_path or None, vocabulary_path or None)
@@ -67,7 +71,6 @@ def read_exchanges(input_path: str = "", sheet: str = "", columns_path: str = ""
 def _org_keys(values: pd.Series) -> np.ndarray:
     """Normalised names without a legal form at the end ("Sorama B.V." -> "sorama"), as the
     register matches them; missing stays None."""
-    from cxc_analysis.reference.register import org_keys, strip_legal_form
 
     return np.array([strip_legal_form(k) if k else None for k in org_keys(values.astype("object"))], dtype=object)
 
@@ -127,7 +130,6 @@ def for_event(table: pd.DataFrame, event: str) -> pd.DataFrame:
     >>> for_event(t, "jec  paris")["source_row"].tolist()
     [4]
     """
-    from cxc_analysis.core.text import fold, fold_many
 
     wanted = fold(event)
     if not wanted:
@@ -153,7 +155,6 @@ def events(table: pd.DataFrame) -> pd.DataFrame:
 # --- countries ----------------------------------------------------------------------------
 
 def _country(text: str, parameter: str) -> str:
-    from cxc_analysis.read.countries import country_code
 
     code = country_code(text)
     if code is None:
@@ -164,7 +165,6 @@ def _country(text: str, parameter: str) -> str:
 
 
 def _codes(table: pd.DataFrame, side: str) -> pd.Series:
-    from cxc_analysis.read.countries import country_codes
 
     column = f"{side}_country"
     if column not in table.columns:
@@ -245,7 +245,6 @@ def organisation_issues(table: pd.DataFrame, findings: pd.DataFrame, results: pd
     >>> organisation_issues(t, f, r, "a")[["row", "role", "what", "severity"]].values.tolist()
     [[4, 'host', 'cross_border', 'fail'], [5, 'visitor', 'malformed_id', 'warning']]
     """
-    from cxc_analysis.rules.checks import failures
 
     roles = for_organisation(table, name).set_index("source_row")["role"]
     parts = [findings.loc[findings["row"].isin(roles.index)]

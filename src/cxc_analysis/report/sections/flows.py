@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 
 from cxc_analysis.kpis import usable
+from cxc_analysis.read.countries import country_codes, country_name
+from cxc_analysis.reference.register import fill_locations
 
 UNKNOWN = "Unknown"
 
@@ -22,8 +24,6 @@ def exchange_countries(table: pd.DataFrame, register: pd.DataFrame | None = None
     >>> exchange_countries(t).values.tolist()
     [['DE', 'Unknown']]
     """
-    from cxc_analysis.read.countries import country_codes
-    from cxc_analysis.reference.register import fill_locations
 
     rows = usable(table)
     if register is not None:
@@ -92,6 +92,5 @@ def country_label(code: str) -> str:
     >>> country_label("FR"), country_label("Unknown")
     ('France', 'Unknown')
     """
-    from cxc_analysis.read.countries import country_name
 
     return country_name(code) if isinstance(code, str) and len(code) == 2 and code.isupper() else str(code)

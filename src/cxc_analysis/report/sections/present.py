@@ -12,6 +12,10 @@ import pandas as pd
 
 from cxc_analysis.core.schema import LABELS, SINGULAR, column_labels, percent
 from cxc_analysis.kpis import kpi_display
+from cxc_analysis.reference.rulesets import RULE_NAMES, limits_table
+from cxc_analysis.report.sections.compare import added, gone, status_changes, uncertain
+from cxc_analysis.report.sections.flows import country_label
+from cxc_analysis.report.sections.progress import verdict
 from cxc_analysis.table.findings import problem_words
 
 APPENDIX_COLUMNS = column_labels("exchange_id", "host_org", "visiting_org", "vo_entity_type", "partnership", "event",
@@ -91,7 +95,6 @@ def rule_words(rule: str) -> str:
     >>> rule_words("cross_border")
     'Cross-border'
     """
-    from cxc_analysis.reference.rulesets import RULE_NAMES
 
     return RULE_NAMES.get(str(rule), str(rule))
 
@@ -375,7 +378,6 @@ def changes_html(changes: pd.DataFrame, earlier: str, now: str) -> str:
 def comparison_html(previous: pd.DataFrame, current: pd.DataFrame, matches: pd.DataFrame) -> str:
     """Added, status-changed, gone (a finding) and uncertainly matched exchanges, each a table
     or one sentence."""
-    from cxc_analysis.report.sections.compare import added, gone, status_changes, uncertain
 
     parts = []
     new = added(current, matches)
@@ -417,7 +419,6 @@ def no_previous_html() -> str:
 
 def projection_html(projection: pd.DataFrame, total: int, start=None) -> str:
     """Per KPI: completed, pace a month, projected at the end, target and what that means."""
-    from cxc_analysis.report.sections.progress import verdict
 
     frame = pd.DataFrame({"Indicator": [LABELS[k] for k in projection.index],
                           "Completed": projection["actual"].astype(int).to_numpy(),
@@ -437,7 +438,6 @@ def too_little_html(reason: str) -> str:
 
 def flows_html(flows: pd.DataFrame) -> str:
     """Host country (rows) x visitor country (columns), with totals."""
-    from cxc_analysis.report.sections.flows import country_label
 
     frame = flows.copy()
     frame["Total"] = frame.sum(axis=1)
@@ -449,7 +449,6 @@ def flows_html(flows: pd.DataFrame) -> str:
 
 def per_country_html(counts: pd.DataFrame) -> str:
     """Exchanges per country as host and as visitor."""
-    from cxc_analysis.report.sections.flows import country_label
 
     frame = pd.DataFrame({"Country": [country_label(c) for c in counts.index], "As host": counts["host"].to_numpy(),
                           "As visitor": counts["visitor"].to_numpy(), "Total": counts["total"].to_numpy()})
@@ -542,7 +541,6 @@ def rule_set_html(rule_set) -> str:
     """
     import re
 
-    from cxc_analysis.reference.rulesets import limits_table
 
     limits = limits_table(rule_set)
     numbers: dict[str, int] = {}

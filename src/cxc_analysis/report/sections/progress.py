@@ -18,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis.core.errors import InputError
+from cxc_analysis.core.yamlfile import read_yaml
 from cxc_analysis.kpis import usable
+from cxc_analysis.reference.targets import targets_file_for
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
@@ -107,7 +109,6 @@ def read_project(path: str | Path) -> Project | None:
     >>> read_project(DEFAULT_TARGETS).months
     24
     """
-    from cxc_analysis.core.yamlfile import read_yaml
 
     block = read_yaml(path).get("project")
     if block is None:
@@ -124,7 +125,6 @@ def read_project(path: str | Path) -> Project | None:
 def project_for(partnership: str, path: str | Path | None = None) -> Project | None:
     """The project dates to project against, from the targets file that applies to this
     partnership (``settings.targets_file_for``)."""
-    from cxc_analysis.reference.targets import targets_file_for
 
     chosen = targets_file_for(partnership, path)
     return read_project(chosen) if chosen is not None else None
