@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import table
 
 from cxc_analysis.core.parse import parse_dates
 from cxc_analysis.reference import places
@@ -19,19 +20,6 @@ from cxc_analysis.reference.places import haversine_km
 from cxc_analysis.rules.checks import check_rules
 
 MEAN_EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius (Moritz, Geodetic Reference System 1980)
-
-
-def table(*rows: dict) -> pd.DataFrame:
-    """A canonical-like table, one dict per exchange (Excel rows from 2)."""
-    base = {"host_org": "Host", "vo_entity_type": "sme", "ho_country": "FR", "vo_country": "NL",
-            "ho_city": None, "vo_city": None, "start_date": None, "end_date": None, "amount_eur": None,
-            "excluded": False}
-    frame = pd.DataFrame([{**base, "visiting_org": f"Visitor {i}", **row} for i, row in enumerate(rows)])
-    frame.insert(0, "source_row", range(2, 2 + len(frame)))
-    frame["start_date"] = pd.to_datetime(frame["start_date"])
-    frame["end_date"] = pd.to_datetime(frame["end_date"])
-    frame["amount_eur"] = pd.array(frame["amount_eur"], dtype="Float64")
-    return frame
 
 
 def rule(t: pd.DataFrame, name: str) -> pd.DataFrame:

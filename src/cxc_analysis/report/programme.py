@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxc_analysis import __version__
-from cxc_analysis.core.config import NOTEBOOKS, PROJECT_ROOT, REPORTS
+from cxc_analysis.core.config import REPORTS
 from cxc_analysis.core.errors import InputError
 from cxc_analysis.core.output import write_atomic
 from cxc_analysis.core.schema import KPI_NAMES, LABELS
@@ -248,28 +248,6 @@ def workbook_sheets(partnerships: list[Partnership], gen: Generation, not_read: 
     return sheets
 
 
-def execute_notebook(name: str, params: dict, work: Path, progress: bool = False) -> None:
-    """Run one notebook with papermill into ``work``; RunFailed naming the cell and line that failed,
-    InputError when the notebook stopped on input a user must fix."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    from cxc_analysis.report.runner import RunFailed, ipc_kernel_manager
-
-    log.info(f"running {name} ...")
-    socket_dir = tempfile.mkdtemp(prefix="cxc-kernel-")
-    try:
-        papermill.execute_notebook(str(NOTEBOOKS / name), str(work / name), parameters=params,
-                                   kernel_name="python3", progress_bar=progress, cwd=str(PROJECT_ROOT),
-                                   kernel_manager_class=ipc_kernel_manager(socket_dir))
-    except PapermillExecutionError as exc:
-        if exc.ename == "InputError":
-            raise InputError(exc.evalue) from None
-        raise RunFailed(f"notebook {name} failed at cell In [{exc.exec_count}]: {exc.ename}: {exc.evalue}") from None
-    finally:
-        shutil.rmtree(socket_dir, ignore_errors=True)
-
-
 def run_programme(run_file: str | Path, *, out: str | Path | None = None, progress: bool = False) -> tuple[Path, dict]:
     """Run notebook 04 on the run file and export report.html, report.pdf and report.xlsx into
     ``out`` (default ``reports/programme_<date>/``), atomically. Returns the folder and
@@ -277,7 +255,7 @@ def run_programme(run_file: str | Path, *, out: str | Path | None = None, progre
     import nbformat
 
     from cxc_analysis.report.export import html_to_pdf, notebook_to_html, write_workbook
-    from cxc_analysis.report.runner import mark, move_into_place, prepare_out
+    from cxc_analysis.report.runner import execute_notebook, mark, move_into_place, prepare_out
 
     run_file = Path(run_file)
     partnerships, not_read = read_generation(run_file)  # refuses an unusable run file before any notebook

@@ -202,17 +202,25 @@ def made_here(folder: Path) -> bool:
 
 
 def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool) -> None:
+    """Run one of the report's notebooks with the parameters it declares, timed."""
+    known = notebook_parameters()
+    started = time.perf_counter()
+    execute_notebook(name, {k: v for k, v in params.items() if name in known[k]["notebooks"]}, work, progress)
+    timings[name.split("_")[0] + " notebook"] = time.perf_counter() - started
+
+
+def execute_notebook(name: str, params: dict, work: Path, progress: bool = False) -> None:
+    """Run one notebook of notebooks/ with papermill into ``work``, its kernel on private sockets:
+    RunFailed naming the cell and the line that failed (or why the kernel stopped), InputError when
+    the notebook stopped on input a user must fix."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    known = notebook_parameters()
-    wanted = {k: v for k, v in params.items() if name in known[k]["notebooks"]}
     log.info(f"running {name} ...")
-    started = time.perf_counter()
     socket_dir = tempfile.mkdtemp(prefix="cxc-kernel-")
     try:
-        papermill.execute_notebook(str(NOTEBOOKS / name), str(work / name), parameters=wanted,
+        papermill.execute_notebook(str(NOTEBOOKS / name), str(work / name), parameters=params,
                                    kernel_name="python3", progress_bar=progress, cwd=str(PROJECT_ROOT),
                                    kernel_manager_class=ipc_kernel_manager(socket_dir))
     except PapermillExecutionError as exc:
@@ -227,7 +235,6 @@ def _execute(name: str, params: dict, work: Path, timings: dict, progress: bool)
         for line in _kernel_log(socket_dir).splitlines():
             log.debug(f"kernel: {line}")
         shutil.rmtree(socket_dir, ignore_errors=True)
-    timings[name.split("_")[0] + " notebook"] = time.perf_counter() - started
 
 
 def _kernel_log(socket_dir: str) -> str:
